@@ -1,0 +1,128 @@
+"""`make bench`: performance figures measured against a baseline in the same run.
+
+Each benchmark prints its ratio to a baseline measured on the same machine at the same moment
+(never an absolute target checked in a test), and everything goes to benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+
+def wall(argv: Sequence[str], runs: int, env: dict[str, str] | None = None) -> float:
+    """Median wall time of a command, in seconds, after one warm-up run."""
+    subprocess.run(argv, capture_output=True, check=False, env=env, timeout=120)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=False, env=env, timeout=120)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def startup(runs: int = 15) -> dict[str, Any]:
+    """`scim-doctor --version` / `--help` against `python -c 'import click'` (target <= 1.5x)."""
+    baseline = wall([sys.executable, "-c", "import click"], runs)
+    version = wall([str(BIN / "scim-doctor"), "--version"], runs)
+    help_ = wall([str(BIN / "scim-doctor"), "check", "--help"], runs)
+    return {
+        "baseline_import_click_s": round(baseline, 4),
+        "version_s": round(version, 4),
+        "help_s": round(help_, 4),
+        "version_ratio": round(version / baseline, 2),
+        "help_ratio": round(help_ / baseline, 2),
+        "target_ratio": 1.5,
+    }
+
+
+def full_check(runs: int = 5) -> dict[str, Any]:
+    """A whole check of the demo server against one curl process fetching the same URLs."""
+    from scim_doctor.demo.server import DemoServer
+
+    token = "bench-token-0123456789abcdef"
+    with tempfile.TemporaryDirectory() as tmp, DemoServer(token) as server:
+        ca = server.write_ca(Path(tmp))
+        env = {**os.environ, "SCIM_TOKEN": token}
+        doctor = wall(
+            [
+                str(BIN / "scim-doctor"),
+                "check",
+                server.base_url,
+                "--cacert",
+                str(ca),
+                "--resolve",
+                server.resolve_pin,
+                "--format",
+                "json",
+            ],
+            runs,
+            env,
+        )
+        result: dict[str, Any] = {"scim_doctor_s": round(doctor, 4)}
+        curl = shutil.which("curl")
+        if curl is None:
+            result["curl"] = "not installed: no baseline"
+            return result
+        urls = [server.base_url + path for path in ("/Users?count=1", "/ServiceProviderConfig")]
+        curl_s = wall(
+            [
+                curl,
+                "-s",
+                "-o",
+                "/dev/null",
+                "--cacert",
+                str(ca),
+                "--resolve",
+                server.resolve_pin,
+                "-H",
+                f"Authorization: Bearer {token}",
+                *urls,
+            ],
+            runs,
+        )
+        result.update(
+            {"curl_s": round(curl_s, 4), "ratio": round(doctor / curl_s, 2), "urls": len(urls)}
+        )
+        return result
+
+
+def main() -> None:
+    results = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "startup": startup(),
+        "full_check": full_check(),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    s, f = results["startup"], results["full_check"]
+    print(
+        f"start-up: --version {s['version_ratio']}x, --help {s['help_ratio']}x of `import click`"
+        f" (target <= {s['target_ratio']}x)"
+    )
+    if "ratio" in f:
+        print(f"full check: {f['scim_doctor_s']} s vs curl {f['curl_s']} s ({f['ratio']}x)")
+    else:
+        print(f"full check: {f['scim_doctor_s']} s ({f['curl']})")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""Command line: options -> Target -> run -> reports -> exit code. Nothing else lives here.
+
+Exit codes (a public interface): 0 nothing at or above --fail-on, 1 problems found, 2 usage
+error (one line on stderr, never a traceback), 3 scim-doctor itself failed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from scim_doctor import __version__
+from scim_doctor.context import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT, Options
+from scim_doctor.model import Report, Severity, Status
+from scim_doctor.reporters.writer import check_destination, say, write_output
+from scim_doctor.secrets import Secret, redact
+from scim_doctor.target import InputError, ResolvePin, Target, parse_base_url, parse_resolve
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _positive_seconds(name: str, value: float | None, upper: float = 3600.0) -> float | None:
+    if value is None:
+        return None
+    if not 0 < value <= upper:
+        raise InputError(f"{name} {value:g}: must be more than 0 and at most {upper:g} seconds")
+    return value
+
+
+def _check_ids(values: Sequence[str], option: str) -> frozenset[str]:
+    from scim_doctor.probes import CHECK_IDS
+
+    ids: set[str] = set()
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item not in CHECK_IDS:
+                raise InputError(
+                    f"{option} {item!r}: unknown check (known: {', '.join(CHECK_IDS)})"
+                )
+            ids.add(item)
+    return frozenset(ids)
+
+
+def run_options(func: F) -> F:
+    """Options shared by `check` and `demo`: how to run and how to report."""
+    decorators = [
+        click.option(
+            "--timeout",
+            type=float,
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            help="Seconds for each network step.",
+        ),
+        click.option(
+            "--deadline",
+            type=float,
+            default=None,
+            help=f"Seconds for the whole run [default: {DEFAULT_DEADLINE:g}, or 6 x --timeout].",
+        ),
+        click.option(
+            "--expiry-warn-days",
+            type=click.IntRange(0, 3650),
+            default=DEFAULT_EXPIRY_WARN_DAYS,
+            show_default=True,
+            help="Warn when the certificate expires within this many days.",
+        ),
+        click.option("--only", "only", multiple=True, metavar="IDS", help="Run only these checks."),
+        click.option("--skip", "skip", multiple=True, metavar="IDS", help="Skip these checks."),
+        click.option(
+            "--fail-on",
+            type=click.Choice(["warn", "fail"]),
+            default="fail",
+            show_default=True,
+            help="Lowest severity that makes the exit code 1.",
+        ),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Report format.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            default="-",
+            metavar="PATH",
+            help="Where to write the report ('-' = stdout); files are written atomically.",
+        ),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="Add the redacted HTTP exchanges (text format)."
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    output_format: str
+    output: str
+    verbose: bool
+    fail_on: Severity
+
+
+def build_options(
+    *,
+    timeout: float,
+    deadline: float | None,
+    expiry_warn_days: int,
+    only: Sequence[str],
+    skip: Sequence[str],
+    cacert: Path | None = None,
+    insecure: bool = False,
+    resolve: tuple[ResolvePin, ...] = (),
+    proxy: str | None = None,
+    http_port: int = 80,
+) -> Options:
+    timeout_s = _positive_seconds("--timeout", timeout)
+    assert timeout_s is not None  # noqa: S101 - click gives a default
+    deadline_s = _positive_seconds("--deadline", deadline, upper=86400.0)
+    if deadline_s is None:
+        deadline_s = max(DEFAULT_DEADLINE, 6 * timeout_s)
+    only_ids = _check_ids(only, "--only") if only else None
+    return Options(
+        timeout=timeout_s,
+        deadline=deadline_s,
+        cacert=cacert,
+        insecure=insecure,
+        resolve=resolve,
+        proxy=proxy,
+        http_port=http_port,
+        expiry_warn_days=expiry_warn_days,
+        only=only_ids,
+        skip=_check_ids(skip, "--skip"),
+    )
+
+
+def exit_code(report: Report, fail_on: Severity) -> int:
+    if any(check.status is Status.ERROR for check in report.checks):
+        return EXIT_INTERNAL
+    return EXIT_PROBLEMS if report.problems(at_least=fail_on) else EXIT_OK
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def deliver(report: Report, how: ReportOptions) -> int:
+    """Render, write, and turn the verdict into the exit code."""
+    if how.output_format == "json":
+        from scim_doctor.reporters import json as json_reporter
+
+        text = json_reporter.render(report)
+    else:
+        from scim_doctor.reporters import text as text_reporter
+
+        color = how.output == "-" and _use_color()
+        text = text_reporter.render(report, color=color, verbose=how.verbose)
+    written = write_output(text, how.output)
+    if written is not None:
+        say(f"wrote {written}")
+    return exit_code(report, how.fail_on)
+
+
+def _run(target: Target, options: Options, token: Secret | None) -> Report:
+    from scim_doctor.runner import run
+    from scim_doctor.trust import load_trust
+
+    trust = load_trust(options.cacert)
+    return run(target, options, token, trust)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="scim-doctor")
+def cli() -> None:
+    """Diagnose why an identity provider cannot talk to a SCIM 2.0 endpoint, and how to fix it."""
+
+
+@cli.command()
+@click.argument("base_url")
+@click.option(
+    "--token-env",
+    metavar="NAME",
+    default=None,
+    help="Read the token from this environment variable [default: SCIM_TOKEN].",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=True),
+    default=None,
+    help="Read the token from this file (one trailing newline is ignored).",
+)
+@click.option("--token-stdin", is_flag=True, help="Read the token from standard input.")
+@click.option(
+    "--no-token", is_flag=True, help="Check without a token (authenticated checks are skipped)."
+)
+@click.option(
+    "--cacert",
+    type=click.Path(path_type=Path, dir_okay=True),
+    default=None,
+    help="Trust only the CAs in this PEM file (replaces the default store, as in curl).",
+)
+@click.option(
+    "--insecure",
+    "-k",
+    is_flag=True,
+    help="Run later checks past a certificate failure; the TLS findings stay in the report.",
+)
+@click.option(
+    "--resolve",
+    "resolve_specs",
+    multiple=True,
+    metavar="HOST:PORT:ADDR",
+    help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host (as curl).",
+)
+@click.option("--proxy", default=None, metavar="URL", help="HTTP(S) proxy [default: environment].")
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    default=80,
+    show_default=True,
+    help="Port of the host's plain-HTTP listener, probed for a safe redirect to HTTPS.",
+)
+@run_options
+def check(
+    base_url: str,
+    token_env: str | None,
+    token_file: Path | None,
+    token_stdin: bool,
+    no_token: bool,
+    cacert: Path | None,
+    insecure: bool,
+    resolve_specs: tuple[str, ...],
+    proxy: str | None,
+    http_port: int,
+    **run: Any,
+) -> None:
+    """Check the SCIM endpoint at BASE_URL (e.g. https://example.com/scim/v2).
+
+    The token is read from SCIM_TOKEN (or --token-env / --token-file / --token-stdin), never
+    from the command line.
+    """
+    target = parse_base_url(base_url)
+    token: Secret | None = None
+    if no_token:
+        if token_env or token_file or token_stdin:
+            raise InputError("--no-token cannot be combined with a token source")
+    else:
+        from scim_doctor.credentials import read_token
+
+        token = read_token(
+            token_env=token_env,
+            token_file=token_file,
+            token_stdin=token_stdin,
+            stdin=sys.stdin.buffer if token_stdin else None,
+        )
+    if proxy is not None:
+        proxy = _check_proxy(proxy)
+    options = build_options(
+        timeout=run["timeout"],
+        deadline=run["deadline"],
+        expiry_warn_days=run["expiry_warn_days"],
+        only=run["only"],
+        skip=run["skip"],
+        cacert=cacert,
+        insecure=insecure,
+        resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
+        proxy=proxy,
+        http_port=http_port,
+    )
+    how = _report_options(run)
+    report = _run(target, options, token)
+    raise SystemExit(deliver(report, how))
+
+
+def _check_proxy(proxy: str) -> str:
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(proxy)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise InputError(f"--proxy {redact(proxy)}: not a valid URL") from None
+    if parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
+        raise InputError(f"--proxy {redact(proxy)}: expected http://HOST:PORT")
+    return proxy
+
+
+def _report_options(run: dict[str, Any]) -> ReportOptions:
+    check_destination(run["output"])
+    return ReportOptions(
+        output_format=run["output_format"],
+        output=run["output"],
+        verbose=run["verbose"],
+        fail_on=Severity(run["fail_on"]),
+    )
+
+
+@cli.command()
+@click.option("--fault", default=None, metavar="NAME", help="Inject one named fault.")
+@click.option("--list-faults", is_flag=True, help="List the faults the demo server can inject.")
+@run_options
+def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
+    """Start the built-in SCIM server on 127.0.0.1, check it, print the report, stop it."""
+    from scim_doctor.demo.faults import FAULTS
+    from scim_doctor.demo.server import DemoServer
+
+    if list_faults:
+        width = max(len(name) for name in FAULTS)
+        for name, spec in FAULTS.items():
+            click.echo(f"{name:<{width}}  {spec.summary}  -> {', '.join(spec.expect)}")
+        return
+    if fault is not None and fault not in FAULTS:
+        raise InputError(f"--fault {fault!r}: unknown (see scim-doctor demo --list-faults)")
+    token = _random.token_urlsafe(32)
+    how = _report_options(run)
+    with (
+        tempfile.TemporaryDirectory(prefix="scim-doctor-demo-") as tmp,
+        DemoServer(token, fault=fault, http_listener=True) as server,
+    ):
+        ca_path = server.write_ca(Path(tmp))
+        options = build_options(
+            timeout=run["timeout"],
+            deadline=run["deadline"],
+            expiry_warn_days=run["expiry_warn_days"],
+            only=run["only"],
+            skip=run["skip"],
+            cacert=ca_path,
+            resolve=(parse_resolve(server.resolve_pin),),
+            http_port=server.http_port or 80,
+        )
+        say(
+            f"demo: SCIM server on 127.0.0.1:{server.port}"
+            + (f" with fault {fault!r}" if fault else "")
+            + f"; checking {server.base_url} as `scim-doctor check` would, with "
+            f"--cacert <demo CA> --resolve {server.resolve_pin} --http-port {server.http_port}"
+        )
+        report = _run(parse_base_url(server.base_url), options, Secret(token))
+    raise SystemExit(deliver(report, how))
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain one finding code: what it means, why it matters, how to fix it."""
+    from scim_doctor.findings import CATALOGUE
+
+    spec = CATALOGUE.get(code)
+    if spec is None:
+        raise InputError(f"unknown finding code {code!r} (see scim-doctor codes)")
+    click.echo(
+        f"{spec.code} ({spec.severity.value}): {spec.title}\n\n"
+        f"Why it matters: {spec.why}\n\n"
+        f"How to fix: {spec.fix}\n\n"
+        f"Reference ({spec.reference_kind.value}): {spec.reference}"
+    )
+
+
+@cli.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def codes(output_format: str) -> None:
+    """List every finding code scim-doctor can report."""
+    from scim_doctor.findings import CATALOGUE
+
+    if output_format == "json":
+        import json
+
+        rows = [
+            {
+                "code": s.code,
+                "severity": s.severity.value,
+                "title": s.title,
+                "why": s.why,
+                "fix": s.fix,
+                "reference": s.reference,
+                "reference_kind": s.reference_kind.value,
+            }
+            for s in CATALOGUE.values()
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max(len(code) for code in CATALOGUE)
+    for spec in CATALOGUE.values():
+        click.echo(f"{spec.code:<{width}}  {spec.severity.value:<4}  {spec.title}")
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    say(f"scim-doctor: {message}")
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: maps every failure to one line and a documented exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="scim-doctor", standalone_mode=False)
+    except SystemExit:
+        raise
+    except click.UsageError as exc:
+        if type(exc).__name__ in ("NoArgsIsHelp", "NoArgsIsHelpError") and exc.ctx is not None:
+            click.echo(exc.ctx.get_help())
+            raise SystemExit(EXIT_USAGE) from None
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _fail(f"error: {exc.format_message()}{hint}", EXIT_USAGE)
+    except click.ClickException as exc:
+        _fail(f"error: {exc.format_message()}", EXIT_USAGE)
+    except InputError as exc:
+        _fail(f"error: {exc}", EXIT_USAGE)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in scim-doctor; please "
+            "report it with the command you ran (the token is redacted).",
+            EXIT_INTERNAL,
+        )
+    raise SystemExit(result if isinstance(result, int) else EXIT_OK)

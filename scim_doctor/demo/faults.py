@@ -1,0 +1,215 @@
+"""The demo server's catalogue of named misbehaviours.
+
+Each fault breaks exactly one layer the way endpoints break in the field, and names the finding
+codes the doctor must report for it, so `scim-doctor demo --fault X` and the tests agree on what
+a correct diagnosis is. Transport faults (certificates, sockets) are declared here; HTTP-layer
+faults live with their probe family in demo/http_faults/. The building blocks are in fault_kit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from scim_doctor.demo import sockets
+from scim_doctor.demo.fault_kit import (
+    Certificates,
+    Fault,
+    Layer,
+    SocketSetup,
+    TlsSetup,
+    healthy_tls,
+    map_response,
+    on_route,
+)
+from scim_doctor.demo.http_faults import HTTP_FAULTS
+from scim_doctor.demo.pki import CertificateAuthority, self_signed
+
+__all__ = [
+    "AIA_URL",
+    "FAULTS",
+    "Certificates",
+    "Fault",
+    "Layer",
+    "SocketSetup",
+    "TlsSetup",
+    "get",
+    "healthy_tls",
+    "map_response",
+    "on_route",
+]
+
+AIA_URL = "http://pki.demo.scim-doctor.test/issuing-ca.cer"
+"""Where the incomplete chain's leaf says its issuer lives (`.test` never resolves)."""
+
+
+def _days(days: int) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=days)
+
+
+def _expired(certs: Certificates) -> ssl.SSLContext:
+    issued = certs.ca.issue(certs.names, not_before=_days(-120), not_after=_days(-30))
+    return issued.server_context()
+
+
+def _not_yet_valid(certs: Certificates) -> ssl.SSLContext:
+    issued = certs.ca.issue(certs.names, not_before=_days(30), not_after=_days(120))
+    return issued.server_context()
+
+
+def _wrong_host(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.issue(["intranet.example.net", "www.example.net"]).server_context()
+
+
+def _self_signed(certs: Certificates) -> ssl.SSLContext:
+    return self_signed(certs.names).server_context()
+
+
+def _unknown_ca(certs: Certificates) -> ssl.SSLContext:
+    stranger = CertificateAuthority("Internal Issuing CA 2", organization="Example Corp IT")
+    return stranger.issue(certs.names).server_context()
+
+
+def _intercepting_proxy(certs: Certificates) -> ssl.SSLContext:
+    root = CertificateAuthority("Zscaler Root CA", organization="Zscaler Inc.")
+    inspector = root.intermediate("Zscaler Intermediate Root CA")
+    return inspector.issue(certs.names).server_context()
+
+
+def _incomplete_chain(certs: Certificates) -> ssl.SSLContext:
+    issuing = certs.ca.intermediate("scim-doctor demo Issuing CA", aia_url=AIA_URL)
+    return issuing.issue(certs.names).server_context(include_intermediates=False)
+
+
+def _tls10_only(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.issue(certs.names).server_context(maximum=ssl.TLSVersion.TLSv1)
+
+
+def _weak_key(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.issue(certs.names, key_type="rsa", key_bits=1024).server_context()
+
+
+def _expires_soon(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.issue(certs.names, not_after=_days(5)).server_context()
+
+
+def _closed_port(bind: str) -> int:
+    return sockets.closed_port(bind)
+
+
+def _silent(bind: str) -> sockets.SocketServer:
+    return sockets.silent_server(bind)
+
+
+def _plain_http(bind: str) -> sockets.SocketServer:
+    return sockets.plain_http_server(bind)
+
+
+_CATALOGUE = (
+    Fault(
+        "expired_cert",
+        "The certificate expired 30 days ago.",
+        "tls",
+        ("tls.cert_expired",),
+        tls=_expired,
+    ),
+    Fault(
+        "not_yet_valid_cert",
+        "The certificate only becomes valid in 30 days (clock skew or a premature deploy).",
+        "tls",
+        ("tls.cert_not_yet_valid",),
+        tls=_not_yet_valid,
+    ),
+    Fault(
+        "wrong_host_cert",
+        "The certificate is for intranet.example.net, not the host the client asked for.",
+        "tls",
+        ("tls.hostname_mismatch",),
+        tls=_wrong_host,
+    ),
+    Fault(
+        "self_signed_cert",
+        "The server presents a self-signed certificate.",
+        "tls",
+        ("tls.untrusted_ca",),
+        tls=_self_signed,
+    ),
+    Fault(
+        "unknown_ca_cert",
+        "The certificate is issued by a private CA the client was not given.",
+        "tls",
+        ("tls.untrusted_ca",),
+        tls=_unknown_ca,
+    ),
+    Fault(
+        "intercepting_proxy",
+        "A TLS-inspection proxy (Zscaler) re-signs the connection with its own CA.",
+        "tls",
+        ("tls.untrusted_ca",),
+        tls=_intercepting_proxy,
+    ),
+    Fault(
+        "incomplete_chain",
+        "The server sends its certificate without the intermediate that issued it.",
+        "tls",
+        ("tls.incomplete_chain",),
+        tls=_incomplete_chain,
+    ),
+    Fault(
+        "tls10_only",
+        "The server speaks only TLS 1.0; SCIM clients require TLS 1.2.",
+        "tls",
+        ("tls.protocol_too_old",),
+        tls=_tls10_only,
+    ),
+    Fault(
+        "weak_key",
+        "The certificate has a 1024-bit RSA key.",
+        "tls",
+        ("tls.weak_key",),
+        tls=_weak_key,
+    ),
+    Fault(
+        "expires_soon",
+        "The certificate expires in 5 days.",
+        "tls",
+        ("tls.cert_expires_soon",),
+        tls=_expires_soon,
+    ),
+    Fault(
+        "closed_port",
+        "Nothing listens on the port: the connection is refused.",
+        "socket",
+        ("connect.refused",),
+        socket=_closed_port,
+    ),
+    Fault(
+        "silent",
+        "The port accepts TCP connections but never answers the TLS handshake.",
+        "socket",
+        ("tls.handshake_timeout",),
+        socket=_silent,
+    ),
+    Fault(
+        "plain_http",
+        "The HTTPS port speaks plain HTTP.",
+        "socket",
+        ("tls.not_tls",),
+        socket=_plain_http,
+    ),
+)
+
+FAULTS: Mapping[str, Fault] = MappingProxyType(
+    {fault.name: fault for fault in (*_CATALOGUE, *HTTP_FAULTS)}
+)
+
+
+def get(name: str) -> Fault:
+    """The fault called `name`; ValueError listing the known ones otherwise."""
+    try:
+        return FAULTS[name]
+    except KeyError:
+        known = ", ".join(sorted(FAULTS))
+        raise ValueError(f"Unknown demo fault {name!r}; known faults: {known}") from None

@@ -1,0 +1,192 @@
+"""How the run's HTTP requests reach the wire: --resolve pins, proxies, one bounded pool.
+
+Why our own `httpx.AsyncBaseTransport` over `httpcore.AsyncConnectionPool` rather than
+`httpx.AsyncHTTPTransport`: only the httpcore pool accepts a `network_backend`, and a backend is
+the one place where curl's `--resolve HOST:PORT:ADDR` can be honoured exactly. `connect_tcp` is
+the only call that sees an address; the connection keeps the URL's host for the TLS SNI, the
+certificate's host name check and the Host header, so a pinned request is indistinguishable from
+one whose DNS answered ADDR. Rewriting the URL to the address instead would break all three, and
+patching `getaddrinfo` would leak into the whole process. Everything used here is public
+httpcore/httpx API (`AsyncConnectionPool(network_backend=..., proxy=...)`, `AnyIOBackend`,
+`Proxy`); the request/response mapping mirrors what `httpx.AsyncHTTPTransport` does.
+
+Proxies: `--proxy` (curl's `-x`) applies to every request; without it the environment's
+`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` apply, read with the standard library's
+`urllib.request` rules. httpx only reads the environment when it builds its own transport, so we
+do it here. A tunnelled request's TLS runs end-to-end with the target, so the token never shows
+in clear to the proxy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+import httpcore
+import httpx
+
+from scim_doctor.http_errors import ProxyConfigError
+from scim_doctor.secrets import redact
+
+MAX_CONNECTIONS = 6
+"""Connections per pool: enough for a probe family's parallel requests, gentle on the server."""
+KEEPALIVE_EXPIRY = 5.0
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to the pinned address for a pinned HOST:PORT, to HOST itself otherwise."""
+
+    def __init__(
+        self,
+        pins: Mapping[tuple[str, int], str],
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._pins = {(host.lower(), port): address for (host, port), address in pins.items()}
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    def address_for(self, host: str, port: int) -> str:
+        return self._pins.get((host.lower().strip("[]"), port), host)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_tcp(
+            self.address_for(host, port),
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - never used: no --unix-socket option
+        return await self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - only httpcore retries
+        await self._inner.sleep(seconds)
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            await self._stream.aclose()
+
+
+def _httpcore_proxy(proxy_url: str, ssl_context: ssl.SSLContext) -> httpcore.Proxy:
+    try:
+        proxy = httpx.Proxy(proxy_url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ProxyConfigError(f"proxy {redact(proxy_url)} cannot be used: {exc}") from None
+    scheme = proxy.url.scheme
+    if scheme in ("socks5", "socks5h") and importlib.util.find_spec("socksio") is None:
+        raise ProxyConfigError(
+            f"proxy {redact(proxy_url)} is a SOCKS proxy, which needs the 'socksio' package"
+        )
+    return httpcore.Proxy(
+        url=httpcore.URL(
+            scheme=proxy.url.raw_scheme,
+            host=proxy.url.raw_host,
+            port=proxy.url.port,
+            target=proxy.url.raw_path,
+        ),
+        auth=proxy.raw_auth,
+        headers=proxy.headers.raw,
+        # An https:// proxy is verified with the same roots as the target (--cacert applies).
+        ssl_context=ssl_context if scheme == "https" else None,
+    )
+
+
+class DoctorTransport(httpx.AsyncBaseTransport):
+    """One bounded connection pool per proxy route (direct, or via a proxy), created on demand."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        pins: Mapping[tuple[str, int], str],
+        proxy: str | None = None,
+        trust_env: bool = True,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._backend = PinnedBackend(pins)
+        self._proxy = proxy
+        self._env_proxies = urllib.request.getproxies() if trust_env else {}
+        self._max_connections = max_connections
+        self._pools: dict[str | None, httpcore.AsyncConnectionPool] = {}
+
+    def proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy URL a request to `url` goes through (None: direct)."""
+        if self._proxy:
+            return self._proxy if "://" in self._proxy else f"http://{self._proxy}"
+        env = self._env_proxies
+        chosen = env.get(url.scheme) or env.get("all")
+        if not chosen:
+            return None
+        host = url.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        # The same question the network probe asks (scim_doctor.probes.network.proxy_for).
+        if urllib.request.proxy_bypass(host if ":" in host else f"{host}:{port}"):
+            return None
+        return chosen if "://" in chosen else f"http://{chosen}"
+
+    def _pool(self, proxy_url: str | None) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(proxy_url)
+        if pool is None:
+            proxy = _httpcore_proxy(proxy_url, self._ssl_context) if proxy_url else None
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl_context,
+                proxy=proxy,
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+                network_backend=self._backend,
+            )
+            self._pools[proxy_url] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)  # noqa: S101 - httpx guarantees it
+        pool = self._pool(self.proxy_for(request.url))
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        response = await pool.handle_async_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()

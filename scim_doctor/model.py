@@ -1,0 +1,163 @@
+"""The one result model every probe fills and every reporter reads.
+
+Frozen dataclasses and enums only, no I/O: a report can be rebuilt from its JSON, compared in
+tests and rendered by any reporter without any of them recomputing a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+
+class Status(str, Enum):
+    """Outcome of one check.
+
+    FAIL/WARN say the endpoint is wrong; SKIP says we could not tell (with the reason); ERROR
+    says scim-doctor itself broke and asks for a bug report.
+    """
+
+    PASS = "pass"  # noqa: S105 - a status, not a password
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+class Severity(str, Enum):
+    """How bad one finding is; ordered so `max()` gives the worst."""
+
+    INFO = "info"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}
+
+
+class ReferenceKind(str, Enum):
+    """Where a finding's rule comes from, so a reader knows how binding it is."""
+
+    RFC = "rfc"
+    """A MUST/SHOULD of an RFC (7643, 7644, 5280, 8446, ...)."""
+    IDP = "idp"
+    """A documented requirement of an identity provider."""
+    ADVICE = "advice"
+    """Operational advice: not a standard, but what breaks in the field."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong (or worth knowing) about the endpoint."""
+
+    code: str
+    """Stable identifier `<check id>.<snake_case>` (or `http.*`); part of the public interface."""
+    severity: Severity
+    """info, warn or fail."""
+    message: str
+    """What was observed, with the observed values."""
+    remediation: str
+    """How to fix it, in plain words."""
+    reference: str
+    """The rule's source: an RFC section, an IdP document, or the advice it rests on."""
+    reference_kind: ReferenceKind
+    """Whether `reference` is an RFC, an IdP requirement or advice."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response as sent and seen, already redacted."""
+
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int | None
+    """None when no response arrived (see `error`)."""
+    http_version: str | None
+    response_headers: tuple[tuple[str, str], ...]
+    body_excerpt: str
+    """The first bytes of the decoded body, as text, capped."""
+    body_bytes: int
+    """How many decoded body bytes were read (up to the cap)."""
+    body_truncated: bool
+    """True when the body was longer than what was read."""
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    """Per-phase timings (connect, tls, first_byte, total) in milliseconds."""
+    error: str | None = None
+    """Why no (complete) response arrived, if so."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one probe."""
+
+    id: str
+    """Stable check id (dns, connect, tls, ...); part of the public interface."""
+    title: str
+    status: Status
+    duration_ms: float
+    summary: str
+    """One line saying what was found."""
+    skip_reason: str | None = None
+    """Why the check did not run (status skip only)."""
+    findings: tuple[Finding, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    """What was observed: JSON-compatible values only."""
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    """Per-phase timings of this check in milliseconds (dns, connect, tls, first_byte, ...)."""
+    exchanges: tuple[Exchange, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """The endpoint as the report names it."""
+
+    base_url: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found about one target."""
+
+    tool_version: str
+    target: TargetInfo
+    started_at: str
+    """ISO 8601 UTC timestamp of the start of the run."""
+    duration_ms: float
+    checks: tuple[CheckResult, ...]
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    """Where the run came from: Python, OS, trust store, proxy, options that change results."""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for check in self.checks:
+            counts[check.status.value] += 1
+        return counts
+
+    @property
+    def status(self) -> Status:
+        """The verdict: fail if any check failed or broke, warn if any warned, else pass."""
+        statuses = {check.status for check in self.checks}
+        if Status.FAIL in statuses or Status.ERROR in statuses:
+            return Status.FAIL
+        if Status.WARN in statuses:
+            return Status.WARN
+        return Status.PASS
+
+    def findings(self) -> list[Finding]:
+        return [finding for check in self.checks for finding in check.findings]
+
+    def problems(self, at_least: Severity) -> list[Finding]:
+        """Findings at or above a severity, in check order."""
+        return [f for f in self.findings() if f.severity.rank >= at_least.rank]

@@ -1,0 +1,66 @@
+"""The one place rendered output leaves the process: stdout or an atomically written file.
+
+Everything written passes through `redact()` here, so no reporter can leak the token even if a
+probe put it somewhere by mistake. Files are written to a temporary sibling and renamed, so a CI
+job never reads half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from scim_doctor.secrets import redact
+from scim_doctor.target import InputError
+
+
+def emit(text: str, stream: TextIO | None = None) -> None:
+    """Write redacted text to a stream (stdout by default)."""
+    out = stream or sys.stdout
+    out.write(redact(text))
+    out.flush()
+
+
+def check_destination(destination: str) -> None:
+    """Refuse an unusable output path before any network step, not after the whole run."""
+    if destination == "-":
+        return
+    path = Path(destination)
+    if path.is_dir():
+        raise InputError(f"--output {destination}: is a directory")
+    if not path.parent.is_dir():
+        raise InputError(f"--output {destination}: directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"--output {destination}: directory {path.parent} is not writable")
+
+
+def write_output(text: str, destination: str) -> Path | None:
+    """Write a report to `destination` ('-' = stdout); return the path written, if a file."""
+    if destination == "-":
+        emit(text)
+        return None
+    check_destination(destination)
+    path = Path(destination)
+    directory = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(f"--output {destination}: cannot write there ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(redact(text))
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def say(message: str) -> None:
+    """One redacted line for the human on stderr ("wrote report.json", errors)."""
+    sys.stderr.write(redact(message).rstrip("\n") + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,427 @@
+"""The `dns` and `connect` checks against real sockets, a real resolver and real namespaces.
+
+Loopback servers cover refusal, a full accept backlog (SYNs dropped: a timeout), a healthy
+listener and proxies; a private network namespace with a fake DNS server covers what the host's
+resolver must never be asked to do (stay silent, answer NXDOMAIN or no data) and an address with
+no route. Nothing leaves the machine: `.invalid` names are answered without a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import select
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from scim_doctor.context import Options, ProbeContext
+from scim_doctor.model import Severity, Status
+from scim_doctor.probes import network
+from scim_doctor.probes.base import Outcome
+from scim_doctor.target import ResolvePin, parse_base_url
+from scim_doctor.trust import load_trust
+from tests.support import netns
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy in the developer's environment must not change what these tests connect to."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def context(
+    url: str,
+    *,
+    timeout: float = 2.0,
+    pins: tuple[ResolvePin, ...] = (),
+    proxy: str | None = None,
+) -> ProbeContext:
+    return ProbeContext(
+        target=parse_base_url(url),
+        options=Options(timeout=timeout, resolve=pins, proxy=proxy),
+        token=None,
+        trust=load_trust(),
+        deadline_at=time.monotonic() + 30,
+    )
+
+
+class _AnyNumber:
+    """Equal to any non-negative duration: timings vary, their presence does not."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (int, float)) and other >= 0
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+ANY_NUMBER: Any = _AnyNumber()
+
+
+def codes(outcome: Outcome) -> list[str]:
+    return [finding.code for finding in outcome.findings]
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port on 127.0.0.1 that completes TCP handshakes (the kernel does, without accept)."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 (and ::1) that nothing listens on: the kernel answers RST."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.bind(("127.0.0.1", 0))
+    port: int = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A listener whose accept queue is full, so the kernel drops further SYNs unanswered.
+
+    listen(0) and never accept; connect until one handshake does not complete, which proves
+    on this kernel that a new SYN is dropped (the signature of a firewall's silent drop).
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        address = server.getsockname()
+        for _ in range(16):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            fillers.append(filler)
+            filler.setblocking(False)
+            filler.connect_ex(address)
+            _, writable, _ = select.select([], [filler], [], 0.1)
+            if not writable:
+                break  # this SYN was dropped: the backlog is full
+        else:
+            pytest.skip("this kernel completes handshakes beyond the listen backlog")
+        yield address[1]
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+# --- dns, on this machine ------------------------------------------------------------------------
+
+
+def test_localhost_warns_that_an_idp_cannot_reach_its_loopback_address() -> None:
+    ctx = context("https://localhost/scim/v2")
+
+    outcome = asyncio.run(network.run_dns(ctx))
+
+    assert codes(outcome) == ["dns.private_address"]
+    assert outcome.findings[0].severity is Severity.WARN
+    assert "127.0.0.1 (loopback)" in outcome.findings[0].message
+    assert "127.0.0.1" in outcome.facts["addresses"]
+    assert outcome.facts["resolver"] == "system (getaddrinfo)"
+    assert outcome.facts["pinned"] is False
+    assert ctx.shared.addresses == outcome.facts["addresses"]
+    assert outcome.timings_ms["dns"] == outcome.facts["time_ms"]
+
+
+def test_address_pinned_with_resolve_is_used_without_lookup_and_without_warning() -> None:
+    pin = ResolvePin("scim.example.test", 443, "127.0.0.1")
+    ctx = context("https://scim.example.test/scim/v2", pins=(pin,))
+
+    outcome = asyncio.run(network.run_dns(ctx))
+
+    assert outcome.status is Status.PASS
+    assert outcome.findings == []
+    assert outcome.facts["pinned"] is True
+    assert outcome.facts["addresses"] == ["127.0.0.1"]
+    assert "pinned with --resolve" in outcome.facts["not_public_note"]
+    assert "127.0.0.1" in outcome.summary
+    assert ctx.shared.addresses == ["127.0.0.1"]
+
+
+def test_private_ip_literal_host_is_not_looked_up_but_still_flagged() -> None:
+    ctx = context("https://10.20.30.40/scim/v2")
+
+    outcome = asyncio.run(network.run_dns(ctx))
+
+    assert outcome.facts["literal"] is True
+    assert outcome.facts["addresses"] == ["10.20.30.40"]
+    assert codes(outcome) == ["dns.private_address"]
+    assert "10.20.30.40 (private, RFC 1918)" in outcome.findings[0].message
+
+
+def test_an_invalid_name_is_diagnosed_as_nonexistent_without_asking_any_resolver() -> None:
+    """RFC 6761 §6.4 reserves `.invalid`: the answer is NXDOMAIN, and no query leaves."""
+    ctx = context("https://no-such-host.scim-doctor.invalid/scim/v2", timeout=3.0)
+
+    outcome = asyncio.run(network.run_dns(ctx))
+
+    assert codes(outcome) == ["dns.nxdomain"]
+    assert "no-such-host.scim-doctor.invalid" in outcome.findings[0].message
+    assert "RFC 6761" in outcome.findings[0].message
+    assert ctx.shared.addresses == []
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("10.1.2.3", "private, RFC 1918"),
+        ("172.20.0.1", "private, RFC 1918"),
+        ("192.168.1.10", "private, RFC 1918"),
+        ("100.64.0.7", "carrier-grade NAT, RFC 6598"),
+        ("127.0.0.2", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("fd12:3456::1", "unique-local, RFC 4193"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("::ffff:10.0.0.1", "private, RFC 1918"),
+        ("8.8.8.8", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_addresses_an_idp_cannot_reach_are_named_by_kind(address: str, kind: str | None) -> None:
+    assert network.non_public_kind(address) == kind
+
+
+# --- connect, on loopback ------------------------------------------------------------------------
+
+
+def test_closed_port_is_diagnosed_as_refused_with_the_address(closed_port: int) -> None:
+    ctx = context(f"https://127.0.0.1:{closed_port}/scim/v2")
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert codes(outcome) == ["connect.refused"]
+    assert f"127.0.0.1:{closed_port} (ECONNREFUSED: Connection refused)" in (
+        outcome.findings[0].message
+    )
+    assert outcome.facts["attempts"][0]["result"] == "refused"
+    assert outcome.facts["connected_address"] is None
+    assert ctx.shared.connected_address is None
+
+
+def test_full_accept_backlog_times_out_within_the_step_timeout(full_backlog: int) -> None:
+    ctx = context(f"https://127.0.0.1:{full_backlog}/scim/v2", timeout=0.5)
+
+    started = time.monotonic()
+    outcome = asyncio.run(network.run_connect(ctx))
+    elapsed = time.monotonic() - started
+
+    assert codes(outcome) == ["connect.timeout"]
+    message = outcome.findings[0].message
+    assert re.search(rf"127\.0\.0\.1:{full_backlog} \(no answer within 0\.\d+ s\)", message)
+    assert elapsed < 2 * 0.5
+    assert outcome.facts["attempts"][0]["result"] == "timeout"
+
+
+def test_healthy_listener_records_the_connected_address(listener: int) -> None:
+    ctx = context(f"https://localhost:{listener}/scim/v2")
+    ctx.shared.addresses = ["127.0.0.1"]  # as dns leaves them
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert outcome.status is Status.PASS
+    assert outcome.facts["connected_address"] == "127.0.0.1"
+    assert ctx.shared.connected_address == "127.0.0.1"
+    assert outcome.facts["attempts"] == [
+        {"address": "127.0.0.1", "port": listener, "result": "connected", "ms": ANY_NUMBER}
+    ]
+    assert outcome.facts["via_proxy"] is None
+    assert outcome.timings_ms["connect"] >= 0
+
+
+def test_refused_first_address_then_working_second_warns(listener: int) -> None:
+    """Broken IPv6 in front of working IPv4: this machine gets through, an IdP may not."""
+    ctx = context(f"https://scim.example.test:{listener}/scim/v2")
+    ctx.shared.addresses = ["::1", "127.0.0.1"]  # nothing listens on [::1]:port
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert outcome.status is Status.WARN
+    assert codes(outcome) == ["connect.some_addresses_failed"]
+    assert f"[::1]:{listener} (ECONNREFUSED" in outcome.findings[0].message
+    assert [a["result"] for a in outcome.facts["attempts"]] == ["refused", "connected"]
+    assert outcome.facts["connected_address"] == "127.0.0.1"
+
+
+def test_proxy_from_the_environment_is_connected_to_instead_and_redacted(
+    listener: int, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://proxyuser:pr0xy-pa55word@127.0.0.1:{listener}")
+    ctx = context(f"https://127.0.0.1:{closed_port}/scim/v2")
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert outcome.status is Status.PASS
+    assert outcome.facts["attempts"][0]["port"] == listener
+    assert outcome.facts["proxy_source"] == "the HTTPS_PROXY environment variable"
+    assert outcome.facts["via_proxy"] == f"http://[REDACTED]@127.0.0.1:{listener}"
+    assert "proxy" in outcome.summary
+    assert "pr0xy-pa55word" not in json.dumps(outcome.facts) + outcome.summary
+
+
+def test_no_proxy_bypasses_the_environment_proxy(
+    listener: int, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    ctx = context(f"https://127.0.0.1:{listener}/scim/v2")
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert outcome.status is Status.PASS
+    assert outcome.facts["via_proxy"] is None
+    assert outcome.facts["attempts"][0]["port"] == listener
+
+
+def test_refusing_proxy_option_is_blamed_not_the_target(closed_port: int) -> None:
+    ctx = context("https://scim.example.test/scim/v2", proxy=f"127.0.0.1:{closed_port}")
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert codes(outcome) == ["connect.refused"]
+    assert f"the proxy 127.0.0.1:{closed_port}" in outcome.findings[0].message
+    assert "--proxy" in outcome.findings[0].remediation
+    assert outcome.facts["proxy_source"] == "--proxy"
+
+
+# --- in a private network namespace --------------------------------------------------------------
+
+SNIPPET = """
+import asyncio, contextlib, json, sys, time
+
+from scim_doctor.context import Options, ProbeContext
+from scim_doctor.probes import network
+from scim_doctor.target import ResolvePin, parse_base_url
+from scim_doctor.trust import load_trust
+from tests.support.fake_dns import FakeDns
+
+spec = json.loads(sys.argv[1])
+target = parse_base_url(spec["url"])
+pins = tuple(ResolvePin(target.host, target.port, a) for a in spec["pin"])
+ctx = ProbeContext(
+    target=target,
+    options=Options(timeout=spec["timeout"], resolve=pins),
+    token=None,
+    trust=load_trust(),
+    deadline_at=time.monotonic() + 30,
+)
+server = FakeDns(spec["dns"], spec["answer"]) if spec["dns"] else contextlib.nullcontext()
+with server:
+    started = time.monotonic()
+    outcome = asyncio.run(getattr(network, spec["probe"])(ctx))
+    elapsed = time.monotonic() - started
+print(json.dumps({
+    "codes": [f.code for f in outcome.findings],
+    "messages": [f.message for f in outcome.findings],
+    "facts": outcome.facts,
+    "elapsed": elapsed,
+    "queries": server.queries if spec["dns"] else [],
+}))
+"""
+
+
+def in_netns(
+    probe: str,
+    *,
+    dns: str | None = None,
+    answer: str | None = None,
+    timeout: float = 2.0,
+    pin: tuple[str, ...] = (),
+    url: str = "https://scim.example.test/scim/v2",
+) -> dict[str, Any]:
+    """Run one probe in a fresh network namespace whose only resolver is a FakeDns in `dns`."""
+    spec = {"probe": probe, "dns": dns, "answer": answer, "timeout": timeout, "pin": pin}
+    completed = netns.run_python(SNIPPET, json.dumps({**spec, "url": url}))
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture
+def namespace() -> None:
+    netns.require()
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_silent_resolver_is_a_dns_timeout_within_the_step_timeout() -> None:
+    """The bound also proves nothing waits for the stuck lookup: glibc gives up after 1 s at
+    the earliest, and asyncio.run() would wait that long for a default-executor thread."""
+    result = in_netns("run_dns", dns="silent", timeout=0.5)
+
+    assert result["codes"] == ["dns.timeout"]
+    assert "scim.example.test within 0.5 s" in result["messages"][0]
+    assert result["elapsed"] < 2 * 0.5
+    assert ("scim.example.test", 1) in [tuple(q) for q in result["queries"]]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_resolver_giving_up_on_a_silent_server_is_a_dns_timeout_in_its_words() -> None:
+    """resolv.conf says `timeout:1 attempts:1`: glibc gives up (EAI_AGAIN) before our 3 s."""
+    result = in_netns("run_dns", dns="silent", timeout=3.0)
+
+    assert result["codes"] == ["dns.timeout"]
+    assert result["facts"]["error_code"] == "EAI_AGAIN"
+    assert "the system resolver gave up on scim.example.test" in result["messages"][0]
+    assert result["elapsed"] < 2.5
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_name_without_address_records_is_no_address() -> None:
+    result = in_netns("run_dns", dns="nodata")
+
+    assert result["codes"] == ["dns.no_address"]
+    assert "scim.example.test exists but has no A or AAAA record" in result["messages"][0]
+    assert result["facts"]["error_code"] == "EAI_NODATA"
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_nxdomain_answer_is_nxdomain() -> None:
+    result = in_netns("run_dns", dns="nxdomain")
+
+    assert result["codes"] == ["dns.nxdomain"]
+    assert "scim.example.test does not exist" in result["messages"][0]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_private_address_in_a_dns_answer_is_flagged() -> None:
+    result = in_netns("run_dns", dns="answer", answer="10.1.2.3")
+
+    assert result["codes"] == ["dns.private_address"]
+    assert "scim.example.test resolves to 10.1.2.3 (private, RFC 1918)" in result["messages"][0]
+    assert result["facts"]["addresses"] == ["10.1.2.3"]
+    assert result["facts"]["families"] == ["IPv4"]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_address_without_a_route_is_unreachable_at_once() -> None:
+    """Only `lo` exists in the namespace: 192.0.2.1 (TEST-NET-1) has no route, no packet leaves."""
+    result = in_netns("run_connect", pin=("192.0.2.1",), timeout=2.0)
+
+    assert result["codes"] == ["connect.unreachable"]
+    assert "192.0.2.1:443 (ENETUNREACH" in result["messages"][0]
+    assert result["facts"]["attempts"][0]["result"] == "unreachable"
+    assert result["elapsed"] < 0.5

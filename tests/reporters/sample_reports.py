@@ -1,0 +1,158 @@
+"""Fixed reports for the reporters' golden files: deterministic, so no masking is needed."""
+
+from __future__ import annotations
+
+from scim_doctor import findings
+from scim_doctor.model import CheckResult, Exchange, Report, Status, TargetInfo
+
+TARGET = TargetInfo(base_url="https://scim.example.com/scim/v2", host="scim.example.com", port=443)
+ENVIRONMENT: dict[str, object] = {
+    "python": "3.11.7",
+    "platform": "Linux 6.1 (x86_64)",
+    "trust_store": "certifi 2024.8.30",
+    "proxy": None,
+    "timeout_s": 10.0,
+    "deadline_s": 60.0,
+    "insecure": False,
+    "resolve": [],
+}
+
+
+def _skip(check_id: str, title: str, reason: str) -> CheckResult:
+    return CheckResult(
+        id=check_id,
+        title=title,
+        status=Status.SKIP,
+        duration_ms=0.0,
+        summary=reason,
+        skip_reason=reason,
+    )
+
+
+def healthy() -> Report:
+    return Report(
+        tool_version="0.1.0",
+        target=TARGET,
+        started_at="2026-11-27T10:00:00Z",
+        duration_ms=412.5,
+        environment=ENVIRONMENT,
+        checks=(
+            CheckResult(
+                "url",
+                "Base URL",
+                Status.PASS,
+                0.1,
+                "https://scim.example.com/scim/v2 is well formed",
+            ),
+            CheckResult(
+                "dns",
+                "DNS resolution",
+                Status.PASS,
+                12.3,
+                "scim.example.com has 2 addresses",
+                facts={"addresses": ["203.0.113.10", "2001:db8::10"], "pinned": False},
+                timings_ms={"dns": 12.3},
+            ),
+            CheckResult(
+                "connect",
+                "TCP connection",
+                Status.PASS,
+                20.4,
+                "connected to 203.0.113.10:443",
+                facts={"connected_address": "203.0.113.10"},
+                timings_ms={"connect": 20.4},
+            ),
+            CheckResult(
+                "tls",
+                "TLS handshake and certificate",
+                Status.PASS,
+                41.0,
+                "TLSv1.3, certificate valid for 80 more days",
+                facts={"protocol": "TLSv1.3", "days_to_expiry": 80},
+                timings_ms={"tls": 41.0},
+            ),
+            CheckResult(
+                "auth",
+                "Token authentication",
+                Status.PASS,
+                80.2,
+                "the token is accepted",
+                exchanges=(
+                    Exchange(
+                        method="GET",
+                        url="https://scim.example.com/scim/v2/Users?count=1",
+                        request_headers=(
+                            ("Accept", "application/scim+json"),
+                            ("Authorization", "Bearer [REDACTED]"),
+                        ),
+                        status=200,
+                        http_version="HTTP/1.1",
+                        response_headers=(("Content-Type", "application/scim+json"),),
+                        body_excerpt='{"totalResults": 0}',
+                        body_bytes=19,
+                        body_truncated=False,
+                        timings_ms={"first_byte": 70.1, "total": 80.2},
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def failing() -> Report:
+    expired = findings.make(
+        "tls.cert_expired",
+        "the certificate for scim.example.com expired on 2026-11-01T00:00:00Z (26 days ago)",
+    )
+    suffix = findings.make(
+        "url.endpoint_suffix",
+        "the base URL ends with /Users; it was checked as https://scim.example.com/scim/v2",
+        remediation="Configure https://scim.example.com/scim/v2 as the base URL in the identity "
+        "provider.",
+    )
+    return Report(
+        tool_version="0.1.0",
+        target=TARGET,
+        started_at="2026-11-27T10:00:00Z",
+        duration_ms=88.0,
+        environment=ENVIRONMENT,
+        checks=(
+            CheckResult(
+                "url",
+                "Base URL",
+                Status.WARN,
+                0.1,
+                "checked https://scim.example.com/scim/v2",
+                findings=(suffix,),
+            ),
+            CheckResult(
+                "dns", "DNS resolution", Status.PASS, 12.3, "scim.example.com has 1 address"
+            ),
+            CheckResult(
+                "connect", "TCP connection", Status.PASS, 20.4, "connected to 203.0.113.10:443"
+            ),
+            CheckResult(
+                "tls",
+                "TLS handshake and certificate",
+                Status.FAIL,
+                45.9,
+                "certificate expired 26 days ago",
+                findings=(expired,),
+                facts={
+                    "verified": False,
+                    "chain": [
+                        {"subject": "CN=scim.example.com", "not_after": "2026-11-01T00:00:00Z"}
+                    ],
+                },
+            ),
+            _skip("redirect", "Redirects", "requires tls, which failed"),
+            _skip("auth", "Token authentication", "requires tls, which failed"),
+            CheckResult(
+                "discovery",
+                "Discovery endpoints",
+                Status.ERROR,
+                1.0,
+                "internal error (KeyError: 'x'). scim-doctor itself failed here; please report it.",
+            ),
+        ),
+    )

@@ -1,0 +1,110 @@
+"""The runner: fixed order, prerequisites, crashes and the deadline (pure probes, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from scim_doctor import findings
+from scim_doctor.context import Options, ProbeContext
+from scim_doctor.model import Status
+from scim_doctor.probes.base import Outcome, Probe, ProbeFn
+from scim_doctor.runner import run_checks
+from scim_doctor.target import parse_base_url
+from scim_doctor.trust import load_trust
+
+
+def context(**options: object) -> ProbeContext:
+    opts = Options(**options)  # type: ignore[arg-type]
+    return ProbeContext(
+        target=parse_base_url("https://scim.example.com/scim/v2"),
+        options=opts,
+        token=None,
+        trust=load_trust(),
+        deadline_at=time.monotonic() + opts.deadline,
+    )
+
+
+def passing(delay: float = 0.0) -> ProbeFn:
+    async def run(ctx: ProbeContext) -> Outcome:
+        await asyncio.sleep(delay)
+        return Outcome(summary="fine")
+
+    return run
+
+
+async def failing(ctx: ProbeContext) -> Outcome:
+    outcome = Outcome(summary="broken")
+    outcome.add(findings.make("connect.refused", "127.0.0.1:9 refused the connection"))
+    return outcome
+
+
+async def crashing(ctx: ProbeContext) -> Outcome:
+    raise RuntimeError("boom")
+
+
+async def hanging(ctx: ProbeContext) -> Outcome:
+    await asyncio.sleep(3600)
+    return Outcome()
+
+
+def run(probes: list[Probe], ctx: ProbeContext | None = None) -> dict[str, tuple[Status, str]]:
+    results = asyncio.run(run_checks(ctx or context(), probes))
+    return {r.id: (r.status, r.summary) for r in results}
+
+
+def test_a_check_whose_prerequisite_failed_is_skipped_with_the_reason() -> None:
+    results = run(
+        [
+            Probe("connect", "c", (), failing),
+            Probe("tls", "t", ("connect",), passing()),
+            Probe("auth", "a", ("tls",), passing()),
+        ]
+    )
+    assert results["connect"][0] is Status.FAIL
+    assert results["tls"] == (Status.SKIP, "requires connect, which failed")
+    assert results["auth"] == (Status.SKIP, "requires tls, which was skipped")
+
+
+def test_a_crashing_probe_becomes_error_with_a_bug_report_hint_and_the_run_goes_on() -> None:
+    results = run([Probe("dns", "d", (), crashing), Probe("url", "u", (), passing())])
+    status, summary = results["dns"]
+    assert status is Status.ERROR
+    assert "RuntimeError: boom" in summary and "report" in summary
+    assert results["url"][0] is Status.PASS
+
+
+def test_results_keep_registry_order_while_independent_probes_overlap() -> None:
+    probes = [Probe(name, name, (), passing(0.2)) for name in ("a", "b", "c", "d")]
+    started = time.monotonic()
+    results = asyncio.run(run_checks(context(), probes))
+    assert [r.id for r in results] == ["a", "b", "c", "d"]
+    assert time.monotonic() - started < 0.7  # four 0.2 s probes, run concurrently
+
+
+def test_the_run_deadline_cuts_a_hanging_probe_and_names_it() -> None:
+    ctx = context(deadline=0.3)
+    results = asyncio.run(run_checks(ctx, [Probe("dns", "d", (), hanging)]))
+    [result] = results
+    assert result.status is Status.FAIL
+    assert [f.code for f in result.findings] == ["run.deadline_exceeded"]
+
+
+def test_only_and_skip_select_checks_without_blocking_their_dependents() -> None:
+    results = run(
+        [Probe("dns", "d", (), failing), Probe("connect", "c", ("dns",), passing())],
+        context(skip=frozenset({"dns"})),
+    )
+    assert results["dns"] == (Status.SKIP, "not selected (--only / --skip)")
+    assert results["connect"][0] is Status.PASS
+
+
+def test_a_failed_check_may_let_its_dependents_run_when_it_says_so() -> None:
+    async def insecure_tls(ctx: ProbeContext) -> Outcome:
+        outcome = await failing(ctx)
+        outcome.unblocks_dependents = True
+        return outcome
+
+    results = run([Probe("tls", "t", (), insecure_tls), Probe("auth", "a", ("tls",), passing())])
+    assert results["tls"][0] is Status.FAIL
+    assert results["auth"][0] is Status.PASS

@@ -1,0 +1,64 @@
+"""The one redaction function: the token and credential-shaped values never leave the process."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from scim_doctor.secrets import REDACTED, Secret, redact, redact_data, redact_headers
+
+TOKEN = "tok-4c1f8e2d9b7a6053e1"
+
+
+def test_a_secret_never_shows_its_value_in_str_repr_or_formatting() -> None:
+    secret = Secret(TOKEN)
+    assert TOKEN not in f"{secret} {secret!r} {[secret]}"
+    assert secret.fingerprint in repr(secret)
+
+
+def test_the_registered_token_is_scrubbed_in_its_common_encodings() -> None:
+    Secret(TOKEN)
+    encoded = base64.b64encode(TOKEN.encode()).decode()
+    text = (
+        f"raw {TOKEN} b64 {encoded} json {json.dumps({'t': TOKEN})} url {TOKEN.replace('-', '%2D')}"
+    )
+    cleaned = redact(text)
+    assert TOKEN not in cleaned and encoded not in cleaned
+    assert cleaned.count(REDACTED) >= 3
+
+
+def test_sensitive_headers_keep_their_scheme_but_lose_their_value() -> None:
+    headers = redact_headers(
+        [("Authorization", "Bearer abc.def.ghi"), ("Set-Cookie", "sid=1"), ("Accept", "*/*")]
+    )
+    assert headers == (
+        ("Authorization", f"Bearer {REDACTED}"),
+        ("Set-Cookie", REDACTED),
+        ("Accept", "*/*"),
+    )
+
+
+def test_tokens_in_query_strings_and_userinfo_are_redacted() -> None:
+    cleaned = redact("GET https://u:pw@h.example/x?access_token=zzz123&page=2")
+    assert "zzz123" not in cleaned and "pw@" not in cleaned
+    assert "page=2" in cleaned
+
+
+def test_unknown_bearer_tokens_and_jwts_in_free_text_are_redacted() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl"
+    cleaned = redact(f"sent Bearer someothertoken123 and {jwt}")
+    assert "someothertoken123" not in cleaned and jwt not in cleaned
+
+
+def test_redaction_is_idempotent() -> None:
+    Secret(TOKEN)
+    text = f"Authorization: Bearer {TOKEN}\n?token={TOKEN}"
+    once = redact(text)
+    assert redact(once) == once
+
+
+def test_nested_report_data_is_redacted_keys_included() -> None:
+    Secret(TOKEN)
+    data = redact_data({"facts": [{TOKEN: f"x{TOKEN}x"}], "n": 3})
+    assert TOKEN not in json.dumps(data)
+    assert data["n"] == 3

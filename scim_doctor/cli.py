@@ -2,27 +2,31 @@
 
 Exit codes (a public interface): 0 nothing at or above --fail-on, 1 problems found, 2 usage
 error (one line on stderr, never a traceback), 3 scim-doctor itself failed, 130 interrupted.
+
+Start-up matters for a command people run often: only click and two import-free modules are
+loaded at import time; everything else is imported where it is used.
 """
 
 from __future__ import annotations
 
 import os
-import secrets as _random
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import click
 
 from scim_doctor import __version__
-from scim_doctor.context import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT, Options
-from scim_doctor.model import Report, Severity, Status
-from scim_doctor.reporters.writer import check_destination, say, write_output
-from scim_doctor.secrets import Secret, redact
-from scim_doctor.target import InputError, ResolvePin, Target, parse_base_url, parse_resolve
+from scim_doctor.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
+from scim_doctor.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scim_doctor.context import Options
+    from scim_doctor.model import Report, Severity
+    from scim_doctor.secrets import Secret
+    from scim_doctor.target import ResolvePin, Target
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -114,8 +118,7 @@ def run_options(func: F) -> F:
     return func
 
 
-@dataclass(frozen=True)
-class ReportOptions:
+class ReportOptions(NamedTuple):
     output_format: str
     output: str
     verbose: bool
@@ -135,6 +138,8 @@ def build_options(
     proxy: str | None = None,
     http_port: int = 80,
 ) -> Options:
+    from scim_doctor.context import Options
+
     timeout_s = _positive_seconds("--timeout", timeout)
     assert timeout_s is not None  # noqa: S101 - click gives a default
     deadline_s = _positive_seconds("--deadline", deadline, upper=86400.0)
@@ -156,6 +161,8 @@ def build_options(
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:
+    from scim_doctor.model import Status
+
     if any(check.status is Status.ERROR for check in report.checks):
         return EXIT_INTERNAL
     return EXIT_PROBLEMS if report.problems(at_least=fail_on) else EXIT_OK
@@ -167,6 +174,8 @@ def _use_color() -> bool:
 
 def deliver(report: Report, how: ReportOptions) -> int:
     """Render, write, and turn the verdict into the exit code."""
+    from scim_doctor.reporters.writer import say, write_output
+
     if how.output_format == "json":
         from scim_doctor.reporters import json as json_reporter
 
@@ -206,7 +215,7 @@ def cli() -> None:
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path, dir_okay=True),
+    type=click.Path(dir_okay=True),
     default=None,
     help="Read the token from this file (one trailing newline is ignored).",
 )
@@ -216,7 +225,7 @@ def cli() -> None:
 )
 @click.option(
     "--cacert",
-    type=click.Path(path_type=Path, dir_okay=True),
+    type=click.Path(dir_okay=True),
     default=None,
     help="Trust only the CAs in this PEM file (replaces the default store, as in curl).",
 )
@@ -245,10 +254,10 @@ def cli() -> None:
 def check(
     base_url: str,
     token_env: str | None,
-    token_file: Path | None,
+    token_file: str | None,
     token_stdin: bool,
     no_token: bool,
-    cacert: Path | None,
+    cacert: str | None,
     insecure: bool,
     resolve_specs: tuple[str, ...],
     proxy: str | None,
@@ -260,6 +269,10 @@ def check(
     The token is read from SCIM_TOKEN (or --token-env / --token-file / --token-stdin), never
     from the command line.
     """
+    from pathlib import Path
+
+    from scim_doctor.target import parse_base_url, parse_resolve
+
     target = parse_base_url(base_url)
     token: Secret | None = None
     if no_token:
@@ -270,7 +283,7 @@ def check(
 
         token = read_token(
             token_env=token_env,
-            token_file=token_file,
+            token_file=Path(token_file) if token_file is not None else None,
             token_stdin=token_stdin,
             stdin=sys.stdin.buffer if token_stdin else None,
         )
@@ -282,7 +295,7 @@ def check(
         expiry_warn_days=run["expiry_warn_days"],
         only=run["only"],
         skip=run["skip"],
-        cacert=cacert,
+        cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
         proxy=proxy,
@@ -296,6 +309,8 @@ def check(
 def _check_proxy(proxy: str) -> str:
     import urllib.parse
 
+    from scim_doctor.secrets import redact
+
     try:
         parts = urllib.parse.urlsplit(proxy)
         parts.port  # noqa: B018 - validates the port
@@ -307,6 +322,9 @@ def _check_proxy(proxy: str) -> str:
 
 
 def _report_options(run: dict[str, Any]) -> ReportOptions:
+    from scim_doctor.model import Severity
+    from scim_doctor.reporters.writer import check_destination
+
     check_destination(run["output"])
     return ReportOptions(
         output_format=run["output_format"],
@@ -322,8 +340,15 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
 @run_options
 def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
     """Start the built-in SCIM server on 127.0.0.1, check it, print the report, stop it."""
+    import secrets as random_source
+    import tempfile
+    from pathlib import Path
+
     from scim_doctor.demo.faults import FAULTS
     from scim_doctor.demo.server import DemoServer
+    from scim_doctor.reporters.writer import say
+    from scim_doctor.secrets import Secret
+    from scim_doctor.target import parse_base_url, parse_resolve
 
     if list_faults:
         width = max(len(name) for name in FAULTS)
@@ -332,7 +357,7 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
         return
     if fault is not None and fault not in FAULTS:
         raise InputError(f"--fault {fault!r}: unknown (see scim-doctor demo --list-faults)")
-    token = _random.token_urlsafe(32)
+    token = random_source.token_urlsafe(32)
     how = _report_options(run)
     with (
         tempfile.TemporaryDirectory(prefix="scim-doctor-demo-") as tmp,
@@ -405,6 +430,8 @@ def codes(output_format: str) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
+    from scim_doctor.reporters.writer import say
+
     say(f"scim-doctor: {message}")
     raise SystemExit(code)
 

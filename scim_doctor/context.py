@@ -12,14 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scim_doctor.defaults import (
+    DEFAULT_DEADLINE,
+    DEFAULT_EXPIRY_WARN_DAYS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_TIMEOUT,
+)
 from scim_doctor.secrets import Secret
 from scim_doctor.target import ResolvePin, Target
 from scim_doctor.trust import Trust
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_DEADLINE = 60.0
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
-DEFAULT_EXPIRY_WARN_DAYS = 14
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_EXPIRY_WARN_DAYS",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_TIMEOUT",
+    "Options",
+    "ProbeContext",
+    "Shared",
+]
 
 
 @dataclass(frozen=True)

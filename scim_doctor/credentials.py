@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from scim_doctor.errors import InputError
 from scim_doctor.secrets import Secret
-from scim_doctor.target import InputError
 
 DEFAULT_TOKEN_ENV = "SCIM_TOKEN"  # noqa: S105 - a variable name, not a secret
 # Bearer tokens in the field are at most a few KiB (JWTs with many claims); anything larger is

@@ -12,8 +12,11 @@ import urllib.parse
 from dataclasses import dataclass
 
 from scim_doctor import findings
+from scim_doctor.errors import InputError
 from scim_doctor.model import Finding
 from scim_doctor.secrets import redact
+
+__all__ = ["InputError", "ResolvePin", "Target", "parse_base_url", "parse_resolve"]
 
 # Endpoints an admin may paste on the end of the base URL (RFC 7644 §3.2), longest first.
 ENDPOINT_SUFFIXES = (
@@ -29,10 +32,6 @@ ENDPOINT_SUFFIXES = (
 )
 
 _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
-
-
-class InputError(ValueError):
-    """Bad user input: reported as one line on stderr with exit code 2."""
 
 
 @dataclass(frozen=True)

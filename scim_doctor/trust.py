@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from scim_doctor.target import InputError
+from scim_doctor.errors import InputError
 
 _cache: dict[tuple[str, str, str], Trust] = {}
 _lock = threading.Lock()
@@ -88,9 +89,14 @@ def unverified_context(minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> ssl.
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = minimum
     if minimum < ssl.TLSVersion.TLSv1_2:
-        # OpenSSL 3 refuses TLS < 1.2 at the default security level; we only want to see
-        # whether the server speaks it, to name the problem.
+        # OpenSSL 3 refuses TLS < 1.2 at the default security level, and Python deprecates
+        # the old versions themselves; we only want to see whether the server speaks one, to
+        # name the problem.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = minimum
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    else:
+        context.minimum_version = minimum
     return context

@@ -18,7 +18,6 @@ import re
 import socket
 import ssl
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -586,10 +585,7 @@ async def _protocol_failed(
 
 def _legacy_context() -> ssl.SSLContext:
     """A context that still speaks TLS 1.0/1.1, only to name an outdated server."""
-    with warnings.catch_warnings():
-        # Python deprecates TLSVersion.TLSv1 itself; using it here is the point.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return unverified_context(ssl.TLSVersion.TLSv1)
+    return unverified_context(ssl.TLSVersion.TLSv1)
 
 
 def _timed_out(endpoint: _Endpoint, timeout: float, outcome: Outcome) -> None:

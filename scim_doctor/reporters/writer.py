@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from scim_doctor.errors import InputError
 from scim_doctor.secrets import redact
-from scim_doctor.target import InputError
 
 
 def emit(text: str, stream: TextIO | None = None) -> None:

@@ -36,6 +36,9 @@ EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+REPORT_FORMATS = ("text", "json", "html", "junit", "markdown")
+"""Kept in step with scim_doctor.reporters.FORMATS (a test checks) without importing it."""
+
 
 def _positive_seconds(name: str, value: float | None, upper: float = 3600.0) -> float | None:
     if value is None:
@@ -97,10 +100,18 @@ def run_options(func: F) -> F:
         click.option(
             "--format",
             "output_format",
-            type=click.Choice(["text", "json"]),
+            type=click.Choice(REPORT_FORMATS),
             default="text",
             show_default=True,
             help="Report format.",
+        ),
+        click.option(
+            "--report",
+            "extra_reports",
+            multiple=True,
+            metavar="FORMAT=PATH",
+            help=f"Also write a report in FORMAT ({', '.join(REPORT_FORMATS)}) to PATH; "
+            "repeatable.",
         ),
         click.option(
             "--output",
@@ -123,6 +134,8 @@ class ReportOptions(NamedTuple):
     output: str
     verbose: bool
     fail_on: Severity
+    extra: tuple[tuple[str, str], ...] = ()
+    """(format, path) of every --report."""
 
 
 def build_options(
@@ -176,19 +189,28 @@ def deliver(report: Report, how: ReportOptions) -> int:
     """Render, write, and turn the verdict into the exit code."""
     from scim_doctor.reporters.writer import say, write_output
 
-    if how.output_format == "json":
-        from scim_doctor.reporters import json as json_reporter
+    for output_format, destination in ((how.output_format, how.output), *how.extra):
+        written = write_output(
+            render(report, output_format, how, color=destination == "-" and _use_color()),
+            destination,
+        )
+        if written is not None:
+            say(f"wrote {written}")
+    return exit_code(report, how.fail_on)
 
-        text = json_reporter.render(report)
-    else:
+
+def render(report: Report, output_format: str, how: ReportOptions, *, color: bool) -> str:
+    if output_format == "text":
         from scim_doctor.reporters import text as text_reporter
 
-        color = how.output == "-" and _use_color()
-        text = text_reporter.render(report, color=color, verbose=how.verbose)
-    written = write_output(text, how.output)
-    if written is not None:
-        say(f"wrote {written}")
-    return exit_code(report, how.fail_on)
+        return text_reporter.render(report, color=color, verbose=how.verbose)
+    from scim_doctor.reporters import renderer
+
+    try:
+        render_format = renderer(output_format)
+    except ModuleNotFoundError:
+        raise InputError(f"the {output_format} format is not available in this version") from None
+    return render_format(report)
 
 
 def _run(target: Target, options: Options, token: Secret | None) -> Report:
@@ -326,11 +348,25 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
     from scim_doctor.reporters.writer import check_destination
 
     check_destination(run["output"])
+    extra: list[tuple[str, str]] = []
+    for spec in run["extra_reports"]:
+        output_format, sep, destination = spec.partition("=")
+        if not sep or not destination or output_format not in REPORT_FORMATS:
+            raise InputError(
+                f"--report {spec!r}: expected FORMAT=PATH with FORMAT one of "
+                f"{', '.join(REPORT_FORMATS)}"
+            )
+        check_destination(destination)
+        extra.append((output_format, destination))
+    destinations = [d for _, d in extra] + ([run["output"]] if run["output"] != "-" else [])
+    if len(set(destinations)) != len(destinations):
+        raise InputError("two reports would be written to the same file")
     return ReportOptions(
         output_format=run["output_format"],
         output=run["output"],
         verbose=run["verbose"],
         fail_on=Severity(run["fail_on"]),
+        extra=tuple(extra),
     )
 
 

@@ -141,6 +141,29 @@ def test_the_report_file_is_written_atomically_and_announced(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 
 
+def test_several_reports_are_written_in_one_run_beside_the_terminal_text(
+    run_cli: Any, healthy: tuple[DemoServer, Path], tmp_path: Path, report_validator: Any
+) -> None:
+    server, ca = healthy
+    json_path, text_path = tmp_path / "r.json", tmp_path / "r.txt"
+    result = run_cli(
+        *check_args(server, ca, "--report", f"json={json_path}", "--report", f"text={text_path}"),
+        env={"SCIM_TOKEN": CANARY},
+    )
+    assert result.exit_code == 0
+    assert "No problems found" in result.stdout
+    assert_valid_report(report_validator, json.loads(json_path.read_text()))
+    assert text_path.read_text().startswith("scim-doctor ")
+    assert f"wrote {json_path}" in result.stderr and f"wrote {text_path}" in result.stderr
+
+
+def test_the_cli_lists_exactly_the_report_formats_that_exist() -> None:
+    from scim_doctor.cli import REPORT_FORMATS
+    from scim_doctor.reporters import FORMATS
+
+    assert set(REPORT_FORMATS) == set(FORMATS)
+
+
 @pytest.mark.parametrize("fault", [None, "expired_cert", "plain_http"])
 def test_the_canary_token_appears_in_no_output_of_any_format(
     run_cli: Any, tmp_path: Path, fault: str | None

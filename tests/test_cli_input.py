@@ -83,6 +83,20 @@ BAD_INVOCATIONS: list[tuple[str, list[str], dict[str, str | None], str]] = [
     ("unknown option", ["check", URL, "--tokenn", "x"], {}, "--tokenn"),
     ("bad proxy", ["check", URL, "--proxy", "ftp://proxy"], {}, "--proxy"),
     ("unknown command", ["chekc", URL], {}, "chekc"),
+    ("report without path", ["check", URL, "--report", "json"], {}, "--report"),
+    ("report unknown format", ["check", URL, "--report", "pdf=r.pdf"], {}, "--report"),
+    (
+        "report into missing dir",
+        ["check", URL, "--report", "json={missing}/x/r.json"],
+        {},
+        "--output",
+    ),
+    (
+        "two reports one file",
+        ["check", URL, "--report", "json={dir}/r", "--report", "text={dir}/r"],
+        {},
+        "same file",
+    ),
     ("explain unknown code", ["explain", "tls.nope"], {}, "unknown finding code"),
     ("unknown demo fault", ["demo", "--fault", "no_such_fault"], {}, "unknown"),
 ]

@@ -66,7 +66,12 @@ _HEADER_LINE = re.compile(
     + "|".join(sorted(SENSITIVE_HEADERS))
     + r")\s*:\s*)(?!\[REDACTED\])\S.*$"
 )
-_BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)(?!\[REDACTED\])[A-Za-z0-9\-._~+/=]{8,}")
+# A credential after an auth scheme: 16+ token characters, or 8+ with a digit, so that prose
+# such as "Bearer authentication" or "basic settings" is left alone.
+_BEARER = re.compile(
+    r"(?i)\b(bearer|basic)(\s+)(?!\[REDACTED\])"
+    r"(?:[A-Za-z0-9\-._~+/]{16,}|(?=[A-Za-z0-9\-._~+/]*\d)[A-Za-z0-9\-._~+/]{8,})=*"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _QUERY_PARAM = re.compile(
     r"(?i)([?&;](?:"

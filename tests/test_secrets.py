@@ -62,3 +62,8 @@ def test_nested_report_data_is_redacted_keys_included() -> None:
     data = redact_data({"facts": [{TOKEN: f"x{TOKEN}x"}], "n": 3})
     assert TOKEN not in json.dumps(data)
     assert data["n"] == 3
+
+
+def test_prose_about_tokens_and_schemes_is_left_alone() -> None:
+    text = "the token accepted by the server; Bearer authentication; basic settings"
+    assert redact(text) == text

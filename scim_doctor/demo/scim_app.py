@@ -125,7 +125,7 @@ def error_response(
     headers: Iterable[tuple[str, str]] = (),
 ) -> Response:
     """An RFC 7644 §3.12 error: `status` is the HTTP code as a JSON string."""
-    payload: Json = {"schemas": [ERROR], "status": str(status), "detail": detail}
+    payload: Json = {"schemas": [ERROR], "status": str(int(status)), "detail": detail}
     if scim_type:
         payload["scimType"] = scim_type
     return json_response(status, payload, headers)

@@ -215,7 +215,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Malformed requests and unknown methods get a SCIM error too, not stdlib HTML."""
         self.close_connection = True
         detail = message or explain or HTTPStatus(code).phrase
-        self._send(error_response(code, detail).with_header("Connection", "close"))
+        self._send(error_response(int(code), detail).with_header("Connection", "close"))
 
     def version_string(self) -> str:
         return self.server_version

@@ -194,7 +194,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "text, and identity providers refuse http:// base URLs.",
         "Serve the API over HTTPS and configure the https:// URL. scim-doctor never sends the "
         "token over plain HTTP.",
-        "RFC 7644 §7.1 (TLS is required); Okta and Entra ID accept HTTPS only",
+        "RFC 7644 §7.2 (TLS is required); Okta and Entra ID accept HTTPS only",
         RFC,
     ),
     FindingSpec(
@@ -258,7 +258,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "TLS 1.0 and 1.1 are deprecated; SCIM requires TLS 1.2 support and Entra ID accepts "
         "TLS 1.2 only.",
         "Enable TLS 1.2 (and 1.3) on the server or load balancer.",
-        "RFC 7644 §7.1; RFC 8996 (TLS 1.0 and 1.1 deprecated)",
+        "RFC 7644 §7.2; RFC 8996 (TLS 1.0 and 1.1 deprecated)",
         RFC,
     ),
     FindingSpec(
@@ -311,7 +311,203 @@ _SPECS: tuple[FindingSpec, ...] = (
         IDP,
     ),
     # --- redirect ---------------------------------------------------------------------------------
+    FindingSpec(
+        "redirect.http_not_redirected",
+        FAIL,
+        "Plain HTTP answers the API in clear text",
+        "The http:// counterpart of the base URL answers the SCIM path itself instead of "
+        "redirecting to https. An identity provider configured with http:// by mistake sends its "
+        "bearer token and user data in clear text and gets answers, so nobody notices.",
+        "Make the plain-HTTP listener answer every request with a 308 to the same URL over https "
+        "(nginx: `return 308 https://$host$request_uri;`), or close the port; never route plain "
+        "HTTP to the SCIM application.",
+        "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3 (clients MUST use TLS with bearer tokens)",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.method_changing_status",
+        WARN,
+        "Redirect with a status that turns POST into GET (301/302/303)",
+        "After a 301 or 302 many clients (curl by default, browsers, several HTTP libraries) "
+        "repeat a POST as a GET, and a 303 always means GET: a create or a PATCH sent to this "
+        "URL arrives as a GET without its body. SCIM lists only 307 and 308, which keep the "
+        "method and the body.",
+        "Use 308 (permanent) or 307 (temporary) for this redirect, e.g. nginx "
+        "`return 308 https://$host$request_uri;`, Apache `Redirect 308 / https://HOST/`.",
+        "Advice: RFC 9110 §15.4.2-§15.4.4 (301/302/303 may or must become GET) and §15.4.8-"
+        "§15.4.9 (307/308 keep the method); RFC 7644 §3.12 lists only 307/308; curl --post301 / "
+        "--post302 / --post303 (curl turns POST into GET by default)",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.http_redirects_elsewhere",
+        INFO,
+        "Plain HTTP redirects somewhere other than the https base URL",
+        "The http:// counterpart of the base URL redirects to another host, or drops the path. "
+        "A client configured with http:// by mistake ends up at another URL (and drops its "
+        "Authorization header if the host changes) instead of at the SCIM API.",
+        "Redirect plain HTTP to the same host and path over https "
+        "(`return 308 https://$host$request_uri;`), or close the port.",
+        "Advice: RFC 9110 §15.4 (redirection); clients drop Authorization across origins",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.downgrade",
+        FAIL,
+        "Redirect from https to plain http",
+        "A hop of the redirect chain leaves TLS: clients that follow it send the request and its "
+        "data in clear text (some keep the Authorization header on the same host), careful "
+        "clients refuse it, and provisioning fails or leaks.",
+        "Find what builds the http:// Location: usually the application behind a TLS-"
+        "terminating proxy that ignores X-Forwarded-Proto (nginx `proxy_set_header "
+        "X-Forwarded-Proto $scheme;`, Django SECURE_PROXY_SSL_HEADER, Spring "
+        "server.forward-headers-strategy). Make it redirect to https, or not at all.",
+        "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3; RFC 9110 §15.4",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.cross_host",
+        FAIL,
+        "Base URL redirects to another host",
+        "The base URL sends clients to another host or port. Clients drop the Authorization "
+        "header when a redirect changes origin (httpx, curl without --location-trusted, the "
+        "Fetch standard), and identity providers that do not follow redirects see a 3xx: either "
+        "way no call reaches the API with the token. Failed rather than warned: no compliant "
+        "client gets through, and the fix is a one-line change in the identity provider.",
+        "Configure the URL the chain ends at as the base URL (see the message).",
+        "Advice: RFC 9110 §15.4; RFC 7644 §3.12 (308: use the new URI as the permanent "
+        "reference); curl --location-trusted; httpx and Fetch strip Authorization across origins",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.loop",
+        FAIL,
+        "Redirect loop",
+        "The chain revisits a URL or is still redirecting after 10 requests; every client gives "
+        "up without reaching the API.",
+        "Usually two layers disagree: a proxy adding and the application removing a trailing "
+        "slash, or an application behind a TLS-terminating proxy that redirects to https forever "
+        "because it sees http. Make exactly one layer own each redirect.",
+        "RFC 9110 §15.4 (a client SHOULD detect and intervene in cyclical redirections)",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.to_login_page",
+        FAIL,
+        "Redirected to a sign-in page",
+        "The SCIM URL sends API clients to an interactive login (an SSO gateway or the web "
+        "application's own login): the identity provider gets HTML instead of SCIM JSON and "
+        "reports a parse error or a meaningless success.",
+        "Exclude the SCIM path from the web sign-in layer (reverse-proxy auth, Cloudflare Access "
+        "or IAP policy, application middleware) so that the bearer token alone protects it.",
+        "Advice: SCIM paths answered with a login page (label-studio#3487)",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.trailing_slash",
+        WARN,
+        "URL redirects to add a trailing slash",
+        "The URL answers only after a redirect to the same path with '/' appended (directory "
+        "handling in nginx or Apache, Django APPEND_SLASH). Identity providers that do not follow "
+        "redirects fail, and those that do lose POST bodies after a 301 or 302.",
+        "Serve the URL without the slash directly (nginx `location = /scim/v2`, APPEND_SLASH "
+        "off for the SCIM routes) and keep configuring the base URL without the slash.",
+        "Advice: RFC 7644 §3.2 endpoint URLs have no trailing slash; IdPs append '/Users' "
+        "themselves",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.path_moved",
+        WARN,
+        "Base URL redirects to another path",
+        "The base URL redirects to another path on the same host. It works only for clients "
+        "that follow redirects (and keep POST bodies, which needs 307/308), and every call pays "
+        "an extra round trip.",
+        "Configure the URL the chain ends at as the base URL (see the message).",
+        "RFC 7644 §3.12 (308: the client SHOULD use the new URI as the permanent reference)",
+        RFC,
+    ),
     # --- auth ------------------------------------------------------------------------------------
+    FindingSpec(
+        "auth.endpoint_not_found",
+        FAIL,
+        "/Users not found (404)",
+        "GET /Users is the first call identity providers make (Okta's and Google's probe, Entra "
+        "ID's test connection); a 404 there means no SCIM API is served at this base URL, "
+        "usually a wrong path (/scim instead of /scim/v2, a missing tenant segment), so every "
+        "provisioning call fails the same way.",
+        "Copy the SCIM base URL exactly as the application documents it (tenant and version "
+        "segments included) and re-run scim-doctor with it; if the URL is right, check that SCIM "
+        "is enabled, since some applications only add the route then.",
+        "RFC 7644 §3.2 (endpoints under the base URI); field reports github/docs#3165, "
+        "snipe-it#11913",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.sso_login_page",
+        FAIL,
+        "SCIM path answered by a sign-in page",
+        "The request reached a single-sign-on front end or the web application's login instead "
+        "of the SCIM API: the identity provider gets HTML or a redirect where it expects SCIM "
+        "JSON, and reports a parse or authentication error.",
+        "Exempt the SCIM path from the SSO / web-login layer (reverse proxy, identity-aware "
+        "proxy, application middleware) so it is authenticated by the bearer token alone and "
+        "answers 401, not a login page, without one.",
+        "RFC 7644 §3.1 and §8.1 (SCIM JSON responses); field report label-studio#3487",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.invalid_credentials_not_401",
+        WARN,
+        "Missing or invalid credentials not answered with 401",
+        "A request without valid credentials should get 401 with a challenge; a 403, a "
+        "redirect to a login page, a 404 or a 400 makes identity providers and admins misread "
+        'the cause ("forbidden" or "not found" for what is a missing token), and fails '
+        "Okta's SCIM spec test.",
+        "Answer every request that lacks a valid bearer token with 401 and "
+        "`WWW-Authenticate: Bearer ...`; keep 403 for valid tokens without permission, and keep "
+        "browser login redirects away from the SCIM path.",
+        "RFC 9110 §15.5.2 (401) and §15.5.4 (403); RFC 6750 §3.1; Okta SCIM 2.0 Spec Test "
+        "(Okta-SCIM-20-SPEC-Test.json)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.401_not_scim_error",
+        WARN,
+        "401 without a SCIM Error body",
+        "Every SCIM error, 401 included, is a SCIM Error with the Error URN in `schemas` and "
+        "`status` as a JSON string; Okta's spec test sends `Authorization: non-token` and checks "
+        'for `"status": "401"`, and identity providers show the `detail` to admins, which a '
+        "framework's default 401 page does not have.",
+        "Answer authentication failures from the SCIM layer, not a proxy or framework default: "
+        '`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401", '
+        '"detail": "..."}` as application/scim+json.',
+        "RFC 7644 §3.12; Okta SCIM 2.0 Spec Test (Okta-SCIM-20-SPEC-Test.json)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_malformed_accepted",
+        WARN,
+        "Token looks mis-pasted, but was accepted",
+        "This server tolerates the stray characters (it trims or ignores them), so the request "
+        "passed; the identity provider's copy may be pasted differently, and a stricter server "
+        "or proxy in front would refuse it.",
+        "Store and paste the token clean: no 'Bearer ' prefix, quotes, spaces or line breaks.",
+        "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_dates_ignored",
+        WARN,
+        "JWT outside its validity window was accepted",
+        "By this machine's clock the token's exp has passed or its nbf lies ahead, yet the "
+        "server accepted it: either the server does not check the validity dates (an expired "
+        "or leaked token keeps working), or this machine's clock is wrong.",
+        "Check this machine's clock (NTP); if it is right, make the server validate exp and nbf "
+        "and issue a fresh token.",
+        "RFC 7519 §4.1.4 (exp) and §4.1.5 (nbf)",
+        RFC,
+    ),
     FindingSpec(
         "auth.token_malformed",
         FAIL,
@@ -346,7 +542,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     FindingSpec(
         "auth.rejected",
         FAIL,
-        "Token rejected (401)",
+        "The server refuses the token (401)",
         "The server does not accept this token, so the identity provider cannot provision.",
         "Generate a new SCIM token in the application and paste it into the identity provider; "
         "check it belongs to this tenant and has not been revoked.",
@@ -356,7 +552,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     FindingSpec(
         "auth.forbidden",
         FAIL,
-        "Token accepted but access forbidden (403)",
+        "Access forbidden with this token (403)",
         "The token is known but not allowed to use the SCIM API: SCIM not enabled or not in the "
         "plan, a token of the wrong type, or an IP allowlist that blocks this network.",
         "Enable SCIM provisioning in the application (and check the plan includes it); use a "
@@ -395,9 +591,488 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
     ),
     # --- negotiation ------------------------------------------------------------------------------
+    FindingSpec(
+        "negotiation.scim_json_rejected",
+        FAIL,
+        "Accept: application/scim+json is refused",
+        "SCIM's own media type is the one identity providers ask for: Entra ID and Okta send it on "
+        "every request, so a server that answers 406 or 415 to it fails every provisioning call, "
+        "however well it works from curl or Postman.",
+        "Register application/scim+json as a JSON media type the API produces and consumes (e.g. "
+        "a [Produces] attribute listing it in ASP.NET, a MediaType in Spring's "
+        "produces/consumes, Mime::Type.register in Rails) and answer it exactly like "
+        "application/json.",
+        "RFC 7644 §3.8 (service providers MUST support Accept: application/scim+json) and §8.1; "
+        "field reports: MicrosoftDocs/azure-docs#116775 (415 to Entra ID's requests), #12728 "
+        "(Entra ID sends application/scim+json)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.json_rejected",
+        WARN,
+        "Accept: application/json is refused",
+        "Clients that predate the SCIM media type, scripts and some identity-provider test "
+        "buttons ask for application/json; the RFC asks servers to serve it too.",
+        "Accept application/json as an equivalent of application/scim+json in the Accept header "
+        "(the body is the same JSON).",
+        "RFC 7644 §3.8 (service providers SHOULD support Accept: application/json)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.no_accept_rejected",
+        FAIL,
+        "A request without an Accept header is refused",
+        "Without an Accept header a client accepts any media type, and SCIM says the format then "
+        "defaults to application/scim+json; a server that refuses such requests fails clients "
+        "that send none — Entra ID's Test connection was answered 406 this way.",
+        "Serve application/scim+json when the request has no Accept header (and for */*); only "
+        "answer 406 when the client asks exclusively for a type you cannot produce.",
+        "RFC 7644 §3.8 (the format defaults to application/scim+json); RFC 9110 §12.5.1 (no "
+        "Accept means any media type); field report: MicrosoftDocs/azure-docs#94189",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.wrong_content_type",
+        WARN,
+        "JSON served with a non-JSON Content-Type",
+        "Clients decide how to read a body from its Content-Type: JSON labelled text/plain, "
+        "text/html or application/octet-stream (or not labelled at all) is refused or mis-read "
+        "by strict clients and by proxies that rewrite HTML.",
+        "Send Content-Type: application/scim+json (application/json also works) on every SCIM "
+        "response, set explicitly on the response rather than left to the framework's default.",
+        "RFC 7644 §3.8 and §8.1 (application/scim+json); RFC 9110 §8.3 (Content-Type)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.json_content_type",
+        INFO,
+        "application/json served where application/scim+json was asked for",
+        "Legal — the RFC only says SHOULD, and identity providers accept application/json — but "
+        "the SCIM media type is what the client asked for and what the RFC defaults to.",
+        "Label SCIM responses application/scim+json (keep accepting application/json in Accept).",
+        "RFC 7644 §3.8 (format defaults to application/scim+json); IANA registration of "
+        "application/scim+json (RFC 7644 §8.1)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.html_response",
+        FAIL,
+        "An HTML page answered instead of SCIM JSON",
+        "Something other than the SCIM API answered: a web app's catch-all route, a login or SSO "
+        "page, a WAF or CDN block page, or a server's default error page. Identity providers see "
+        "a parse error or a generic failure and never say which.",
+        "Follow the page type named in the message: route the SCIM base path to the API before "
+        "any SPA fallback; exempt it from interactive login (SCIM authenticates with its bearer "
+        "token); allowlist it in the WAF/CDN (quote the page's reference id to the vendor); or "
+        "correct the base URL.",
+        "RFC 7644 §3.8 (responses are application/scim+json); field report: "
+        "HumanSignal/label-studio#3487 (SCIM path answered with an HTML login page)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.not_json",
+        FAIL,
+        "The body is not JSON",
+        "The answer is XML, text, or JSON that is malformed or cut off; no identity provider can "
+        "read it, and provisioning fails with a parse error.",
+        "Return a complete JSON document (a SCIM ListResponse here). XML for a missing Accept "
+        "usually comes from a framework's XML formatter taking precedence (Spring with "
+        "jackson-dataformat-xml, ASP.NET XML formatters); a cut-off body from a proxy buffer or "
+        "a worker that dies while writing.",
+        "RFC 7644 §3.8 (JSON structured responses); RFC 8259 (JSON)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.bad_encoding",
+        FAIL,
+        "The body is not in the character set it claims",
+        "The body is declared (or, as JSON, defaults to) UTF-8 but contains bytes that are not "
+        "UTF-8 — usually a Latin-1 default in the server; clients fail to parse it, or mangle "
+        "every accented name they provision.",
+        "Encode responses as UTF-8 (set the framework's response charset, e.g. "
+        "server.servlet.encoding.charset / force in Spring, or the servlet container's default) "
+        "and declare it: Content-Type: application/scim+json; charset=utf-8.",
+        "RFC 7644 §3.8 (UTF-8 is the default encoding); RFC 8259 §8.1 (JSON MUST be UTF-8)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.non_utf8_charset",
+        WARN,
+        "JSON declared in a character set other than UTF-8",
+        "JSON exchanged between systems must be UTF-8; clients that ignore the charset parameter "
+        "(many do for JSON) mis-read every non-ASCII character.",
+        "Encode SCIM responses as UTF-8 and declare charset=utf-8 (or no charset at all).",
+        "RFC 8259 §8.1 (JSON text MUST be encoded using UTF-8); RFC 7644 §3.8",
+        RFC,
+    ),
     # --- users ------------------------------------------------------------------------------------
+    FindingSpec(
+        "users.status_error",
+        FAIL,
+        "/Users answered an error status",
+        "Listing users is the first thing identity providers do (Okta's and Entra ID's 'Test "
+        "connection', imports, the existence check before every create); an error here stops "
+        "provisioning even though the token works.",
+        "Check that the token's role or scope may read users, that /Users exists under the base "
+        "URL, and the application's log for this request; the message shows the status and the "
+        "server's detail.",
+        "RFC 7644 §3.4.2 (query resources) and §3.12 (error status codes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.not_list_response",
+        FAIL,
+        "/Users does not answer with a SCIM ListResponse",
+        "Identity providers read the answer as a ListResponse (schemas, totalResults, "
+        "Resources); a bare array, another envelope or a non-JSON body makes every import and "
+        "existence check fail.",
+        'Answer GET /Users with {"schemas": ["urn:ietf:params:scim:api:messages:2.0:'
+        'ListResponse"], "totalResults": N, "startIndex": 1, "itemsPerPage": n, "Resources": '
+        "[...]} as application/scim+json.",
+        "RFC 7644 §3.4.2 (ListResponse URN and attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.missing_total_results",
+        FAIL,
+        "ListResponse without totalResults",
+        "totalResults is REQUIRED: clients use it to know how many pages to fetch and whether a "
+        "search found a user. Without it Okta cannot page and Entra ID cannot tell whether a "
+        "user exists.",
+        "Always include totalResults: the number of all matching resources (not only those on "
+        "the page), 0 when nothing matches.",
+        "RFC 7644 §3.4.2 (totalResults REQUIRED)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.paging_field_not_integer",
+        FAIL,
+        "Paging value is not a JSON integer",
+        "totalResults, itemsPerPage and startIndex are integers; Okta rejects strings such as "
+        '"3" (and floats or booleans) and the import fails.',
+        'Serialise the paging values as JSON numbers without quotes or fractions: "totalResults": '
+        '3, not "3" or 3.0.',
+        "Okta SCIM 2.0 reference, Retrieving users (itemsPerPage, startIndex and totalResults "
+        "need to be exchanged as integers, not as strings); RFC 7644 §3.4.2",
+        IDP,
+    ),
+    FindingSpec(
+        "users.list_response_inconsistent",
+        WARN,
+        "ListResponse paging values do not add up",
+        "itemsPerPage, startIndex and totalResults describe the page; when they contradict the "
+        "Resources actually returned, or are missing on a partial page, clients compute the "
+        "next page wrongly and skip or repeat users.",
+        "Set itemsPerPage to the number of resources on this page, startIndex to the 1-based "
+        "index of the first one and totalResults to the number of all matches; include "
+        "startIndex and itemsPerPage whenever a page holds fewer than all results.",
+        "RFC 7644 §3.4.2 and §3.4.2.4",
+        RFC,
+    ),
+    FindingSpec(
+        "users.invalid_resource",
+        FAIL,
+        "User resource is malformed",
+        "Each user needs a server-assigned id (the identity provider stores it for every later "
+        "update), a userName (its matching key) and the core User schema URN; a user without "
+        "them cannot be linked, updated or deprovisioned.",
+        'Return every user with "schemas" containing urn:ietf:params:scim:schemas:core:2.0:User, '
+        'a non-empty string "id", a string "userName" and meta.resourceType "User".',
+        "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1.1 (userName)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.resource_nonconformant",
+        WARN,
+        "User resource deviates from RFC 7643",
+        "Parts of the user representation break the schema in ways tolerant identity providers "
+        "accept and stricter clients reject: meta.location outside the base URL (an internal "
+        "host, or http:// behind a TLS proxy), extensions not declared in schemas, attributes "
+        "of the wrong JSON type.",
+        "Build meta.location from the public base URL (honour X-Forwarded-Proto and -Host, or "
+        "configure it), list every extension URN in schemas, and give each attribute the type "
+        "RFC 7643 §4.1 defines.",
+        "RFC 7643 §3.1 (meta.location), §3.3 (extensions) and §4.1 (User attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.password_returned",
+        FAIL,
+        "User passwords are returned",
+        "A password (or its hash) in a response leaks credentials to every client, log and "
+        "support ticket that sees user listings; the password attribute is returned 'never'.",
+        "Never serialise the password attribute, not even hashed or empty; if real passwords "
+        "were returned, treat them as exposed and have them changed.",
+        "RFC 7643 §4.1.1 (password SHALL NOT be returnable) and §8.7.1 (returned: never)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.pagination_ignored",
+        FAIL,
+        "count or startIndex is ignored",
+        "Identity providers page through users with startIndex and count (Okta: count=100, "
+        "startIndex 1, 101, ...); a server that returns more than count, or the same users for "
+        "every startIndex, makes imports loop, time out or duplicate users.",
+        "Return at most count resources starting at the 1-based startIndex; cap large counts "
+        "with a declared filter.maxResults instead of ignoring count.",
+        "RFC 7644 §3.4.2.4 (never more results than count)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.zero_based_start_index",
+        FAIL,
+        "startIndex counted from 0 (the first user is never listed)",
+        "startIndex is 1-based. A server that uses it as a 0-based offset skips the first user "
+        "on startIndex=1 and answers the last page empty, so identity providers never import or "
+        "reconcile that user.",
+        "Compute the offset as startIndex - 1, and treat values below 1 as 1.",
+        "RFC 7644 §3.4.2.4 (startIndex: the 1-based index of the first query result)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.short_page",
+        WARN,
+        "Page shorter than count without a declared limit",
+        "The server returned fewer users than count although more remain, and "
+        "ServiceProviderConfig declares no smaller filter.maxResults. The RFC allows it, but "
+        "Okta advances startIndex by count (1, 101, 201, ...), so the users after each short "
+        "page are never imported.",
+        "Return count resources when that many remain, or declare the real page size as "
+        "filter.maxResults in ServiceProviderConfig.",
+        "Okta SCIM 2.0 reference, Retrieving users (pages of count=100); RFC 7644 §3.4.2.4; "
+        "RFC 7643 §5 (filter.maxResults)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.count_zero_ignored",
+        WARN,
+        "count=0 is not answered with the total only",
+        "count=0 asks for totalResults only, the cheap way to count users; returning a page of "
+        "users, or refusing the request, shows that count is not handled as the RFC defines.",
+        "For count=0 (or a negative count) return totalResults and no Resources.",
+        "RFC 7644 §3.4.2.4 (a count of 0 returns only totalResults)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_unsupported",
+        FAIL,
+        "userName eq search not supported",
+        "Before creating a user, Entra ID and Okta search GET /Users?filter=userName eq "
+        '"..."; without eq on userName they cannot tell whether the user exists, and '
+        "provisioning fails.",
+        'Support at least `userName eq "value"` (Entra ID also sends externalId eq and "and"); '
+        "answer filters you do not support with 400 and scimType invalidFilter.",
+        "RFC 7644 §3.4.2.2; Okta SCIM 2.0 reference (userName eq is required); Entra ID SCIM "
+        "compatibility (eq and and)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.filter_ignored",
+        FAIL,
+        "Search returns users that do not match",
+        "Identity providers take the result of a userName search as the existing account: a "
+        "server that ignores the filter makes them link a new person to someone else's account "
+        "(a security problem) or update the wrong user.",
+        "Apply the filter and return only matching users; when nothing matches, return "
+        "totalResults 0 and no resources.",
+        "RFC 7644 §3.4.2.2 (filtering) and §3.4.2 (no match: totalResults 0)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_misses_user",
+        FAIL,
+        "userName search does not find an existing user",
+        "The search for a userName listed on page 1 came back empty, so the identity provider "
+        "will try to create that user again and fail with a conflict, or create a duplicate.",
+        "Match the filter value against the stored userName (case-insensitively, without "
+        "re-encoding it), and check that the filter parser handles the quotes and characters "
+        "in it.",
+        "RFC 7644 §3.4.2.2 (filtering)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_case_sensitive",
+        WARN,
+        "userName search is case-sensitive",
+        "userName is not case-exact, so `userName eq` must match whatever the letter case; "
+        "identity providers send the name as their directory spells it, and a case-sensitive "
+        "match makes them create duplicates or fail with 409.",
+        "Compare userName case-insensitively in filters and in the uniqueness check.",
+        "RFC 7643 §4.1.1 (userName: caseExact false); RFC 7644 §3.4.2.2 (comparison follows "
+        "caseExact)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.empty_filter_404",
+        INFO,
+        "Search without matches answers 404",
+        "A search that matches nobody should return 200 with totalResults 0. Okta accepts 404 "
+        "here, but Entra ID's 'Test connection' searches a random userName and expects the "
+        "empty ListResponse.",
+        'Answer searches without matches with 200 and {"schemas": [ListResponse URN], '
+        '"totalResults": 0, "Resources": []}.',
+        "RFC 7644 §3.4.2 (no match: 200 with totalResults 0); Okta SCIM 2.0 reference (404 "
+        "accepted); Entra ID: develop a SCIM endpoint (Test connection)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.empty_directory",
+        INFO,
+        "No users to check paging and searches with",
+        "The directory lists no users, so pagination and userName searches could not be "
+        "checked: they are untested, not passed.",
+        "Create at least two test users (or provision them from the identity provider) and run "
+        "scim-doctor again.",
+        "Advice: paging and filters can only be judged against real users",
+        ADVICE,
+    ),
     # --- discovery --------------------------------------------------------------------------------
+    FindingSpec(
+        "discovery.service_provider_config_missing",
+        WARN,
+        "/ServiceProviderConfig not found",
+        "RFC 7644 §4 defines /ServiceProviderConfig as where clients learn which features the "
+        "server supports (PATCH, filter and its maxResults, ETag, bulk, sort). Entra ID and "
+        "Okta's standard provisioning never read it, so they are unaffected; SailPoint's SCIM 2.0 "
+        "connector requires it and refuses to connect, and generic SCIM clients fall back to "
+        "guessing.",
+        "Serve GET <base>/ServiceProviderConfig (same token as the other endpoints) with the "
+        "RFC 7643 §5 attributes: patch, bulk, filter, changePassword, sort, etag (each with "
+        "'supported') and authenticationSchemes; check that no proxy or router drops the path.",
+        "RFC 7644 §4; RFC 7643 §5; SailPoint SCIM 2.0 connector: required discovery endpoints",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.service_provider_config_invalid",
+        WARN,
+        "/ServiceProviderConfig is malformed",
+        "Clients that read the configuration (SailPoint, SCIM SDKs, Okta Identity Governance) "
+        "take a missing or mistyped attribute as 'not supported', or reject the whole document, "
+        "and then avoid PATCH, filtering or ETags the server actually offers.",
+        "Return one JSON object (not a ListResponse) with 'schemas': "
+        "['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'] and every required "
+        "attribute of RFC 7643 §5: patch, bulk (supported, maxOperations, maxPayloadSize), "
+        "filter (supported, maxResults), changePassword, sort, etag — 'supported' as JSON "
+        "true/false, the maxima as integers — and authenticationSchemes (type, name, "
+        "description).",
+        "RFC 7643 §5; RFC 7644 §4",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.resource_types_invalid",
+        WARN,
+        "/ResourceTypes is missing or malformed",
+        "/ResourceTypes tells clients which resources exist and at which endpoint; SailPoint's "
+        "SCIM 2.0 connector and Okta Identity Governance (entitlements) read it first and stop "
+        "when it is absent or not a ListResponse. Entra ID and Okta's standard provisioning do "
+        "not use it.",
+        "Answer GET <base>/ResourceTypes with a ListResponse ('schemas': "
+        "['urn:ietf:params:scim:api:messages:2.0:ListResponse'], 'totalResults', 'Resources'), "
+        "not a bare JSON array, listing each resource type with 'name', 'endpoint' and 'schema'.",
+        "RFC 7644 §4; RFC 7643 §6; RFC 7644 §3.4.2 (ListResponse)",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.schemas_invalid",
+        WARN,
+        "/Schemas is missing or malformed",
+        "/Schemas describes the attributes each resource accepts; clients that map attributes "
+        "from it (SailPoint's SCIM 2.0 connector, Okta Identity Governance) cannot build a "
+        "User profile without the core User schema. Entra ID and Okta's standard provisioning "
+        "do not use it.",
+        "Answer GET <base>/Schemas with a ListResponse of schema resources, each with 'id' (its "
+        "URN) and 'attributes'; include urn:ietf:params:scim:schemas:core:2.0:User with at "
+        "least the attributes the server supports (userName first).",
+        "RFC 7644 §4; RFC 7643 §7; RFC 7644 §3.4.2 (ListResponse)",
+        RFC,
+    ),
     # --- errors -----------------------------------------------------------------------------------
+    FindingSpec(
+        "errors.unknown_id_not_404",
+        FAIL,
+        "A user id that does not exist is not answered with 404",
+        "Identity providers read users by id (Okta does before each update) and take 404 to "
+        "mean the user is gone. A 200 for a random id means the server ignores the id and "
+        "returns something else — another user, or a list — which the identity provider then "
+        "updates; any other code makes 'not found' look like a failure, so deprovisioning and "
+        "re-creation stall.",
+        "Look the id up and answer 404 with a SCIM Error when there is no such resource, also "
+        "for ids that are not in your id format; never fall back to a list or a default record.",
+        "RFC 7644 §3.4.1 and §3.12 (404: the specified resource does not exist)",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.not_scim_error",
+        WARN,
+        "Error response is not a SCIM Error",
+        "Identity providers show the SCIM Error's 'detail' to the admin, and strict clients "
+        "(SCIM SDKs, Okta's SCIM spec tests) parse it; an HTML page or a framework's own JSON "
+        "envelope gives them nothing to show, or a parse error instead of the real cause. An "
+        "HTML 404 often also means the request never reached the SCIM routes.",
+        "Answer every error under the SCIM base with Content-Type application/scim+json and a "
+        'body like {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], '
+        '"status": "404", "detail": "..."}; make the framework\'s not-found and '
+        "exception handlers produce it for the SCIM routes.",
+        "RFC 7644 §3.12; field reports: SimpleIdServer#227 (Okta spec test), wire-server#5434",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.status_not_string",
+        WARN,
+        "Error 'status' is a number, not a string",
+        "RFC 7644 §3.12 defines 'status' as the HTTP status code expressed as a JSON string; "
+        "strictly typed clients can fail to parse such an error, and Okta's integration review "
+        "flags it.",
+        'Serialise \'status\' as a string: "status": "404", not "status": 404 (in Java '
+        "SDKs a string serializer on the field; see SCIM-SDK#834).",
+        "RFC 7644 §3.12; field reports: SCIM-SDK#834, pingidentity/scim2#87",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.status_invalid",
+        WARN,
+        "Error 'status' missing or not the HTTP status",
+        "'status' is REQUIRED in a SCIM Error and must repeat the HTTP status code; clients that "
+        "read the body rather than the status line get a wrong or no code.",
+        "Set 'status' to the response's HTTP status code as a string (\"404\" on a 404).",
+        "RFC 7644 §3.12",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_not_rejected",
+        FAIL,
+        "Invalid filter answered with 200",
+        "The server ignores filters it cannot parse and answers as if there were none (or none "
+        "matched). Identity providers look users up by filter before creating them: a filter "
+        "the server does not understand then returns all users, or none, and the identity "
+        "provider links the wrong account or creates a duplicate instead of being told.",
+        "Parse the filter and answer 400 with a SCIM Error whose scimType is 'invalidFilter' for "
+        "any syntax or operator you do not support.",
+        "RFC 7644 §3.4.2.2 (filter grammar) and §3.12 (400 invalidFilter)",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_wrong_status",
+        FAIL,
+        "Invalid filter not answered with 400",
+        "An invalid filter must be answered 400 invalidFilter. A 5xx instead is an unhandled "
+        "exception: identity providers retry it again and again and finally report an outage; "
+        "other codes hide the real cause from the admin.",
+        "Catch filter parse errors and answer 400 with a SCIM Error, scimType 'invalidFilter', "
+        "and a 'detail' naming what could not be parsed.",
+        "RFC 7644 §3.4.2.2 and §3.12 (400 invalidFilter); field report: phasehq/console#1007",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_scim_type",
+        WARN,
+        "Invalid filter rejected without scimType 'invalidFilter'",
+        "The 400 is right, but without scimType 'invalidFilter' clients cannot tell a filter "
+        "they must not send again from any other bad request.",
+        'Add "scimType": "invalidFilter" to the SCIM Error of a 400 caused by the filter.',
+        "RFC 7644 §3.12 (scimType invalidFilter)",
+        RFC,
+    ),
     # --- http (cross-cutting) --------------------------------------------------------------------
     FindingSpec(
         "http.timeout",

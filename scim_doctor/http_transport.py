@@ -48,7 +48,14 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
 
     def address_for(self, host: str, port: int) -> str:
-        return self._pins.get((host.lower().strip("[]"), port), host)
+        """The pin for HOST:PORT, else a pin for HOST on another port (as
+        `ProbeContext.pinned_address` does: the http:// counterpart of a pinned https target
+        must reach the same server, not look the name up), else HOST itself."""
+        name = host.lower().strip("[]")
+        exact = self._pins.get((name, port))
+        if exact is not None:
+            return exact
+        return next((addr for (pinned, _), addr in self._pins.items() if pinned == name), host)
 
     async def connect_tcp(
         self,

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format check-tests golden docs bench clean
+.PHONY: help demo test lint format check-tests chromium golden docs bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,8 +21,11 @@ demo: $(STAMP) ## run the doctor against the embedded demo SCIM server
 
 test: lint check-tests ## lint (ruff, mypy) and run the whole test suite
 
-check-tests: $(STAMP)
+check-tests: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+chromium: ## install Debian's chromium for the HTML report's browser tests (root; else they skip)
+	@sh scripts/ensure-chromium
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy strict
 	$(BIN)/ruff check .

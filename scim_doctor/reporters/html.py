@@ -1,0 +1,653 @@
+"""The HTML report: one self-contained file an admin can mail, attach to a ticket or print.
+
+Everything the page needs is inside it (CSS, SVG); a Content-Security-Policy forbids scripts and
+every fetch, so the file opens offline and a hostile string in a finding stays text. Jinja
+autoescapes every value and treats an undefined name as an error, so a template typo fails the
+golden tests instead of leaving a silent hole. The output is a pure function of the report: no
+clock, no random ids, so golden files need no masking.
+
+This module turns the report into plain view objects (strings, rows, SVG geometry); the template
+only lays them out. Nothing here judges the endpoint: statuses, findings and timings are shown
+as the probes reported them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jinja2
+
+from scim_doctor.findings import CATALOGUE
+from scim_doctor.model import CheckResult, Exchange, Finding, Report, Status
+from scim_doctor.reporters.text import verdict
+
+TEMPLATE = "report.html.j2"
+
+STATUS_MARKS = {
+    Status.PASS: "✓",
+    Status.WARN: "!",
+    Status.FAIL: "✗",
+    Status.SKIP: "–",
+    Status.ERROR: "⚠",
+}
+SEVERITY_MARKS = {"info": "i", "warn": "!", "fail": "✗"}
+REFERENCE_KINDS = {"rfc": "RFC", "idp": "identity provider", "advice": "advice"}
+
+IDP_VERDICT_KEYS = ("idp_verdicts",)
+"""Environment keys that may carry a per-identity-provider verdict (rendered when present)."""
+RUN_ORIGIN_KEYS = ("python", "platform", "proxy", "trust_store")
+"""Environment keys shown under "From where"; every other key is listed as a run option."""
+
+
+# --- template loading -------------------------------------------------------------------------
+
+
+def template_dir() -> Path:
+    """The templates folder: inside the installed package, else the repository's `templates/`.
+
+    A wheel carries it as `scim_doctor/templates` (pyproject's force-include); an editable
+    install runs from the repository, where it sits beside the package.
+    """
+    packaged = importlib.resources.files("scim_doctor") / "templates"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    repository = Path(__file__).resolve().parents[2] / "templates"
+    if repository.is_dir():
+        return repository
+    raise RuntimeError(
+        f"the HTML report template is missing (looked in {packaged} and {repository}); "
+        "reinstall scim-doctor"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one Jinja environment: autoescaped, and an undefined name is an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# --- facts as a tree of display nodes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scalar:
+    kind: ClassVar[str] = "scalar"
+    text: str
+    tone: str
+    """none, bool, number, string or empty: lets the CSS mute 'none' without changing its text."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A mapping: one row per key."""
+
+    kind: ClassVar[str] = "table"
+    rows: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list of plain values, shown inline."""
+
+    kind: ClassVar[str] = "items"
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Records:
+    """A list of mappings: one row per item, one column per key."""
+
+    kind: ClassVar[str] = "records"
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Node, ...], ...]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    position: str
+    subject: str
+    issuer: str
+    names: str
+    not_before: str
+    not_after: str
+    expiry: str
+    """Days left as words ("80 days left", "expired 26 days ago"), empty when not reported."""
+    expired: bool
+    key: str
+    signature: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A TLS `chain`: one row per certificate, leaf first, with its expiry."""
+
+    kind: ClassVar[str] = "certificates"
+    certificates: tuple[Certificate, ...]
+
+
+@dataclass(frozen=True)
+class Hop:
+    url: str
+    outcome: str
+    """"308 → https://..." or "answered 200" or the error."""
+    token: str
+
+
+@dataclass(frozen=True)
+class Hops:
+    """A redirect chain as a small diagram: each request and where it pointed next."""
+
+    kind: ClassVar[str] = "hops"
+    hops: tuple[Hop, ...]
+
+
+@dataclass(frozen=True)
+class Addresses:
+    kind: ClassVar[str] = "addresses"
+    addresses: tuple[str, ...]
+
+
+Node = Scalar | Table | Items | Records | Certificates | Hops | Addresses
+
+
+def scalar(value: Any) -> Scalar:
+    if value is None:
+        return Scalar("none", "none")
+    if isinstance(value, bool):
+        return Scalar("yes" if value else "no", "bool")
+    if isinstance(value, int | float):
+        return Scalar(str(value), "number")
+    text = str(value)
+    return Scalar(text, "string") if text else Scalar("(empty)", "empty")
+
+
+def _label(key: object) -> str:
+    """A fact key in words: `days_to_expiry` -> "days to expiry", `timeout_s` -> "timeout (s)"."""
+    text = str(key)
+    for suffix, unit in (("_ms", "ms"), ("_s", "s")):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return f"{text[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return text.replace("_", " ")
+
+
+def _all_mappings(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(v, Mapping) for v in value)
+    )
+
+
+def fact_node(value: Any, key: str = "") -> Node:
+    """A fact value as a display node; `chain`, `hops` and `addresses` get their own shape."""
+    if key == "chain" and _all_mappings(value):
+        return Certificates(tuple(_certificate(i, c) for i, c in enumerate(value)))
+    if key == "hops" and _all_mappings(value):
+        return Hops(tuple(_hop(h) for h in value))
+    if isinstance(value, Mapping):
+        if not value:
+            return Scalar("none", "none")
+        return Table(tuple((_label(k), fact_node(v, str(k))) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        if not value:
+            return Scalar("none", "none")
+        if key == "addresses" and all(isinstance(v, str) for v in value):
+            return Addresses(tuple(value))
+        if _all_mappings(value):
+            columns = tuple(dict.fromkeys(str(k) for item in value for k in item))
+            rows = tuple(
+                tuple(fact_node(item[c], c) if c in item else Scalar("", "empty") for c in columns)
+                for item in value
+            )
+            return Records(tuple(_label(c) for c in columns), rows)
+        return Items(tuple(fact_node(v) for v in value))
+    return scalar(value)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _certificate(index: int, cert: Mapping[str, Any]) -> Certificate:
+    if index == 0:
+        position = "leaf"
+    elif cert.get("self_signed"):
+        position = "root"
+    else:
+        position = "intermediate"
+    days = cert.get("days_left")
+    expiry = ""
+    if isinstance(days, int | float) and not isinstance(days, bool):
+        count = abs(int(days))
+        noun = "day" if count == 1 else "days"
+        expiry = f"expired {count} {noun} ago" if days < 0 else f"{count} {noun} left"
+    names = cert.get("names")
+    key = _text(cert.get("key"))
+    return Certificate(
+        position=position,
+        subject=_text(cert.get("subject")),
+        issuer=_text(cert.get("issuer")),
+        names=", ".join(str(n) for n in names) if isinstance(names, list | tuple) else "",
+        not_before=_text(cert.get("not_before")),
+        not_after=_text(cert.get("not_after")),
+        expiry=expiry,
+        expired=isinstance(days, int | float) and days < 0,
+        key=key,
+        signature=_text(cert.get("signature_hash")),
+        sha256=_text(cert.get("sha256")),
+    )
+
+
+def _hop(hop: Mapping[str, Any]) -> Hop:
+    status, location, error = hop.get("status"), hop.get("location"), hop.get("error")
+    if error:
+        outcome = f"no answer: {error}"
+    elif location:
+        outcome = f"{status} → {location}"
+    elif status is not None:
+        outcome = f"answered {status}"
+    else:
+        outcome = "no answer"
+    sent = hop.get("token_sent")
+    token = "" if sent is None else ("token sent" if sent else "token not sent")
+    return Hop(url=_text(hop.get("url")), outcome=outcome, token=token)
+
+
+# --- timing waterfall -------------------------------------------------------------------------
+
+CHART_WIDTH = 720
+LABEL_WIDTH = 250
+BAR_WIDTH = 380
+ROW_HEIGHT = 22
+AXIS_HEIGHT = 22
+LABEL_CHARS = 34
+
+PHASE_LABELS = {
+    "dns": "DNS lookup",
+    "connect": "TCP connect",
+    "tls": "TLS handshake",
+    "send": "request sent",
+    "wait": "waiting for first byte",
+    "receive": "reading body",
+}
+CHECK_PHASES = (("dns", "dns"), ("connect", "connect"), ("tls", "tls"), ("first_byte", "wait"))
+"""A check's own timings: per-phase durations, drawn one after the other."""
+EXCHANGE_MARKS = (
+    ("connect", "connect"),
+    ("tls", "tls"),
+    ("request_sent", "send"),
+    ("first_byte", "wait"),
+    ("total", "receive"),
+)
+"""An exchange's timings: curl-style times since the request started, each ending a phase."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    phase: str
+    title: str
+    x: str
+    width: str
+
+
+@dataclass(frozen=True)
+class TimingRow:
+    label: str
+    full_label: str
+    y: int
+    text_y: int
+    segments: tuple[Segment, ...]
+    end_x: str
+    end_text: str
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    rows: tuple[TimingRow, ...]
+    width: int
+    height: int
+    axis_y: int
+    bar_left: int
+    bar_right: int
+    scale_text: str
+    description: str
+    phases: tuple[tuple[str, str], ...]
+    """(css phase, label) of every phase drawn, for the legend."""
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms"
+
+
+def _spans_from_durations(timings: Mapping[str, float]) -> list[tuple[str, float, float]]:
+    spans, at = [], 0.0
+    for key, phase in CHECK_PHASES:
+        value = timings.get(key)
+        if isinstance(value, int | float) and value >= 0:
+            spans.append((phase, at, at + value))
+            at += value
+    return spans
+
+
+def _spans_from_marks(timings: Mapping[str, float]) -> list[tuple[str, float, float]]:
+    spans, at = [], 0.0
+    for key, phase in EXCHANGE_MARKS:
+        value = timings.get(key)
+        if isinstance(value, int | float) and value >= at:
+            spans.append((phase, at, float(value)))
+            at = float(value)
+    return spans
+
+
+def _shorten(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _exchange_label(exchange: Exchange, limit: int | None = None) -> str:
+    """ "GET /scim/v2/Users?count=1 → 200"; with a limit, the path is cut, never the status."""
+    _, _, rest = exchange.url.partition("://")
+    path = "/" + rest.partition("/")[2] if "/" in rest else exchange.url
+    status = exchange.status if exchange.status is not None else "no answer"
+    head, tail = f"{exchange.method} ", f" → {status}"
+    if limit is not None:
+        path = _shorten(path, max(8, limit - len(head) - len(tail)))
+    return f"{head}{path}{tail}"
+
+
+def waterfall(check: CheckResult) -> Waterfall | None:
+    """The check's timings as SVG bars: one row per timed exchange, else one for the check.
+
+    Exchange timings are curl-style times since the request started (connect, tls,
+    request_sent, first_byte, total), so each ends a phase. A check's own timings are per-phase
+    durations (model.CheckResult), drawn one after the other.
+    """
+    lines: list[tuple[str, str, list[tuple[str, float, float]]]] = []
+    for exchange in check.exchanges:
+        spans = _spans_from_marks(exchange.timings_ms)
+        if spans:
+            label = _exchange_label(exchange)
+            lines.append((_exchange_label(exchange, LABEL_CHARS), label, spans))
+    if not lines:
+        spans = _spans_from_durations(check.timings_ms)
+        if len(spans) > 1:
+            lines.append((check.id, check.id, spans))
+    if not lines:
+        return None  # one bar says no more than the timings in words
+    longest = max(end for _, _, spans in lines for _, _, end in spans) or 1.0
+    scale = BAR_WIDTH / longest
+    bar_left = LABEL_WIDTH + 8
+    rows, described, drawn = [], [], {}
+    for index, (short, label, spans) in enumerate(lines):
+        y = 4 + index * ROW_HEIGHT
+        segments = []
+        for phase, start, end in spans:
+            drawn[phase] = PHASE_LABELS[phase]
+            segments.append(
+                Segment(
+                    phase=phase,
+                    title=f"{PHASE_LABELS[phase]}: {_ms(end - start)}",
+                    x=f"{bar_left + start * scale:.1f}",
+                    width=f"{max(1.0, (end - start) * scale):.1f}",
+                )
+            )
+        end = spans[-1][2]
+        rows.append(
+            TimingRow(
+                label=_shorten(short),
+                full_label=label,
+                y=y,
+                text_y=y + 13,
+                segments=tuple(segments),
+                end_x=f"{bar_left + max(1.0, end * scale) + 6:.1f}",
+                end_text=_ms(end),
+            )
+        )
+        parts = ", ".join(f"{PHASE_LABELS[p]} {_ms(e - s)}" for p, s, e in spans)
+        described.append(f"{label}: {parts}")
+    axis_y = 4 + len(lines) * ROW_HEIGHT + 2
+    return Waterfall(
+        rows=tuple(rows),
+        width=CHART_WIDTH,
+        height=axis_y + AXIS_HEIGHT,
+        axis_y=axis_y,
+        bar_left=bar_left,
+        bar_right=bar_left + BAR_WIDTH,
+        scale_text=_ms(longest),
+        description="; ".join(described) + ".",
+        phases=tuple((p, drawn[p]) for p in PHASE_LABELS if p in drawn),
+    )
+
+
+# --- checks, findings, exchanges --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FindingView:
+    code: str
+    severity: str
+    mark: str
+    title: str
+    message: str
+    why: str
+    fix: str
+    reference: str
+    reference_kind: str
+
+
+@dataclass(frozen=True)
+class ExchangeView:
+    summary: str
+    transcript: str
+
+
+@dataclass(frozen=True)
+class CheckView:
+    index: int
+    id: str
+    anchor: str
+    title: str
+    status: str
+    mark: str
+    duration: str
+    summary: str
+    skip_reason: str
+    findings: tuple[FindingView, ...]
+    facts: Node | None
+    timings: str
+    """The check's timings as reported, in words (the chart's text alternative and more)."""
+    waterfall: Waterfall | None
+    exchanges: tuple[ExchangeView, ...]
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
+
+
+def _finding(finding: Finding) -> FindingView:
+    spec = CATALOGUE.get(finding.code)
+    return FindingView(
+        code=finding.code,
+        severity=finding.severity.value,
+        mark=SEVERITY_MARKS[finding.severity.value],
+        title=spec.title if spec else finding.code,
+        message=finding.message,
+        why=spec.why if spec else "",
+        fix=finding.remediation,
+        reference=finding.reference,
+        reference_kind=REFERENCE_KINDS.get(
+            finding.reference_kind.value, finding.reference_kind.value
+        ),
+    )
+
+
+def _timing_words(timings: Mapping[str, float]) -> str:
+    return " · ".join(f"{_label(k)} {_ms(v)}" for k, v in timings.items())
+
+
+def transcript(exchange: Exchange) -> str:
+    """The exchange as `curl -v` shows it: > request, < response, * notes."""
+    lines = [f"> {exchange.method} {exchange.url}"]
+    lines += [f"> {name}: {value}" for name, value in exchange.request_headers]
+    lines.append(">")
+    if exchange.status is None:
+        lines.append(f"* {exchange.error or 'no response'}")
+    else:
+        lines.append(f"< {exchange.http_version or 'HTTP'} {exchange.status}")
+        lines += [f"< {name}: {value}" for name, value in exchange.response_headers]
+        lines.append("<")
+        if exchange.body_excerpt:
+            lines.append(exchange.body_excerpt.replace("\r\n", "\n").rstrip("\n"))
+        if exchange.body_truncated:
+            lines.append(f"* body cut: only the first {exchange.body_bytes} bytes were read")
+        if exchange.error:
+            lines.append(f"* {exchange.error}")
+    if exchange.timings_ms:
+        lines.append(f"* {_timing_words(exchange.timings_ms)}")
+    return "\n".join(lines)
+
+
+def _exchange(exchange: Exchange) -> ExchangeView:
+    status = str(exchange.status) if exchange.status is not None else "no response"
+    total = exchange.timings_ms.get("total")
+    took = f" ({_ms(total)})" if isinstance(total, int | float) else ""
+    return ExchangeView(
+        summary=f"{exchange.method} {exchange.url} → {status}{took}",
+        transcript=transcript(exchange),
+    )
+
+
+def check_view(index: int, check: CheckResult) -> CheckView:
+    return CheckView(
+        index=index,
+        id=check.id,
+        anchor=f"check-{index}-{check.id}",
+        title=check.title,
+        status=check.status.value,
+        mark=STATUS_MARKS[check.status],
+        duration=_duration(check.duration_ms) if check.status is not Status.SKIP else "not run",
+        summary=check.summary,
+        skip_reason=check.skip_reason or "",
+        findings=tuple(_finding(f) for f in check.findings),
+        facts=fact_node(dict(check.facts)) if check.facts else None,
+        timings=_timing_words(check.timings_ms),
+        waterfall=waterfall(check),
+        exchanges=tuple(_exchange(e) for e in check.exchanges),
+    )
+
+
+# --- the run: where from, identity providers --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdpRow:
+    name: str
+    status: str
+    """A Status value when the verdict is one (drives the badge style), else 'other'."""
+    label: str
+    mark: str
+    detail: str
+
+
+def _idp_row(name: str, value: Any) -> IdpRow:
+    raw = value.get("status") if isinstance(value, Mapping) else value
+    detail = ""
+    if isinstance(value, Mapping):
+        for key in ("summary", "detail", "reason"):
+            if value.get(key):
+                detail = str(value[key])
+                break
+        else:
+            listed = value.get("problems") or value.get("codes") or value.get("reasons")
+            if isinstance(listed, list | tuple):
+                detail = ", ".join(str(item) for item in listed)
+    try:
+        status = Status(str(raw).lower())
+    except ValueError:
+        return IdpRow(name, "other", _text(raw) or "unknown", "?", detail)
+    return IdpRow(name, status.value, status.value.upper(), STATUS_MARKS[status], detail)
+
+
+def idp_rows(environment: Mapping[str, Any]) -> tuple[IdpRow, ...]:
+    """Per-identity-provider verdicts, when the run recorded them.
+
+    Accepted shapes: {"Okta": "pass", "Entra ID": {"status": "fail", "summary": "..."}} or
+    [{"idp": "Okta", "status": "warn", "problems": ["auth.missing_www_authenticate"]}].
+    """
+    for key in IDP_VERDICT_KEYS:
+        verdicts = environment.get(key)
+        if isinstance(verdicts, Mapping):
+            return tuple(_idp_row(str(name), value) for name, value in verdicts.items())
+        if isinstance(verdicts, list | tuple):
+            return tuple(
+                _idp_row(str(item.get("idp") or item.get("name") or "?"), item)
+                for item in verdicts
+                if isinstance(item, Mapping)
+            )
+    return ()
+
+
+def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
+    env = report.environment
+
+    def recorded(key: str, none: str) -> str:
+        if key not in env:
+            return "not recorded"
+        return none if env[key] in (None, "") else str(env[key])
+
+    return (
+        ("scim-doctor", report.tool_version),
+        ("Python", recorded("python", "unknown")),
+        ("Operating system", recorded("platform", "unknown")),
+        ("Proxy", recorded("proxy", "none (direct connection)")),
+        ("Trust store", recorded("trust_store", "unknown")),
+    )
+
+
+def option_node(environment: Mapping[str, Any]) -> Node | None:
+    rest = {
+        k: v
+        for k, v in environment.items()
+        if k not in RUN_ORIGIN_KEYS and k not in IDP_VERDICT_KEYS
+    }
+    return fact_node(rest) if rest else None
+
+
+def count_words(counts: Mapping[str, int], total: int) -> str:
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    noun = "check" if total == 1 else "checks"
+    return f"{total} {noun}: {', '.join(parts)}" if parts else f"{total} {noun}"
+
+
+def render(report: Report) -> str:
+    status = report.status
+    checks = tuple(check_view(i, c) for i, c in enumerate(report.checks, start=1))
+    return (
+        environment()
+        .get_template(TEMPLATE)
+        .render(
+            report=report,
+            status=status.value,
+            status_label=status.value.upper(),
+            status_mark=STATUS_MARKS[status],
+            verdict=verdict(report),
+            counts=count_words(report.counts, len(report.checks)),
+            duration=_duration(report.duration_ms),
+            origin=origin_rows(report),
+            options=option_node(report.environment),
+            idps=idp_rows(report.environment),
+            checks=checks,
+        )
+    )

@@ -1,10 +1,208 @@
-"""The `discovery` check (not implemented yet: reported as skipped, never as passed)."""
+"""The `discovery` check: /ServiceProviderConfig, /ResourceTypes and /Schemas (RFC 7644 §4).
+
+Entra ID and Okta's standard provisioning never read these endpoints, while SailPoint's SCIM 2.0
+connector and Okta Identity Governance cannot work without them; so their problems are warnings,
+never failures (see the catalogue). What the server declares (filter and maxResults, PATCH,
+ETag, resource types) is left in `ctx.shared.extra["discovery"]` for checks that run later.
+The `users` check runs concurrently with this one and must not wait for it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scim_doctor import findings
 from scim_doctor.context import ProbeContext
+from scim_doctor.http import HttpClient, HttpResult, common_findings
+from scim_doctor.model import Finding
 from scim_doctor.probes.base import Outcome
+from scim_doctor.scim_discovery import (
+    check_resource_types,
+    check_schemas,
+    check_service_provider_config,
+    declaration,
+    summarize,
+)
+from scim_doctor.secrets import redact
+
+SERVICE_PROVIDER_CONFIG = "/ServiceProviderConfig"
+RESOURCE_TYPES = "/ResourceTypes"
+SCHEMAS = "/Schemas"
+PATHS = (SERVICE_PROVIDER_CONFIG, RESOURCE_TYPES, SCHEMAS)
+
+State = Literal["ok", "missing", "unusable", "unavailable"]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One discovery response, reduced to a document or the reason there is none."""
+
+    state: State
+    """ok: a JSON document; missing: 404; unusable: wrong status or not JSON; unavailable:
+    no usable answer at the HTTP level (timeouts, 5xx, 429: reported as http.*)."""
+    document: Any = None
+    problem: str = ""
+
+
+def _excerpt(result: HttpResult) -> str:
+    start = " ".join(result.exchange.body_excerpt[:120].split())
+    return f"; the body starts: {start!r}" if start else "; the body is empty"
+
+
+def _read(result: HttpResult) -> _Read:
+    status = result.status
+    if not result.ok or status is None or status >= 500 or status == 429:
+        return _Read("unavailable")
+    if status == 404:
+        return _Read("missing", problem=f"answered 404 {result.reason}".rstrip())
+    if status != 200:
+        location = result.headers.get("location")
+        where = f" (Location: {redact(location)})" if location else ""
+        return _Read(
+            "unusable",
+            problem=f"answered {status} {result.reason}{where}, expected 200{_excerpt(result)}",
+        )
+    parsed = result.json()
+    if not parsed.ok:
+        kind = result.content_type or "no Content-Type"
+        what = "an HTML page" if result.is_html else "not JSON"
+        return _Read(
+            "unusable",
+            problem=f"answered 200 with {what} ({kind}): {parsed.error}{_excerpt(result)}",
+        )
+    return _Read("ok", parsed.value)
+
+
+def _merge(found: list[Finding]) -> list[Finding]:
+    """One finding per code, naming every request it concerns."""
+    by_code: dict[str, list[str]] = {}
+    for finding in found:
+        by_code.setdefault(finding.code, []).append(finding.message)
+    return [findings.make(code, "; ".join(messages)) for code, messages in by_code.items()]
+
+
+def _endpoint_fact(result: HttpResult) -> dict[str, Any]:
+    return {"url": result.url, "status": result.status, "content_type": result.content_type}
 
 
 async def run(ctx: ProbeContext) -> Outcome:
-    return Outcome(skip_reason="not implemented in this version of scim-doctor")
+    if ctx.token is None:
+        return Outcome(skip_reason="no token given (--no-token)")
+    client = HttpClient.for_context(ctx)
+    spc, types, schemas = await asyncio.gather(
+        client.request("GET", SERVICE_PROVIDER_CONFIG),
+        client.request("GET", RESOURCE_TYPES),
+        client.request("GET", SCHEMAS),
+    )
+    results = (spc, types, schemas)
+    outcome = Outcome(exchanges=[r.exchange for r in results])
+    declared: dict[str, Any] = {"service_provider_config": "unavailable", **declaration(None)}
+    declared.update(resource_types=None, endpoints={}, schemas=None)
+    facts = {path: _endpoint_fact(r) for path, r in zip(PATHS, results, strict=True)}
+    summary = [
+        _judge_service_provider_config(spc, outcome, declared),
+        _judge_resource_types(types, outcome, declared, facts[RESOURCE_TYPES]),
+        _judge_schemas(schemas, outcome, declared, facts[SCHEMAS]),
+    ]
+    for finding in _merge([f for r in results for f in common_findings(r)]):
+        outcome.add(finding)
+    ctx.shared.extra["discovery"] = declared
+    outcome.facts = {"endpoints": facts, "declared": declared}
+    outcome.summary = "; ".join(part for part in summary if part)
+    return outcome
+
+
+def _judge_service_provider_config(
+    result: HttpResult, outcome: Outcome, declared: dict[str, Any]
+) -> str:
+    read = _read(result)
+    what = f"GET {result.url}"
+    if read.state == "unavailable":
+        return "/ServiceProviderConfig: no usable answer"
+    if read.state == "missing":
+        declared["service_provider_config"] = "missing"
+        outcome.add(
+            findings.make(
+                "discovery.service_provider_config_missing",
+                f"{what} {read.problem}: the server publishes no service provider configuration",
+            )
+        )
+        return "/ServiceProviderConfig missing (404)"
+    if read.state == "unusable":
+        declared["service_provider_config"] = "invalid"
+        outcome.add(
+            findings.make("discovery.service_provider_config_invalid", f"{what} {read.problem}")
+        )
+        return "/ServiceProviderConfig unusable"
+    checked = check_service_provider_config(read.document)
+    declared.update(checked.declared)
+    declared["service_provider_config"] = "invalid" if checked.problems else "valid"
+    if checked.problems:
+        outcome.add(
+            findings.make(
+                "discovery.service_provider_config_invalid",
+                f"{what}: {summarize(checked.problems)}",
+            )
+        )
+    return _capabilities(declared) + (" (malformed)" if checked.problems else "")
+
+
+def _judge_resource_types(
+    result: HttpResult, outcome: Outcome, declared: dict[str, Any], fact: dict[str, Any]
+) -> str:
+    read = _read(result)
+    what = f"GET {result.url}"
+    if read.state == "unavailable":
+        return "/ResourceTypes: no usable answer"
+    if read.state != "ok":
+        outcome.add(findings.make("discovery.resource_types_invalid", f"{what} {read.problem}"))
+        return f"/ResourceTypes {'missing (404)' if read.state == 'missing' else 'unusable'}"
+    checked = check_resource_types(read.document)
+    declared["resource_types"] = list(checked.names)
+    declared["endpoints"] = checked.endpoints
+    fact["shape"] = checked.shape
+    if checked.problems:
+        outcome.add(
+            findings.make(
+                "discovery.resource_types_invalid", f"{what}: {summarize(checked.problems)}"
+            )
+        )
+    names = ", ".join(declared["resource_types"]) or "none usable"
+    return f"resource types: {names}" + (
+        f" ({checked.shape}, malformed)" if checked.problems else ""
+    )
+
+
+def _judge_schemas(
+    result: HttpResult, outcome: Outcome, declared: dict[str, Any], fact: dict[str, Any]
+) -> str:
+    read = _read(result)
+    what = f"GET {result.url}"
+    if read.state == "unavailable":
+        return "/Schemas: no usable answer"
+    if read.state != "ok":
+        outcome.add(findings.make("discovery.schemas_invalid", f"{what} {read.problem}"))
+        return f"/Schemas {'missing (404)' if read.state == 'missing' else 'unusable'}"
+    checked = check_schemas(read.document)
+    declared["schemas"] = list(checked.ids)
+    fact["shape"] = checked.shape
+    if checked.problems:
+        outcome.add(
+            findings.make("discovery.schemas_invalid", f"{what}: {summarize(checked.problems)}")
+        )
+    return f"{len(checked.ids)} schemas" + (" (malformed)" if checked.problems else "")
+
+
+def _capabilities(declared: dict[str, Any]) -> str:
+    def says(key: str) -> str:
+        value = declared.get(key)
+        return "?" if value is None else ("yes" if value else "no")
+
+    max_results = declared.get("max_results")
+    limit = f", maxResults {max_results}" if max_results is not None else ""
+    return (
+        f"filter {says('filter_supported')}{limit}, PATCH {says('patch_supported')}, "
+        f"ETag {says('etag_supported')}, bulk {says('bulk_supported')}"
+    )

@@ -1,7 +1,73 @@
-"""Demo faults for the `discovery` check."""
+"""Demo faults for the `discovery` check: the discovery endpoints as servers get them wrong."""
 
 from __future__ import annotations
 
-from scim_doctor.demo.fault_kit import Fault
+from collections.abc import Callable
+from typing import Any
 
-FAULTS: tuple[Fault, ...] = ()
+from scim_doctor.demo.fault_kit import Fault, map_response, on_route
+from scim_doctor.demo.scim_app import USER, Handler, Request, Response, error_response
+
+
+def _not_found(request: Request, call_next: Handler) -> Response:
+    return error_response(404, f"No SCIM endpoint at {request.path}")
+
+
+def _only_if_ok(change: Callable[[Any], Any]) -> Callable[[Request, Response], Response]:
+    """Rewrite the JSON of a successful answer; errors pass through untouched."""
+
+    def transform(request: Request, response: Response) -> Response:
+        return response.with_json(change(response.json())) if response.status == 200 else response
+
+    return transform
+
+
+def _spc_invalid(config: dict[str, Any]) -> dict[str, Any]:
+    """bulk dropped and 'supported' as a string, without maxResults: hand-written JSON."""
+    config.pop("bulk", None)
+    config["filter"] = {"supported": "true"}
+    return config
+
+
+def _bare_array(listing: dict[str, Any]) -> Any:
+    return listing["Resources"]
+
+
+def _without_user(listing: dict[str, Any]) -> dict[str, Any]:
+    kept = [schema for schema in listing["Resources"] if schema.get("id") != USER]
+    return {**listing, "totalResults": len(kept), "itemsPerPage": len(kept), "Resources": kept}
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "spc_missing",
+        "GET /ServiceProviderConfig answers 404: the discovery endpoint is not implemented.",
+        "http",
+        ("discovery.service_provider_config_missing",),
+        middleware=on_route("GET", "/ServiceProviderConfig", _not_found),
+    ),
+    Fault(
+        "spc_invalid",
+        "/ServiceProviderConfig lacks 'bulk' and sends filter.supported as the string "
+        '"true" (without maxResults).',
+        "http",
+        ("discovery.service_provider_config_invalid",),
+        middleware=on_route(
+            "GET", "/ServiceProviderConfig", map_response(_only_if_ok(_spc_invalid))
+        ),
+    ),
+    Fault(
+        "resource_types_bare_array",
+        "/ResourceTypes answers a bare JSON array instead of a ListResponse.",
+        "http",
+        ("discovery.resource_types_invalid",),
+        middleware=on_route("GET", "/ResourceTypes", map_response(_only_if_ok(_bare_array))),
+    ),
+    Fault(
+        "schemas_without_user",
+        "/Schemas leaves out the core User schema.",
+        "http",
+        ("discovery.schemas_invalid",),
+        middleware=on_route("GET", "/Schemas", map_response(_only_if_ok(_without_user))),
+    ),
+)

@@ -1,7 +1,198 @@
-"""Demo faults for the `users` check."""
+"""Demo faults for the `users` check: /Users listings and searches broken the way real
+servers break them (each one a finding the doctor must name)."""
 
 from __future__ import annotations
 
-from scim_doctor.demo.fault_kit import Fault
+import json
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
-FAULTS: tuple[Fault, ...] = ()
+from scim_doctor.demo.fault_kit import Fault, map_response, on_route
+from scim_doctor.demo.scim_app import Handler, Middleware, Request, Response, error_response
+
+Json = dict[str, Any]
+
+
+def _listing(change: Callable[[Json], Any]) -> Middleware:
+    """Let the healthy server list users, then change the 200 ListResponse."""
+
+    def transform(request: Request, response: Response) -> Response:
+        if response.status != 200:
+            return response
+        return response.with_json(change(response.json()))
+
+    return on_route("GET", "/Users", map_response(transform))
+
+
+def _rewrite_query(request: Request, change: Callable[[dict[str, str]], None]) -> Request:
+    """The same request with its query parameters changed (names as sent)."""
+    path, _, query = request.target.partition("?")
+    params = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    change(params)
+    encoded = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    return replace(request, target=f"{path}?{encoded}" if encoded else path)
+
+
+def _drop_params(*names: str) -> Middleware:
+    """The server never reads these query parameters."""
+
+    def middleware(request: Request, call_next: Handler) -> Response:
+        def drop(params: dict[str, str]) -> None:
+            for key in [k for k in params if k.lower() in names]:
+                del params[key]
+
+        return call_next(_rewrite_query(request, drop))
+
+    return on_route("GET", "/Users", middleware)
+
+
+def _bare_array(document: Json) -> Any:
+    return document.get("Resources", [])
+
+
+def _without_total(document: Json) -> Json:
+    document.pop("totalResults", None)
+    return document
+
+
+def _total_as_string(document: Json) -> Json:
+    for name in ("totalResults", "itemsPerPage", "startIndex"):
+        if name in document:
+            document[name] = str(document[name])
+    return document
+
+
+def _zero_based(request: Request, call_next: Handler) -> Response:
+    """startIndex used as an offset from 0: `.Skip(startIndex)` with a default of 0."""
+    sent = request.query.get("startIndex", "0")
+    if not sent.lstrip("-").isdigit():
+        return call_next(request)
+
+    def shift(params: dict[str, str]) -> None:
+        params["startIndex"] = str(int(sent) + 1)
+
+    response = call_next(_rewrite_query(request, shift))
+    if response.status != 200:
+        return response
+    document = response.json()
+    document["startIndex"] = int(sent)
+    return response.with_json(document)
+
+
+def _filter_refused(request: Request, call_next: Handler) -> Response:
+    if any(key.lower() == "filter" for key in request.query):
+        return error_response(400, "Filtering is not supported", "invalidFilter")
+    return call_next(request)
+
+
+def _with_password(request: Request, response: Response) -> Response:
+    """Every user comes back with its stored password hash."""
+    if response.status != 200:
+        return response
+    document = response.json()
+    users = document.get("Resources", []) if "Resources" in document else [document]
+    for user in users:
+        if isinstance(user, dict) and "userName" in user:
+            user["password"] = "{SSHA256}7c2b9a0e5d41f3b8c6a2d9e0f1b4c7a3"  # noqa: S105 - fake hash
+    return response.with_json(document)
+
+
+def _first_user_without_id(document: Json) -> Json:
+    """The demo's first seeded user (Ada Lovelace) is listed without its id."""
+    for user in document.get("Resources", []):
+        if str(user.get("userName", "")).lower().startswith("ada."):
+            user.pop("id", None)
+    return document
+
+
+_USER_NAME_EQ = re.compile(r'^\s*userName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
+
+
+def _case_sensitive_filter(request: Request, call_next: Handler) -> Response:
+    """`userName eq` compares with ==: the healthy answer minus users spelled differently."""
+    response = call_next(request)
+    match = _USER_NAME_EQ.match(next((v for k, v in request.query.items() if k == "filter"), ""))
+    if match is None or response.status != 200:
+        return response
+    wanted = json.loads(f'"{match.group(1)}"')
+    document = response.json()
+    kept = [u for u in document.get("Resources", []) if u.get("userName") == wanted]
+    document.update(totalResults=len(kept), itemsPerPage=len(kept), Resources=kept)
+    return response.with_json(document)
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "users_bare_array",
+        "GET /Users answers a bare JSON array instead of a ListResponse",
+        "http",
+        ("users.not_list_response",),
+        middleware=_listing(_bare_array),
+    ),
+    Fault(
+        "users_total_missing",
+        "ListResponses of /Users carry no totalResults",
+        "http",
+        ("users.missing_total_results",),
+        middleware=_listing(_without_total),
+    ),
+    Fault(
+        "users_total_as_string",
+        'totalResults, itemsPerPage and startIndex are strings ("3")',
+        "http",
+        ("users.paging_field_not_integer",),
+        middleware=_listing(_total_as_string),
+    ),
+    Fault(
+        "users_zero_based_start",
+        "startIndex is used as a 0-based offset: the first user is never listed",
+        "http",
+        ("users.zero_based_start_index",),
+        middleware=on_route("GET", "/Users", _zero_based),
+    ),
+    Fault(
+        "users_pagination_ignored",
+        "count and startIndex are ignored: every page is the whole directory",
+        "http",
+        ("users.pagination_ignored",),
+        middleware=_drop_params("count", "startindex"),
+    ),
+    Fault(
+        "users_filter_ignored",
+        "filter is ignored: a userName search returns everyone",
+        "http",
+        ("users.filter_ignored",),
+        middleware=_drop_params("filter"),
+    ),
+    Fault(
+        "users_filter_unsupported",
+        "any filter on /Users is refused with 400 invalidFilter",
+        "http",
+        ("users.filter_unsupported",),
+        middleware=on_route("GET", "/Users", _filter_refused),
+    ),
+    Fault(
+        "users_password_returned",
+        "users come back with their password hash",
+        "http",
+        ("users.password_returned",),
+        middleware=on_route("GET", "/Users*", map_response(_with_password)),
+    ),
+    Fault(
+        "users_missing_id",
+        "one user is listed without an id",
+        "http",
+        ("users.invalid_resource",),
+        middleware=_listing(_first_user_without_id),
+    ),
+    Fault(
+        "users_case_sensitive_filter",
+        "userName eq compares case-sensitively",
+        "http",
+        ("users.filter_case_sensitive",),
+        middleware=on_route("GET", "/Users", _case_sensitive_filter),
+    ),
+)

@@ -52,6 +52,14 @@ class Options:
     """Where the plain-HTTP listener of the host is expected (the redirect check probes it)."""
     only: frozenset[str] | None = None
     skip: frozenset[str] = frozenset()
+    idp: str | None = None
+    """Limit the identity-provider verdicts to this profile (entra, okta, ...); None = all."""
+    strict: bool = False
+    """SCIM validators report leniently tolerated deviations too."""
+    deep: bool = False
+    """Walk every page of /Users and validate every user (read-only, but many requests)."""
+    allow_writes: bool = False
+    """Run the lifecycle check: create, change and delete test resources, then clean up."""
 
 
 @dataclass

@@ -6,7 +6,17 @@ the public interface (the JSON report lists checks in this order).
 
 from __future__ import annotations
 
-from scim_doctor.probes import auth, discovery, errors, negotiation, network, redirect, tls, url
+from scim_doctor.probes import (
+    auth,
+    discovery,
+    errors,
+    lifecycle,
+    negotiation,
+    network,
+    redirect,
+    tls,
+    url,
+)
 from scim_doctor.probes import users as users_probe
 from scim_doctor.probes.base import Probe
 
@@ -21,6 +31,7 @@ REGISTRY: tuple[Probe, ...] = (
     Probe("users", "/Users listing", ("auth",), users_probe.run),
     Probe("discovery", "Discovery endpoints", ("auth",), discovery.run),
     Probe("errors", "SCIM error responses", ("auth",), errors.run),
+    Probe("lifecycle", "Provisioning lifecycle (writes)", ("auth",), lifecycle.run),
 )
 
 CHECK_IDS: tuple[str, ...] = tuple(probe.id for probe in REGISTRY)

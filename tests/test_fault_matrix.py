@@ -1,0 +1,126 @@
+"""The fault matrix: every fault the demo server can inject, diagnosed end to end.
+
+The real console script runs in a subprocess with JSON output against a loopback demo server
+carrying one fault. For each: the expected codes with their catalogue severity, the first
+check that is not healthy is the one the first expected code belongs to, exit code 1 (with
+--fail-on warn, so warn-only faults count too), no traceback, valid JSON, within 2 x --timeout.
+The healthy server gets exit 0 and no warn or fail. Subprocesses run two at a time so the
+whole matrix stays quick on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scim_doctor.demo.faults import FAULTS
+from scim_doctor.demo.server import DemoServer
+from scim_doctor.findings import CATALOGUE
+from tests.conftest import assert_valid_report
+
+TOKEN = "fault-matrix-token-6c0e2b9a71d45f38"
+TIMEOUT = 3.0
+SCRIPT = str(Path(sys.executable).with_name("scim-doctor"))
+
+# The module fixture runs every fault once (a few subprocesses at a time) before the first test.
+pytestmark = pytest.mark.timeout(600)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run_against(fault: str | None) -> Run:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DemoServer(TOKEN, fault=fault, http_listener=True) as server,
+    ):
+        ca = server.write_ca(Path(tmp))
+        argv = [
+            SCRIPT,
+            "check",
+            server.base_url,
+            "--cacert",
+            str(ca),
+            "--resolve",
+            server.resolve_pin,
+            "--http-port",
+            str(server.http_port),
+            "--timeout",
+            str(TIMEOUT),
+            "--format",
+            "json",
+            "--fail-on",
+            "warn",
+        ]
+        started = time.monotonic()
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "SCIM_TOKEN": TOKEN},
+        )
+        return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[str | None, Run]:
+    names: list[str | None] = [None, *sorted(FAULTS)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(names, pool.map(run_against, names), strict=True))
+
+
+def test_the_matrix_covers_at_least_forty_faults() -> None:
+    assert len(FAULTS) >= 40, f"only {len(FAULTS)} faults"
+
+
+def test_the_healthy_server_exits_0_with_no_warn_or_fail(
+    matrix: dict[str | None, Run], report_validator: Any
+) -> None:
+    run = matrix[None]
+    report = json.loads(run.stdout)
+    assert_valid_report(report_validator, report)
+    problems = [
+        (c["id"], f["code"])
+        for c in report["checks"]
+        for f in c["findings"]
+        if f["severity"] != "info"
+    ]
+    assert run.exit_code == 0 and problems == [], problems
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_is_diagnosed_with_its_code_severity_and_check(
+    matrix: dict[str | None, Run], report_validator: Any, fault: str
+) -> None:
+    run = matrix[fault]
+    assert "Traceback" not in run.stderr + run.stdout
+    assert TOKEN not in run.stderr + run.stdout
+    report = json.loads(run.stdout)
+    assert_valid_report(report_validator, report)
+    found = {f["code"]: f["severity"] for c in report["checks"] for f in c["findings"]}
+    for code in FAULTS[fault].expect:
+        assert code in found, f"{fault}: {code} not in {sorted(found)}"
+        assert found[code] == CATALOGUE[code].severity.value
+    first_bad = next(c["id"] for c in report["checks"] if c["status"] in ("warn", "fail", "error"))
+    expected_check = FAULTS[fault].expect[0].split(".", 1)[0]
+    if expected_check != "http":
+        assert first_bad in (expected_check, "url"), f"{fault}: first bad check {first_bad}"
+    assert run.exit_code == 1, run.stderr
+    assert run.seconds < 2 * TIMEOUT, f"{fault} took {run.seconds:.1f} s"

@@ -91,6 +91,38 @@ def run_options(func: F) -> F:
         click.option("--only", "only", multiple=True, metavar="IDS", help="Run only these checks."),
         click.option("--skip", "skip", multiple=True, metavar="IDS", help="Skip these checks."),
         click.option(
+            "--idp",
+            default=None,
+            metavar="NAME",
+            help="Give the verdict of one identity provider only (entra, okta, onelogin, "
+            "jumpcloud, google).",
+        ),
+        click.option(
+            "--strict", is_flag=True, help="Report deviations the SCIM validators tolerate."
+        ),
+        click.option(
+            "--deep",
+            is_flag=True,
+            help="Walk every page of /Users and validate every user (read-only).",
+        ),
+        click.option(
+            "--show-pii",
+            is_flag=True,
+            help="Keep userNames, emails and names in the report (masked by default).",
+        ),
+        click.option(
+            "--bundle",
+            "bundle_path",
+            default=None,
+            metavar="PATH.zip",
+            help="Also write a support bundle: HTML, JSON, text, Markdown and a README, redacted.",
+        ),
+        click.option(
+            "--allow-writes",
+            is_flag=True,
+            help="Run the lifecycle check: create, change and delete test resources (cleaned up).",
+        ),
+        click.option(
             "--fail-on",
             type=click.Choice(["warn", "fail"]),
             default="fail",
@@ -129,6 +161,72 @@ def run_options(func: F) -> F:
     return func
 
 
+FLEET_OPTIONS = (
+    "config_path",
+    "target_names",
+    "target_tags",
+    "concurrency",
+    "quiet",
+    "repeat_count",
+    "interval",
+)
+
+
+def fleet_options(func: F) -> F:
+    """`check` options for many targets (--config), CI output (--quiet) and --repeat."""
+    decorators = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            metavar="FILE",
+            help="Check the [[targets]] of a scim-doctor.toml instead of BASE_URL.",
+        ),
+        click.option(
+            "--target",
+            "target_names",
+            multiple=True,
+            metavar="NAME",
+            help="With --config: check this target; repeatable.",
+        ),
+        click.option(
+            "--tag",
+            "target_tags",
+            multiple=True,
+            metavar="TAG",
+            help="With --config: check the targets with this tag; repeatable.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 1000),
+            default=None,
+            help="With --config: targets checked at once [default: 20, or the file's].",
+        ),
+        click.option(
+            "--quiet", "-q", is_flag=True, help="Print only the problems, nothing when all is well."
+        ),
+        click.option(
+            "--repeat",
+            "repeat_count",
+            type=click.IntRange(1, 10000),
+            default=1,
+            metavar="N",
+            help="Run the checks N times; report how often each failed and the latencies.",
+        ),
+        click.option(
+            "--interval",
+            type=click.FloatRange(0, 86400),
+            default=None,
+            metavar="SECONDS",
+            help="With --repeat: seconds between runs [default: 1].",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 class ReportOptions(NamedTuple):
     output_format: str
     output: str
@@ -136,6 +234,9 @@ class ReportOptions(NamedTuple):
     fail_on: Severity
     extra: tuple[tuple[str, str], ...] = ()
     """(format, path) of every --report."""
+    bundle: str | None = None
+    """--bundle PATH.zip."""
+    show_pii: bool = False
 
 
 def build_options(
@@ -150,6 +251,11 @@ def build_options(
     resolve: tuple[ResolvePin, ...] = (),
     proxy: str | None = None,
     http_port: int = 80,
+    idp: str | None = None,
+    strict: bool = False,
+    deep: bool = False,
+    allow_writes: bool = False,
+    show_pii: bool = False,
 ) -> Options:
     from scim_doctor.context import Options
 
@@ -170,7 +276,23 @@ def build_options(
         expiry_warn_days=expiry_warn_days,
         only=only_ids,
         skip=_check_ids(skip, "--skip"),
+        idp=_idp_key(idp),
+        strict=strict,
+        deep=deep,
+        allow_writes=allow_writes,
+        show_pii=show_pii,
     )
+
+
+def _idp_key(name: str | None) -> str | None:
+    if not name:
+        return None
+    from scim_doctor.idp import resolve_idp_name
+
+    try:
+        return resolve_idp_name(name)
+    except InputError as exc:
+        raise InputError(f"--idp: {exc}") from None
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:
@@ -196,7 +318,22 @@ def deliver(report: Report, how: ReportOptions) -> int:
         )
         if written is not None:
             say(f"wrote {written}")
+    _write_bundle(report, how)
     return exit_code(report, how.fail_on)
+
+
+def _write_bundle(report: Report, how: ReportOptions) -> None:
+    if how.bundle is None:
+        return
+    from pathlib import Path
+
+    from scim_doctor import bundle
+    from scim_doctor.reporters.writer import say
+
+    path = bundle.write_bundle(
+        report, Path(how.bundle), command=bundle.command_line(sys.argv), show_pii=how.show_pii
+    )
+    say(f"wrote {path}")
 
 
 def render(report: Report, output_format: str, how: ReportOptions, *, color: bool) -> str:
@@ -204,6 +341,10 @@ def render(report: Report, output_format: str, how: ReportOptions, *, color: boo
         from scim_doctor.reporters import text as text_reporter
 
         return text_reporter.render(report, color=color, verbose=how.verbose)
+    if output_format == "junit":
+        from scim_doctor.reporters import junit
+
+        return junit.render_with(report, how.fail_on)
     from scim_doctor.reporters import renderer
 
     try:
@@ -228,7 +369,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("base_url")
+@click.argument("base_url", required=False)
 @click.option(
     "--token-env",
     metavar="NAME",
@@ -272,9 +413,10 @@ def cli() -> None:
     show_default=True,
     help="Port of the host's plain-HTTP listener, probed for a safe redirect to HTTPS.",
 )
+@fleet_options
 @run_options
 def check(
-    base_url: str,
+    base_url: str | None,
     token_env: str | None,
     token_file: str | None,
     token_stdin: bool,
@@ -289,12 +431,33 @@ def check(
     """Check the SCIM endpoint at BASE_URL (e.g. https://example.com/scim/v2).
 
     The token is read from SCIM_TOKEN (or --token-env / --token-file / --token-stdin), never
-    from the command line.
+    from the command line. With --config FILE instead of BASE_URL, every target of a
+    scim-doctor.toml is checked (see docs/ci/).
     """
     from pathlib import Path
 
     from scim_doctor.target import parse_base_url, parse_resolve
 
+    many = {name: run.pop(name) for name in FLEET_OPTIONS}
+    if base_url is None or many["config_path"] is not None:
+        target_options = {
+            "--token-env": token_env,
+            "--token-file": token_file,
+            "--token-stdin": token_stdin,
+            "--no-token": no_token,
+            "--cacert": cacert,
+            "--resolve": resolve_specs,
+            "--proxy": proxy,
+            "--http-port": _given("http_port"),
+        }
+        _check_config(base_url, insecure, many, target_options, run)
+    for flag, key in (("--target", "target_names"), ("--tag", "target_tags")):
+        if many[key]:
+            raise InputError(f"{flag} needs --config FILE")
+    if many["concurrency"] is not None:
+        raise InputError("--concurrency needs --config FILE")
+    if many["interval"] is not None and many["repeat_count"] == 1:
+        raise InputError("--interval needs --repeat N")
     target = parse_base_url(base_url)
     token: Secret | None = None
     if no_token:
@@ -317,6 +480,11 @@ def check(
         expiry_warn_days=run["expiry_warn_days"],
         only=run["only"],
         skip=run["skip"],
+        idp=run["idp"],
+        strict=run["strict"],
+        deep=run["deep"],
+        allow_writes=run["allow_writes"],
+        show_pii=run["show_pii"],
         cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
@@ -324,8 +492,132 @@ def check(
         http_port=http_port,
     )
     how = _report_options(run)
+    if many["repeat_count"] > 1 or many["quiet"] or _github_actions():
+        _check_one_more_ways(target, options, token, how, many, run["deadline"])
     report = _run(target, options, token)
     raise SystemExit(deliver(report, how))
+
+
+def _given(name: str) -> bool:
+    """Whether an option was set on the command line (not left at its default)."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _check_one_more_ways(
+    target: Target,
+    options: Options,
+    token: Secret | None,
+    how: ReportOptions,
+    many: dict[str, Any],
+    budget: float | None,
+) -> NoReturn:
+    """One BASE_URL with --repeat, --quiet or under GitHub Actions: the fleet machinery."""
+    from scim_doctor import fleet
+    from scim_doctor.trust import load_trust
+
+    if how.bundle is not None and many["repeat_count"] > 1:
+        raise InputError("--bundle writes the report of one run: use it without --repeat")
+    outputs = ((how.output_format, how.output), *how.extra)
+    common = {"verbose": how.verbose, "quiet": many["quiet"], "color": _use_color()}
+    if many["repeat_count"] > 1:
+        spec = fleet.FleetTarget(
+            name=target.host,
+            target=target,
+            options=options,
+            token=token,
+            trust=load_trust(options.cacert),
+            fail_on=how.fail_on,
+        )
+        interval = many["interval"] if many["interval"] is not None else 1.0
+        raise SystemExit(
+            fleet.check_many(
+                [spec],
+                outputs,
+                concurrency=1,
+                repeat_count=many["repeat_count"],
+                interval_s=interval,
+                budget_s=budget,
+                github=_github_actions(),
+                **common,
+            )
+        )
+    report = _run(target, options, token)
+    single = fleet.single(report, target.host, how.fail_on)
+    code = fleet.deliver(single, outputs, single_v1=True, github=_github_actions(), **common)
+    _write_bundle(report, how)
+    raise SystemExit(code)
+
+
+def _check_config(
+    base_url: str | None,
+    insecure: bool,
+    many: dict[str, Any],
+    target_options: dict[str, Any],
+    run: dict[str, Any],
+) -> NoReturn:
+    """`check --config FILE`: options given here override the file's for every target."""
+    import dataclasses
+    from pathlib import Path
+
+    from scim_doctor import fleet
+    from scim_doctor.config import load_config
+
+    if base_url is not None:
+        raise InputError("give either BASE_URL or --config FILE, not both")
+    if many["config_path"] is None:
+        raise InputError("missing BASE_URL (e.g. https://example.com/scim/v2) or --config FILE")
+    for flag, value in target_options.items():
+        if value:
+            raise InputError(f"{flag} cannot be combined with --config: set it in the file")
+    if many["interval"] is not None and many["repeat_count"] == 1:
+        raise InputError("--interval needs --repeat N")
+    how = _report_options(run)
+    overrides: dict[str, Any] = {}
+    if _given("timeout"):
+        overrides["timeout"] = _positive_seconds("--timeout", run["timeout"])
+    if run["deadline"] is not None:
+        overrides["deadline"] = _positive_seconds("--deadline", run["deadline"], upper=86400.0)
+    if _given("expiry_warn_days"):
+        overrides["expiry_warn_days"] = run["expiry_warn_days"]
+    if run["only"]:
+        overrides["only"] = _check_ids(run["only"], "--only")
+    if run["skip"]:
+        overrides["skip"] = _check_ids(run["skip"], "--skip")
+    if _given("fail_on"):
+        overrides["fail_on"] = how.fail_on
+    if insecure:
+        overrides["insecure"] = True
+    for flag in ("deep", "strict", "show_pii", "allow_writes"):
+        if run[flag]:
+            overrides[flag] = True
+    if run["idp"]:
+        overrides["idp"] = _idp_key(run["idp"])
+    if how.bundle is not None:
+        raise InputError("--bundle writes the report of one target: use it without --config")
+    config = load_config(Path(many["config_path"]))
+    selected = config.select(many["target_names"], many["target_tags"])
+    specs = fleet.prepare([dataclasses.replace(t, **overrides) for t in selected])
+    raise SystemExit(
+        fleet.check_many(
+            specs,
+            ((how.output_format, how.output), *how.extra),
+            concurrency=many["concurrency"] or config.concurrency,
+            repeat_count=many["repeat_count"],
+            interval_s=many["interval"] if many["interval"] is not None else 1.0,
+            budget_s=run["deadline"],
+            verbose=how.verbose,
+            quiet=many["quiet"],
+            color=_use_color(),
+            github=_github_actions(),
+        )
+    )
 
 
 def _check_proxy(proxy: str) -> str:
@@ -358,6 +650,10 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
             )
         check_destination(destination)
         extra.append((output_format, destination))
+    if run["bundle_path"] is not None:
+        if not run["bundle_path"].endswith(".zip"):
+            raise InputError(f"--bundle {run['bundle_path']}: the bundle is a .zip file")
+        check_destination(run["bundle_path"])
     destinations = [d for _, d in extra] + ([run["output"]] if run["output"] != "-" else [])
     if len(set(destinations)) != len(destinations):
         raise InputError("two reports would be written to the same file")
@@ -367,6 +663,8 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
         verbose=run["verbose"],
         fail_on=Severity(run["fail_on"]),
         extra=tuple(extra),
+        bundle=run["bundle_path"],
+        show_pii=run["show_pii"],
     )
 
 
@@ -406,6 +704,11 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
             expiry_warn_days=run["expiry_warn_days"],
             only=run["only"],
             skip=run["skip"],
+            idp=run["idp"],
+            strict=run["strict"],
+            deep=run["deep"],
+            allow_writes=run["allow_writes"],
+            show_pii=run["show_pii"],
             cacert=ca_path,
             resolve=(parse_resolve(server.resolve_pin),),
             http_port=server.http_port or 80,
@@ -418,6 +721,33 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
         )
         report = _run(parse_base_url(server.base_url), options, Secret(token))
     raise SystemExit(deliver(report, how))
+
+
+@cli.command()
+@click.argument("old_report")
+@click.argument("new_report")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--output", "-o", default="-", metavar="PATH", help="Where to write ('-' = stdout).")
+def diff(old_report: str, new_report: str, output_format: str, output: str) -> None:
+    """What changed between two JSON reports; exit 1 when something got worse."""
+    from pathlib import Path
+
+    from scim_doctor import diff as report_diff
+    from scim_doctor.reporters.writer import check_destination, say, write_output
+
+    check_destination(output)
+    changes = report_diff.diff_reports(
+        report_diff.load_report(Path(old_report)), report_diff.load_report(Path(new_report))
+    )
+    text = (
+        report_diff.render_json(changes)
+        if output_format == "json"
+        else report_diff.render_text(changes)
+    )
+    written = write_output(text, output)
+    if written is not None:
+        say(f"wrote {written}")
+    raise SystemExit(EXIT_PROBLEMS if changes.worse else EXIT_OK)
 
 
 @cli.command()

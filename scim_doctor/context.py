@@ -60,6 +60,8 @@ class Options:
     """Walk every page of /Users and validate every user (read-only, but many requests)."""
     allow_writes: bool = False
     """Run the lifecycle check: create, change and delete test resources, then clean up."""
+    show_pii: bool = False
+    """Keep personal data (userNames, emails, names) in the report: for a local run only."""
 
 
 @dataclass

@@ -707,6 +707,115 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
     # --- users ------------------------------------------------------------------------------------
     FindingSpec(
+        "users.deep_duplicate_id",
+        FAIL,
+        "Two users share an id (--deep)",
+        "The id is the identity provider's handle on a user: it stores it and sends every update "
+        "and the deprovisioning DELETE to /Users/{id}. Two users with one id means changes meant "
+        "for one person reach the other, or one of them can never be managed.",
+        "Make id the primary key of users (a UUID or the database key), never reused and never "
+        "derived from data that can repeat; find the duplicates by the ids the message names.",
+        "RFC 7643 §3.1 (id: unique across the service provider's entire set of resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_duplicate_user_name",
+        FAIL,
+        "Two users share a userName (--deep)",
+        "userName is the key identity providers match accounts on, compared without regard to "
+        "case. Two users whose userNames differ only in case (or not at all) make the "
+        "`userName eq` search return two people: the IdP links the wrong one or stops with an "
+        "error.",
+        "Enforce a case-insensitive unique index on userName, then merge or rename the duplicates "
+        "the message points at.",
+        "RFC 7643 §4.1.1 (userName: unique across the service provider's Users, caseExact false)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_total_changed",
+        WARN,
+        "totalResults changes from page to page (--deep)",
+        "Identity providers compute the number of pages from the first page's totalResults. A "
+        "count that moves while nothing changes makes imports stop early or ask for pages that "
+        "do not exist.",
+        "Compute totalResults from the same query, filter and snapshot as the page itself; if the "
+        "directory really was changing during the check, run it again when it is quiet.",
+        "RFC 7644 §3.4.2 (totalResults) and §3.4.2.4 (pagination is not stateful: changes between "
+        "requests are allowed)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_total_mismatch",
+        WARN,
+        "The pages hold a different number of users than totalResults (--deep)",
+        "Walking every page returned fewer (or more) users than totalResults announced: users "
+        "hidden behind short pages, or counted but not listable, are never imported or "
+        "reconciled by the identity provider.",
+        "Make totalResults count exactly the users the listing can return, and return count "
+        "users per page while more remain (or declare a smaller filter.maxResults).",
+        "RFC 7644 §3.4.2 (totalResults: the total number of results) and §3.4.2.4 (pagination)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_unstable_order",
+        WARN,
+        "Paging order is not stable (--deep)",
+        "Identity providers page with startIndex and count and expect each user exactly once. A "
+        "listing whose order changes between requests (no ORDER BY, or ordered by a value that "
+        "changes) shows some users twice and others never.",
+        "Order the listing by a stable, unique key (the id or the creation sequence) before "
+        "applying startIndex and count.",
+        "Okta SCIM 2.0 reference (imports page through /Users with startIndex and count); RFC "
+        "7644 §3.4.2.4 (pagination is not stateful: changes between requests are allowed)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.deep_invalid_users",
+        FAIL,
+        "Users further down the directory are malformed (--deep)",
+        "The deep sweep validated every user, not only the first page: those listed here lack "
+        "what every identity provider needs (id, userName, the User schema) or return a "
+        "password, and will fail to import or be managed.",
+        "Fix the users the message names (ids and the problem for each); they usually share a "
+        "cause, such as a migration or an import that skipped a field.",
+        "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1 (User resource)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_nonconformant_users",
+        WARN,
+        "Users further down the directory deviate from RFC 7643 (--deep)",
+        "The deep sweep found users whose representation breaks the schema in ways tolerant "
+        "identity providers accept and stricter clients reject.",
+        "See the problems and the users the message names; fix them where the users are "
+        "serialised.",
+        "RFC 7643 §3.1 (meta), §3.3 (extensions) and §4.1 (User attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_page_failed",
+        FAIL,
+        "A page of /Users could not be read (--deep)",
+        "A page that errors, times out or is not a readable ListResponse ends the identity "
+        "provider's import there: every user after it is missing until the page works. Deep "
+        "pages fail most often because the offset query gets slow far into a large table.",
+        "Look at the pages the message names (status, error, startIndex): an index that keeps "
+        "deep offsets fast, or a larger --timeout if the server is merely slow, usually fixes it.",
+        "RFC 7644 §3.4.2.4 (pagination)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_incomplete",
+        INFO,
+        "The deep sweep did not reach the end of the directory",
+        "The sweep stopped early (the run's deadline was near, or the directory was too large "
+        "to walk), so the users after that point were not validated: they are untested, not "
+        "passed.",
+        "Run again with a larger --deadline (and --timeout) to walk the whole directory.",
+        "Advice: a check can only vouch for the users it read",
+        ADVICE,
+    ),
+    FindingSpec(
         "users.status_error",
         FAIL,
         "/Users answered an error status",
@@ -1071,6 +1180,290 @@ _SPECS: tuple[FindingSpec, ...] = (
         "they must not send again from any other bad request.",
         'Add "scimType": "invalidFilter" to the SCIM Error of a 400 caused by the filter.',
         "RFC 7644 §3.12 (scimType invalidFilter)",
+        RFC,
+    ),
+    # --- lifecycle --------------------------------------------------------------------------------
+    FindingSpec(
+        "lifecycle.writes_made",
+        INFO,
+        "Test data was written to the server",
+        "The lifecycle check (--allow-writes) created, changed and deleted a test user and a test "
+        "group on this server, as an identity provider's own validator does; the message lists "
+        "what was created and what was deleted again.",
+        "Nothing to fix. Test resources are named scim-doctor-<8 hex digits>; "
+        "`scim-doctor cleanup` finds and deletes any left behind.",
+        "Advice: the validators of Entra ID, Okta and JumpCloud write test data the same way",
+        ADVICE,
+    ),
+    FindingSpec(
+        "lifecycle.cleanup_incomplete",
+        FAIL,
+        "Test data left on the server",
+        "scim-doctor could not delete everything it created: a test user or group named "
+        "scim-doctor-… is still on the server and may be provisioned onward (licences, "
+        "downstream apps, audit noise).",
+        "Delete the resources listed (by id) by hand, or run `scim-doctor cleanup URL`, which "
+        "finds test resources by their name prefix and deletes them; then fix whatever made the "
+        "DELETE fail (see the other findings).",
+        "Advice: a diagnostic must leave nothing behind",
+        ADVICE,
+    ),
+    FindingSpec(
+        "lifecycle.create_failed",
+        FAIL,
+        "Creating a user failed",
+        "POST /Users is how every identity provider provisions a new user; when it fails, no "
+        "user assigned to the app is ever created (Entra ID's and Okta's validators stop here).",
+        "Read the status and the server's detail in the message: 401/403 usually means the "
+        "token may read but not write (grant it write scope), 400 names the attribute the "
+        "server rejects, 5xx is a server bug to look up in its log.",
+        "RFC 7644 §3.3 (creating resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_not_201",
+        WARN,
+        "User created, but not answered with 201",
+        "RFC 7644 requires 201 Created for a successful POST; Entra ID's SCIM Validator and "
+        "Okta's test suite fail the create test on a 200, and strict clients treat anything "
+        "else as an error even though the user exists.",
+        "Answer a successful POST /Users (and /Groups) with 201 Created, a Location header and "
+        "the created resource in the body.",
+        "RFC 7644 §3.3 (201 Created)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_location",
+        WARN,
+        "Created user has no Location header",
+        "RFC 7644 requires the URI of the created resource in the Location header; clients that "
+        "follow it (and the SCIM validators) find nothing to read back.",
+        "Send `Location: <base URL>/Users/<id>` with the 201, the same URL as meta.location.",
+        "RFC 7644 §3.3 (Location header SHALL be returned)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_id",
+        FAIL,
+        "Created user comes back without an id",
+        "Identity providers store the server-assigned id from the create response and address "
+        "every later update and delete to /Users/<id>; without it the user is orphaned: Entra "
+        "ID and Okta cannot update or deprovision it.",
+        "Return the created resource in the 201 body, with the non-empty string 'id' the "
+        "server assigned.",
+        "RFC 7643 §3.1 (id MUST be included); RFC 7644 §3.3",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_meta",
+        WARN,
+        "Created user lacks meta (resourceType, location)",
+        "'meta' carries the resource type, location and version clients use to read the "
+        "resource back and detect changes; SCIM validators flag a created resource without it.",
+        "Return meta with resourceType, created, lastModified, location (and version when ETags "
+        "are supported) on every resource.",
+        "RFC 7643 §3.1 (meta)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_etag",
+        WARN,
+        "ETags declared but the created user has no ETag header",
+        "ServiceProviderConfig says etag.supported: true, so clients expect an ETag header "
+        "with each resource to send If-Match on updates; without it they cannot do the "
+        "versioned updates the server advertises.",
+        "Send an ETag header (the resource's meta.version) with every response carrying a "
+        "single resource, or declare etag.supported: false.",
+        "RFC 7644 §3.14 (ETags MUST be specified as an HTTP header)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_accepted",
+        FAIL,
+        "Creating a user with a taken userName succeeded",
+        "userName is unique; a second create must be refused with 409 so the identity provider "
+        "knows the account exists and links it. Accepting it creates duplicate accounts for one "
+        "person (or silently returns the existing one, so the IdP believes it created it).",
+        "Enforce userName uniqueness (case-insensitively) and answer a conflicting POST with 409 "
+        "and scimType 'uniqueness'.",
+        "RFC 7644 §3.3 (409 with scimType uniqueness); RFC 7643 §4.1.1 (userName unique)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_not_409",
+        FAIL,
+        "Duplicate userName not answered with 409",
+        "Identity providers recognise 'already exists' by 409: Okta and Entra ID then match "
+        "and link the existing account. Any other status makes them report a failed "
+        "assignment and retry it (a 5xx forever).",
+        "Answer a POST whose userName is taken with 409 Conflict and a SCIM Error with scimType "
+        "'uniqueness'.",
+        "RFC 7644 §3.3 (MUST return 409 with scimType uniqueness)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_no_uniqueness",
+        WARN,
+        "409 for a duplicate lacks scimType 'uniqueness'",
+        "The 409 is right; scimType 'uniqueness' is what tells a client the conflict is a taken "
+        "unique attribute and not something else.",
+        'Add "scimType": "uniqueness" to the SCIM Error of a 409 caused by a taken userName.',
+        "RFC 7644 §3.3 and §3.12 (scimType uniqueness)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.get_failed",
+        FAIL,
+        "A user just created cannot be read by its id",
+        "Identity providers read users by id before updating them (Okta does before each "
+        "update); a fresh user that is not found looks deleted, and the IdP recreates it or "
+        "stops managing it.",
+        "Serve GET /Users/<id> for every id the server hands out, immediately after the create "
+        "(read your own writes; no lagging replica behind reads).",
+        "RFC 7644 §3.4.1 (retrieving a known resource)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.filter_not_found",
+        FAIL,
+        "A user just created is not found by userName filter",
+        'Before creating a user, Entra ID and Okta look it up with filter=userName eq "…"; '
+        "when the server does not find an existing user they try to create it again and get a "
+        "conflict, or create a duplicate.",
+        "Match userName eq filters case-insensitively against the stored users, including ones "
+        "created moments ago (no stale search index).",
+        "RFC 7644 §3.4.2.2 (filtering); Entra ID and Okta provisioning query userName eq",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.put_failed",
+        FAIL,
+        "Replacing a user with PUT failed",
+        "Okta updates user profiles with PUT by default; a PUT that fails or is ignored means "
+        "profile changes never reach the application.",
+        "Support PUT /Users/<id> with the full representation: answer 200 with the updated "
+        "resource. If IIS answers 405, remove the WebDAV module (it claims PUT and DELETE too).",
+        "RFC 7644 §3.5.1 (replacing with PUT; implementers MUST support PUT)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_method_not_allowed",
+        FAIL,
+        "PATCH answered 405 Method Not Allowed",
+        "Entra ID does every update with PATCH, Okta deactivates users with it; a 405 means no "
+        "change and no deprovisioning ever reaches the application. Behind IIS the usual cause "
+        "is the WebDAV module, which claims the PATCH verb before the application sees it.",
+        "Allow PATCH for the SCIM routes: on IIS remove the WebDAV module and handler "
+        '(<modules><remove name="WebDAVModule"/></modules> and <handlers><remove '
+        'name="WebDAV"/></handlers> in web.config); elsewhere check the proxy\'s and '
+        "framework's allowed methods.",
+        "RFC 7644 §3.5.2 (modifying with PATCH); field report: snipe-it#11094",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_rfc_rejected",
+        FAIL,
+        "PATCH in the RFC 7644 form rejected",
+        "A PatchOp with lower-case ops, a path and a JSON boolean is the standard form; a server "
+        "that rejects it breaks every standards-following client, including Entra ID with the "
+        "aadOptscim062020 flag.",
+        "Accept PatchOp requests as RFC 7644 §3.5.2 defines them: op add/replace/remove, an "
+        "attribute path, values in their schema types (active as true/false).",
+        "RFC 7644 §3.5.2 (PATCH operations)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_entra_rejected",
+        WARN,
+        "PATCH in Entra ID's dialect rejected",
+        'Entra ID sends "op": "Replace" (capitalised) and booleans as the strings "True"/"False" '
+        "unless the tenant URL carries aadOptscim062020; a server that rejects them fails "
+        "every update and every disable from Entra ID.",
+        'Match op case-insensitively and accept "True"/"False" strings for boolean '
+        "attributes; or append ?aadOptscim062020 to the Tenant URL in Entra ID so it sends the "
+        "RFC form.",
+        "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
+        "Microsoft Entra user provisioning service",
+        IDP,
+    ),
+    FindingSpec(
+        "lifecycle.patch_okta_rejected",
+        FAIL,
+        "PATCH without a path (Okta's deactivation) rejected",
+        'Okta deactivates a user with one PatchOp, {"op": "replace", "value": {"active": '
+        "false}}, with no path — valid RFC 7644; a server that rejects it never deactivates "
+        "users unassigned in Okta.",
+        "Support replace operations without a path whose value is an object of attributes to "
+        "set (RFC 7644 §3.5.2.3).",
+        "RFC 7644 §3.5.2.3 (replace without path); Okta SCIM 2.0 reference (Update a specific "
+        "user, PATCH)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_not_applied",
+        FAIL,
+        "PATCH answered success but changed nothing",
+        "The identity provider believes the change (often a deactivation) was made; the user "
+        "stays active and unchanged in the application, silently.",
+        "Apply every operation or reject the request with a SCIM Error; never answer 200/204 "
+        "for operations that were skipped (match op names case-insensitively, store booleans "
+        "as booleans).",
+        "RFC 7644 §3.5.2 (the PATCH is atomic: all operations applied, or an error)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.group_create_failed",
+        WARN,
+        "Creating a group failed",
+        "Identity providers push group assignments as SCIM Groups; if the server cannot create "
+        "one, group provisioning fails (user provisioning may still work).",
+        "Support POST /Groups with displayName and members, answered 201 with the group's id; "
+        "or turn group provisioning off in the identity provider.",
+        "RFC 7644 §3.3; RFC 7643 §4.2 (Group)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.group_member_failed",
+        FAIL,
+        "Adding or removing a group member failed",
+        "Identity providers change group membership with PATCH on members (add, and remove with "
+        "a value filter); when it fails or is not applied, people keep or never get the access "
+        "the group grants.",
+        'Support PATCH add on "members" and remove with path members[value eq "<id>"] (and '
+        'Entra ID\'s remove with path "members" and a value list); answer 204 or 200.',
+        "RFC 7644 §3.5.2.1 and §3.5.2.2 (add and remove members); Entra ID group PATCH",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.delete_failed",
+        FAIL,
+        "Deleting a resource failed",
+        "Deprovisioning ends with DELETE (Entra ID deletes users soft-deleted for 30 days, "
+        "JumpCloud and Okta delete groups); when it fails, removed people keep their account.",
+        "Support DELETE /Users/<id> and /Groups/<id> and answer 204 No Content.",
+        "RFC 7644 §3.6 (deleting resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.delete_not_204",
+        WARN,
+        "DELETE not answered with 204",
+        "RFC 7644 prescribes 204 No Content for a successful DELETE; strict clients and the "
+        "SCIM validators report any other success code.",
+        "Answer a successful DELETE with 204 and an empty body.",
+        "RFC 7644 §3.6 (SHALL return 204)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.deleted_still_found",
+        FAIL,
+        "A deleted resource can still be read",
+        "After a DELETE the resource must be gone: reads answer 404. A server that only "
+        "deactivates keeps the account, and the identity provider's later create of the same "
+        "person collides with it.",
+        "Delete the resource (or hide soft-deleted ones from every read, answering 404), and "
+        "free its userName.",
+        "RFC 7644 §3.6 (MUST return 404 for a deleted resource)",
         RFC,
     ),
     # --- http (cross-cutting) --------------------------------------------------------------------

@@ -116,6 +116,62 @@ class CheckResult:
     exchanges: tuple[Exchange, ...] = ()
 
 
+class RuleStatus(str, Enum):
+    """How one identity provider's rule fares against what this run observed."""
+
+    OK = "ok"
+    BROKEN = "broken"
+    UNKNOWN = "unknown"
+    """The observation the rule needs is missing (its check was skipped or did not get there)."""
+
+
+class Verdict(str, Enum):
+    """Whether one identity provider's connection would work with this endpoint."""
+
+    WILL_WORK = "will_work"
+    WILL_FAIL = "will_fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class IdpRuleResult:
+    """One documented requirement of an identity provider, applied to this run's results."""
+
+    id: str
+    """Stable rule id `<idp>.<snake_case>` (entra.test_connection); part of the public interface."""
+    description: str
+    """What the identity provider requires, in one sentence."""
+    status: RuleStatus
+    """ok, broken, or unknown (its observation is missing)."""
+    reason: str
+    """What was observed: why the rule is broken or cannot be told, or what satisfies it."""
+    source: str
+    """Title of the document the rule comes from."""
+    source_url: str
+    """Where that document is (https)."""
+    source_kind: ReferenceKind
+    """idp for the provider's own documentation, advice for field reports, rfc for an RFC."""
+
+
+@dataclass(frozen=True)
+class IdpVerdict:
+    """What one identity provider's connection test and rules make of this endpoint."""
+
+    idp: str
+    """Profile key: entra, okta, onelogin, jumpcloud, google."""
+    name: str
+    """The provider's name as people know it (Entra ID)."""
+    verdict: Verdict
+    """will_work when every rule is ok, will_fail when any is broken, else unknown."""
+    reasons: tuple[str, ...]
+    """Why it will fail (the broken rules) or cannot be told (the unknown ones); empty when it
+    will work."""
+    sources: tuple[tuple[str, str], ...]
+    """(title, URL) of the documents behind `reasons`, or behind every rule when it will work."""
+    rules: tuple[IdpRuleResult, ...]
+    """Every rule of the profile, in profile order."""
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """The endpoint as the report names it."""
@@ -137,6 +193,8 @@ class Report:
     checks: tuple[CheckResult, ...]
     environment: Mapping[str, Any] = field(default_factory=dict)
     """Where the run came from: Python, OS, trust store, proxy, options that change results."""
+    idp_verdicts: tuple[IdpVerdict, ...] = ()
+    """Per identity provider: would its connection work (scim_doctor.idp; --idp limits it)."""
 
     @property
     def counts(self) -> dict[str, int]:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from scim_doctor.model import CheckResult, Exchange, Finding, Report, TargetInfo
+from scim_doctor.model import CheckResult, Exchange, Finding, IdpVerdict, Report, TargetInfo
 
 MASK = "***"
 
@@ -416,6 +416,14 @@ class _Masker:
             error=self.text(exchange.error) if exchange.error is not None else None,
         )
 
+    def verdict(self, verdict: IdpVerdict) -> IdpVerdict:
+        """Identity-provider verdicts quote observations, so they are free text too."""
+        return replace(
+            verdict,
+            reasons=tuple(self.text(r) for r in verdict.reasons),
+            rules=tuple(replace(rule, reason=self.text(rule.reason)) for rule in verdict.rules),
+        )
+
     def check(self, check: CheckResult) -> CheckResult:
         return replace(
             check,
@@ -438,6 +446,7 @@ def mask_report(report: Report) -> Report:
         ),
         checks=tuple(masker.check(c) for c in report.checks),
         environment=masker.data(report.environment),
+        idp_verdicts=tuple(masker.verdict(v) for v in report.idp_verdicts),
     )
 
 

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from scim_doctor import __version__, findings
+from scim_doctor import __version__, findings, idp, pii
 from scim_doctor.context import Options, ProbeContext
 from scim_doctor.model import CheckResult, Report, Status, TargetInfo
 from scim_doctor.probes import REGISTRY
@@ -153,6 +153,7 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
 
 async def diagnose(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:
     """Run every check against one target and build its report."""
+    only_idp = idp.resolve_idp_name(options.idp) if options.idp else None  # before any traffic
     started_wall = dt.datetime.now(dt.timezone.utc)
     started = time.monotonic()
     ctx = ProbeContext(
@@ -163,14 +164,18 @@ async def diagnose(target: Target, options: Options, token: Secret | None, trust
         deadline_at=started + options.deadline,
     )
     checks = await run_checks(ctx)
-    return Report(
+    report = Report(
         tool_version=__version__,
         target=TargetInfo(base_url=target.base_url, host=target.host, port=target.port),
         started_at=started_wall.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_ms=round((time.monotonic() - started) * 1000, 1),
         checks=tuple(checks),
         environment=environment(trust, options),
+        idp_verdicts=idp.verdicts(checks, only=only_idp),
     )
+    # Personal data seen in sampled resources is masked here, once, for every output format
+    # (reports are attached to support tickets); --show-pii keeps it for a local run.
+    return report if options.show_pii else pii.mask_report(report)
 
 
 def run(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:

@@ -62,9 +62,9 @@ _registered: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
 _HEADER_LINE = re.compile(
-    r"(?im)^(\s*[<>]?\s*(?:"
+    r"(?im)^([ \t]*(?:[<>][ \t]*)?(?:"
     + "|".join(sorted(SENSITIVE_HEADERS))
-    + r")\s*:\s*)(?!\[REDACTED\])\S.*$"
+    + r")[ \t]*:[ \t]*)(?!\[REDACTED\])\S.*$"
 )
 # A credential after an auth scheme: 16+ token characters, or 8+ with a digit, so that prose
 # such as "Bearer authentication" or "basic settings" is left alone.
@@ -73,10 +73,12 @@ _BEARER = re.compile(
     r"(?:[A-Za-z0-9\-._~+/]{16,}|(?=[A-Za-z0-9\-._~+/]*\d)[A-Za-z0-9\-._~+/]{8,})=*"
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+# The value stops at a backslash too: in JSON text `\"` ends a URL, and eating the backslash
+# would leave a bare quote that breaks the document the writer redacts.
 _QUERY_PARAM = re.compile(
     r"(?i)([?&;](?:"
     + "|".join(sorted(SENSITIVE_QUERY_KEYS))
-    + r")=)(?!%5BREDACTED%5D)[^&#\s\"'<>]+"
+    + r")=)(?!%5BREDACTED%5D)[^&#\s\"'<>\\]+"
 )
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
 

@@ -7,6 +7,7 @@ and parses a whole CA bundle (~20 ms), so it is built once and shared by every p
 
 from __future__ import annotations
 
+import hashlib
 import os
 import ssl
 import threading
@@ -49,11 +50,22 @@ def _new_context() -> ssl.SSLContext:
     return context
 
 
+def _identity(path: Path | None) -> str:
+    """The cache key of a CA file: its path and content, so a rewritten file is reloaded."""
+    if path is None:
+        return ""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = "unreadable"  # _check_file reports it when the context is built
+    return f"{path}#{digest}"
+
+
 def load_trust(cacert: Path | None = None) -> Trust:
     """The shared verifying context for this process (and this --cacert)."""
     env_file = os.environ.get("SSL_CERT_FILE", "")
     env_dir = os.environ.get("SSL_CERT_DIR", "")
-    key = (str(cacert or ""), env_file, env_dir)
+    key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:

@@ -99,6 +99,7 @@ BAD_INVOCATIONS: list[tuple[str, list[str], dict[str, str | None], str]] = [
     ),
     ("explain unknown code", ["explain", "tls.nope"], {}, "unknown finding code"),
     ("unknown demo fault", ["demo", "--fault", "no_such_fault"], {}, "unknown"),
+    ("unknown idp", ["check", URL, "--idp", "ping"], {}, "identity provider"),
 ]
 
 

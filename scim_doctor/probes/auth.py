@@ -467,6 +467,9 @@ def _request_facts(ask: Ask, result: HttpResult) -> dict[str, Any]:
     }
     if result.error is not None:
         facts["error"] = result.error.message
+    if result.status == 401:
+        # None: a SCIM Error with "status": "401", what Okta's spec test checks for.
+        facts["error_body_problem"] = _scim_error_problem(result)
     return facts
 
 

@@ -63,6 +63,18 @@ _NOT_A_TLS_RECORD = frozenset(
     }
 )
 _OLD_PROTOCOLS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
+ENTRA_TLS12_SUITES = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-RSA-AES256-SHA384",
+)
+"""Entra ID's TLS 1.2 cipher suites (its SCIM tutorial lists them by their IANA names,
+TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 ...), in OpenSSL's names."""
 _STATUS_LINE_MAX = 200
 
 
@@ -485,6 +497,7 @@ async def run(ctx: ProbeContext) -> Outcome:
         outcome.summary = f"handshake failed: {_reason(exc)}"
     else:
         _succeeded(ctx, session, outcome)
+        await _tls12(endpoint, session, ctx.step_timeout(), outcome)
     return outcome
 
 
@@ -581,6 +594,47 @@ async def _protocol_failed(
         )
     )
     outcome.summary = f"handshake failed: {reason}"
+
+
+class _NotObserved(Exception):
+    """The capped handshake got no answer at all (as opposed to a refusal)."""
+
+
+async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None) -> str | None:
+    """The suite a handshake capped at TLS 1.2 settles on (None: refused)."""
+    context = unverified_context()  # the certificate is judged already; only the protocol here
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    try:
+        session = await handshake(endpoint, context, timeout)
+    except ssl.SSLError:
+        return None
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise _NotObserved from exc
+    return session.cipher if session.protocol == "TLSv1.2" else None
+
+
+async def _tls12(endpoint: _Endpoint, session: Session, timeout: float, outcome: Outcome) -> None:
+    """Whether the server also speaks TLS 1.2, and with one of Entra ID's suites.
+
+    Entra ID connects with TLS 1.2 only, so a handshake that settled on TLS 1.3 says nothing
+    about it: a second one, capped at 1.2, does; a third offers only Entra's suites when the
+    second chose another. A handshake that gets no answer at all leaves the facts out.
+    """
+    try:
+        if session.protocol == "TLSv1.2":
+            cipher = session.cipher
+        else:
+            cipher = await _tls12_cipher(endpoint, timeout, None)
+        listed = cipher if cipher in ENTRA_TLS12_SUITES else None
+        if cipher is not None and listed is None:
+            listed = await _tls12_cipher(endpoint, timeout, ":".join(ENTRA_TLS12_SUITES))
+    except _NotObserved:
+        return
+    outcome.facts.update(
+        tls12_supported=cipher is not None, tls12_cipher=cipher, tls12_ecdhe_suite=listed
+    )
 
 
 def _legacy_context() -> ssl.SSLContext:

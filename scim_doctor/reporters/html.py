@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import jinja2
 
 from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import CheckResult, Exchange, Finding, Report, Status
+from scim_doctor.model import CheckResult, Exchange, Finding, IdpVerdict, Report, Status, Verdict
 from scim_doctor.reporters.text import verdict
 
 TEMPLATE = "report.html.j2"
@@ -38,8 +38,6 @@ STATUS_MARKS = {
 SEVERITY_MARKS = {"info": "i", "warn": "!", "fail": "✗"}
 REFERENCE_KINDS = {"rfc": "RFC", "idp": "identity provider", "advice": "advice"}
 
-IDP_VERDICT_KEYS = ("idp_verdicts",)
-"""Environment keys that may carry a per-identity-provider verdict (rendered when present)."""
 RUN_ORIGIN_KEYS = ("python", "platform", "proxy", "trust_store")
 """Environment keys shown under "From where"; every other key is listed as a run option."""
 
@@ -555,48 +553,36 @@ def check_view(index: int, check: CheckResult) -> CheckView:
 class IdpRow:
     name: str
     status: str
-    """A Status value when the verdict is one (drives the badge style), else 'other'."""
+    """The badge style: pass (will work), fail (will fail) or skip (unknown)."""
     label: str
     mark: str
     detail: str
+    sources: tuple[str, ...]
+    """"title: URL" of the documents behind the verdict, as text (the page links nowhere)."""
 
 
-def _idp_row(name: str, value: Any) -> IdpRow:
-    raw = value.get("status") if isinstance(value, Mapping) else value
-    detail = ""
-    if isinstance(value, Mapping):
-        for key in ("summary", "detail", "reason"):
-            if value.get(key):
-                detail = str(value[key])
-                break
-        else:
-            listed = value.get("problems") or value.get("codes") or value.get("reasons")
-            if isinstance(listed, list | tuple):
-                detail = ", ".join(str(item) for item in listed)
-    try:
-        status = Status(str(raw).lower())
-    except ValueError:
-        return IdpRow(name, "other", _text(raw) or "unknown", "?", detail)
-    return IdpRow(name, status.value, status.value.upper(), STATUS_MARKS[status], detail)
+IDP_BADGES = {
+    Verdict.WILL_WORK: ("pass", "✓", "WILL WORK"),
+    Verdict.WILL_FAIL: ("fail", "✗", "WILL FAIL"),
+    Verdict.UNKNOWN: ("skip", "?", "UNKNOWN"),
+}
 
 
-def idp_rows(environment: Mapping[str, Any]) -> tuple[IdpRow, ...]:
-    """Per-identity-provider verdicts, when the run recorded them.
+def idp_row(item: IdpVerdict) -> IdpRow:
+    status, mark, label = IDP_BADGES[item.verdict]
+    return IdpRow(
+        name=item.name,
+        status=status,
+        label=label,
+        mark=mark,
+        detail="; ".join(item.reasons),
+        sources=tuple(f"{title}: {url}" for title, url in item.sources),
+    )
 
-    Accepted shapes: {"Okta": "pass", "Entra ID": {"status": "fail", "summary": "..."}} or
-    [{"idp": "Okta", "status": "warn", "problems": ["auth.missing_www_authenticate"]}].
-    """
-    for key in IDP_VERDICT_KEYS:
-        verdicts = environment.get(key)
-        if isinstance(verdicts, Mapping):
-            return tuple(_idp_row(str(name), value) for name, value in verdicts.items())
-        if isinstance(verdicts, list | tuple):
-            return tuple(
-                _idp_row(str(item.get("idp") or item.get("name") or "?"), item)
-                for item in verdicts
-                if isinstance(item, Mapping)
-            )
-    return ()
+
+def idp_rows(report: Report) -> tuple[IdpRow, ...]:
+    """Per-identity-provider verdicts, as the run computed them (none: no section)."""
+    return tuple(idp_row(item) for item in report.idp_verdicts)
 
 
 def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
@@ -617,11 +603,7 @@ def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
 
 
 def option_node(environment: Mapping[str, Any]) -> Node | None:
-    rest = {
-        k: v
-        for k, v in environment.items()
-        if k not in RUN_ORIGIN_KEYS and k not in IDP_VERDICT_KEYS
-    }
+    rest = {k: v for k, v in environment.items() if k not in RUN_ORIGIN_KEYS}
     return fact_node(rest) if rest else None
 
 
@@ -647,7 +629,7 @@ def render(report: Report) -> str:
             duration=_duration(report.duration_ms),
             origin=origin_rows(report),
             options=option_node(report.environment),
-            idps=idp_rows(report.environment),
+            idps=idp_rows(report),
             checks=checks,
         )
     )

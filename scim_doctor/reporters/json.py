@@ -10,7 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scim_doctor.model import SCHEMA_VERSION, CheckResult, Exchange, Finding, Report, Severity
+from scim_doctor.model import (
+    SCHEMA_VERSION,
+    CheckResult,
+    Exchange,
+    Finding,
+    IdpVerdict,
+    Report,
+    Severity,
+)
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -55,6 +63,28 @@ def check_to_dict(check: CheckResult) -> dict[str, Any]:
     }
 
 
+def idp_verdict_to_dict(verdict: IdpVerdict) -> dict[str, Any]:
+    return {
+        "idp": verdict.idp,
+        "name": verdict.name,
+        "verdict": verdict.verdict.value,
+        "reasons": list(verdict.reasons),
+        "sources": [{"title": title, "url": url} for title, url in verdict.sources],
+        "rules": [
+            {
+                "id": rule.id,
+                "description": rule.description,
+                "status": rule.status.value,
+                "reason": rule.reason,
+                "source": rule.source,
+                "source_url": rule.source_url,
+                "source_kind": rule.source_kind.value,
+            }
+            for rule in verdict.rules
+        ],
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -73,6 +103,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "problems": [f.code for f in report.problems(at_least=Severity.WARN)],
         },
         "checks": [check_to_dict(c) for c in report.checks],
+        "idp_verdicts": [idp_verdict_to_dict(v) for v in report.idp_verdicts],
     }
 
 

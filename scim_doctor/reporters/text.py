@@ -1,4 +1,5 @@
-"""The terminal report, in the manner of `flutter doctor`: a line per check, the fix beneath.
+"""The terminal report, in the manner of `flutter doctor`: a line per check, the fix beneath,
+then a line per identity provider saying whether its connection will work.
 
 Fits 80 columns; colour only when asked (the CLI asks on a TTY without NO_COLOR); verbose mode
 adds the redacted HTTP exchanges like `curl -v`.
@@ -9,7 +10,16 @@ from __future__ import annotations
 import textwrap
 
 from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import CheckResult, Exchange, Finding, Report, Severity, Status
+from scim_doctor.model import (
+    CheckResult,
+    Exchange,
+    Finding,
+    IdpVerdict,
+    Report,
+    Severity,
+    Status,
+    Verdict,
+)
 
 WIDTH = 80
 
@@ -90,6 +100,39 @@ def _exchange_lines(exchange: Exchange) -> list[str]:
     return lines
 
 
+VERDICT_WORDS = {
+    Verdict.WILL_WORK: ("✓", "will work", "32"),
+    Verdict.WILL_FAIL: ("✗", "will fail", "31"),
+    Verdict.UNKNOWN: ("?", "unknown", "2"),
+}
+
+
+def _idp_lines(verdicts: tuple[IdpVerdict, ...], color: bool, verbose: bool) -> list[str]:
+    """One line per identity provider, its first reasons cut to the width; verbose: all of
+    them wrapped, with the documents they come from."""
+    column = max(len(v.name) for v in verdicts) + 2
+    lines = ["Identity providers"]
+    for item in verdicts:
+        mark, words, colour = VERDICT_WORDS[item.verdict]
+        head = f"  {item.name:<{column}}{_paint(mark, colour, color)} {words}"
+        shown = len(f"  {item.name:<{column}}{mark} {words}")
+        if not item.reasons:
+            lines.append(head)
+        elif verbose:
+            lines.append(head + ":")
+            for reason in item.reasons:
+                lines += _wrap(reason, 4, "- ")
+            for title, _url in item.sources:  # URLs do not wrap: the JSON and HTML have them
+                lines += _wrap(title, 4, "Source: ")
+        else:
+            text = ": " + "; ".join(item.reasons)
+            room = WIDTH - shown
+            if len(text) > room:
+                text = text[: room - 1] + "…"
+            lines.append(head + text)
+    return lines
+
+
 def verdict(report: Report) -> str:
     problems = report.problems(at_least=Severity.WARN)
     errors = [c.id for c in report.checks if c.status is Status.ERROR]
@@ -121,5 +164,7 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
         if verbose and check.exchanges:
             for exchange in check.exchanges:
                 lines += _exchange_lines(exchange)
+    if report.idp_verdicts:
+        lines += ["", *_idp_lines(report.idp_verdicts, color, verbose)]
     lines += ["", *_wrap(verdict(report), 0)]
     return "\n".join(lines) + "\n"

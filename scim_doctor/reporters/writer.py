@@ -44,6 +44,11 @@ def write_output(text: str, destination: str) -> Path | None:
         return None
     check_destination(destination)
     path = Path(destination)
+    if path.exists() and not path.is_file():
+        # /dev/null, /dev/stdout, a FIFO: renaming over it would replace the device itself.
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(redact(text))
+        return path
     directory = path.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from scim_doctor import findings
-from scim_doctor.model import CheckResult, Exchange, Report, Status, TargetInfo
+from scim_doctor.model import (
+    CheckResult,
+    Exchange,
+    IdpRuleResult,
+    IdpVerdict,
+    ReferenceKind,
+    Report,
+    RuleStatus,
+    Status,
+    TargetInfo,
+    Verdict,
+)
 
 TARGET = TargetInfo(base_url="https://scim.example.com/scim/v2", host="scim.example.com", port=443)
 ENVIRONMENT: dict[str, object] = {
@@ -16,6 +27,115 @@ ENVIRONMENT: dict[str, object] = {
     "insecure": False,
     "resolve": [],
 }
+
+
+ENTRA_DOC = (
+    "Microsoft Learn: Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft "
+    "Entra ID — Security requirements",
+    "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/"
+    "use-scim-to-provision-users-and-groups",
+)
+OKTA_DOC = (
+    "Okta Developer: Build your SCIM API service — Base URL",
+    "https://developer.okta.com/docs/guides/scim-provisioning-integration-prepare/main/",
+)
+JUMPCLOUD_DOC = (
+    "JumpCloud: Identity Management using a Custom SCIM Integration",
+    "https://jumpcloud.com/support/provision-and-manage-users-and-groups-in-apps-using-custom-"
+    "scim-identity-management-integration",
+)
+
+
+def _rule(rule_id: str, status: RuleStatus, reason: str, doc: tuple[str, str]) -> IdpRuleResult:
+    return IdpRuleResult(
+        id=rule_id,
+        description=f"What {rule_id} requires.",
+        status=status,
+        reason=reason,
+        source=doc[0],
+        source_url=doc[1],
+        source_kind=ReferenceKind.IDP,
+    )
+
+
+def _verdict(key: str, name: str, verdict: Verdict, rules: tuple[IdpRuleResult, ...]) -> IdpVerdict:
+    wanted = {Verdict.WILL_FAIL: RuleStatus.BROKEN, Verdict.UNKNOWN: RuleStatus.UNKNOWN}
+    deciding = [r for r in rules if verdict is Verdict.WILL_WORK or r.status is wanted[verdict]]
+    return IdpVerdict(
+        idp=key,
+        name=name,
+        verdict=verdict,
+        reasons=tuple(r.reason for r in deciding) if verdict is not Verdict.WILL_WORK else (),
+        sources=tuple(dict.fromkeys((r.source, r.source_url) for r in deciding)),
+        rules=rules,
+    )
+
+
+HEALTHY_IDPS = (
+    _verdict(
+        "entra",
+        "Entra ID",
+        Verdict.WILL_WORK,
+        (
+            _rule(
+                "entra.tls12",
+                RuleStatus.OK,
+                "TLS 1.2 works with ECDHE-RSA-AES128-GCM-SHA256",
+                ENTRA_DOC,
+            ),
+        ),
+    ),
+    _verdict(
+        "jumpcloud",
+        "JumpCloud",
+        Verdict.UNKNOWN,
+        (
+            _rule(
+                "jumpcloud.test_connection",
+                RuleStatus.UNKNOWN,
+                "not replayed (read-only run: writes need --allow-writes): Test Connection "
+                "creates and deletes a test user and a test group",
+                JUMPCLOUD_DOC,
+            ),
+        ),
+    ),
+)
+FAILING_IDPS = (
+    _verdict(
+        "entra",
+        "Entra ID",
+        Verdict.WILL_FAIL,
+        (
+            _rule(
+                "entra.https",
+                RuleStatus.BROKEN,
+                "TLS handshake and certificate: certificate expired 26 days ago",
+                ENTRA_DOC,
+            ),
+            _rule("entra.tls12", RuleStatus.UNKNOWN, "not observed", ENTRA_DOC),
+        ),
+    ),
+    _verdict(
+        "okta",
+        "Okta",
+        Verdict.WILL_FAIL,
+        (
+            _rule(
+                "okta.https",
+                RuleStatus.BROKEN,
+                "TLS handshake and certificate: certificate expired 26 days ago",
+                OKTA_DOC,
+            ),
+            _rule(
+                "okta.no_underscore",
+                RuleStatus.BROKEN,
+                "the base URL https://scim_api.example.com/scim/v2 contains '_', which Okta "
+                "does not accept",
+                OKTA_DOC,
+            ),
+        ),
+    ),
+)
 
 
 def _skip(check_id: str, title: str, reason: str) -> CheckResult:
@@ -36,6 +156,7 @@ def healthy() -> Report:
         started_at="2026-11-27T10:00:00Z",
         duration_ms=412.5,
         environment=ENVIRONMENT,
+        idp_verdicts=HEALTHY_IDPS,
         checks=(
             CheckResult(
                 "url",
@@ -116,6 +237,7 @@ def failing() -> Report:
         started_at="2026-11-27T10:00:00Z",
         duration_ms=88.0,
         environment=ENVIRONMENT,
+        idp_verdicts=FAILING_IDPS,
         checks=(
             CheckResult(
                 "url",

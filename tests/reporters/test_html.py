@@ -110,24 +110,24 @@ def test_a_report_without_environment_or_checks_still_renders() -> None:
 
 
 def test_per_identity_provider_verdicts_appear_only_when_the_run_recorded_them() -> None:
-    assert "Identity providers" not in html.render(sample_reports.healthy())
-    report = dataclasses.replace(
-        sample_reports.healthy(),
-        environment={
-            **sample_reports.ENVIRONMENT,
-            "idp_verdicts": {
-                "Okta": "pass",
-                "Entra ID": {"status": "fail", "problems": ["negotiation.scim_json_rejected"]},
-            },
-        },
-    )
-    page = html.render(report)
+    bare = dataclasses.replace(sample_reports.healthy(), idp_verdicts=())
+    assert "Identity providers" not in html.render(bare)
+
+    page = html.render(sample_reports.failing())
+
     assert '<h2 id="idp-heading">Identity providers</h2>' in page
-    okta = re.search(r"<th scope=\"row\">Okta</th><td>(.*?)</td>", page)
-    entra = re.search(r"<th scope=\"row\">Entra ID</th><td>(.*?)</td><td>(.*?)</td>", page)
-    assert okta and "PASS" in okta.group(1)
-    assert entra and "FAIL" in entra.group(1)
-    assert entra.group(2) == "negotiation.scim_json_rejected"
+    okta = re.search(r"<th scope=\"row\">Okta</th><td>(.*?)</td><td>(.*?)</td>", page, re.S)
+    assert okta and "WILL FAIL" in okta.group(1) and "s-fail" in okta.group(1)
+    assert "contains &#39;_&#39;, which Okta does not accept" in okta.group(2)
+    assert "Build your SCIM API service — Base URL: https://developer.okta.com/" in okta.group(2)
+
+
+def test_an_identity_provider_that_cannot_be_judged_reads_unknown_with_the_reason() -> None:
+    page = html.render(sample_reports.healthy())
+
+    jumpcloud = re.search(r"<th scope=\"row\">JumpCloud</th><td>(.*?)</td><td>(.*?)</td>", page)
+    assert jumpcloud and "UNKNOWN" in jumpcloud.group(1) and "s-skip" in jumpcloud.group(1)
+    assert jumpcloud.group(2).startswith("not replayed (read-only run")
 
 
 def test_an_expired_certificate_in_the_chain_is_shown_with_its_days_past_expiry() -> None:

@@ -11,6 +11,7 @@ their finding codes. That lives here, so every field-seen shape (a bare array fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -122,7 +123,9 @@ class ServiceProviderConfigCheck:
     """See `declaration`."""
 
 
-def check_service_provider_config(document: Any) -> ServiceProviderConfigCheck:
+def check_service_provider_config(
+    document: Any, *, strict: bool = False
+) -> ServiceProviderConfigCheck:
     """Judge a /ServiceProviderConfig body: one resource with the §5 required attributes.
 
     A ListResponse wrapping one configuration is a problem, but what it declares is still read.
@@ -136,7 +139,7 @@ def check_service_provider_config(document: Any) -> ServiceProviderConfigCheck:
         resources = get_ci(document, "Resources")
         if isinstance(resources, list) and len(resources) == 1:
             document = resources[0]
-    problems.extend(_texts(scim.validate_service_provider_config(document)))
+    problems.extend(_texts(scim.validate_service_provider_config(document, strict=strict)))
     schemes = get_ci(document, "authenticationSchemes")
     if isinstance(schemes, list) and not schemes:
         problems.append("authenticationSchemes is empty: no authentication scheme is declared")
@@ -156,7 +159,11 @@ class DiscoveryList:
 
 
 def read_list(
-    document: Any, single_urn: str, item_validator: Callable[[Any], list[Problem]]
+    document: Any,
+    single_urn: str,
+    item_validator: Callable[[Any], list[Problem]],
+    *,
+    strict: bool = False,
 ) -> DiscoveryList:
     """The entries of a /ResourceTypes or /Schemas body, and everything wrong with it.
 
@@ -166,13 +173,15 @@ def read_list(
     """
     if isinstance(document, list):
         entries: tuple[Any, ...] = tuple(document)
-        problems = _texts(scim.validate_list_response(document))
+        problems = _texts(scim.validate_list_response(document, strict=strict))
         return DiscoveryList("bare array", entries, (*problems, *_items(entries, item_validator)))
     if has_schema(document, single_urn) and not has_schema(document, LIST_RESPONSE):
         problems = ["the body is a single resource, not a ListResponse of all of them"]
         problems.extend(_texts(item_validator(document)))
         return DiscoveryList("single resource", (document,), tuple(problems))
-    problems = _texts(scim.validate_list_response(document, item_validator=item_validator))
+    problems = _texts(
+        scim.validate_list_response(document, item_validator=item_validator, strict=strict)
+    )
     resources = get_ci(document, "Resources")
     if not isinstance(document, Mapping):
         return DiscoveryList("not a list", (), tuple(problems))
@@ -204,10 +213,15 @@ class ResourceTypesCheck:
     """Resource type name -> endpoint, for every entry that names both."""
 
 
-def check_resource_types(document: Any) -> ResourceTypesCheck:
+def check_resource_types(document: Any, *, strict: bool = False) -> ResourceTypesCheck:
     """Judge a /ResourceTypes body: a ListResponse of entries with name, endpoint and schema,
     one of which is for the core User schema."""
-    listing = read_list(document, RESOURCE_TYPE, scim.validate_resource_type)
+    listing = read_list(
+        document,
+        RESOURCE_TYPE,
+        functools.partial(scim.validate_resource_type, strict=strict),
+        strict=strict,
+    )
     problems = list(listing.problems)
     names: list[str] = []
     endpoints: dict[str, str] = {}
@@ -238,9 +252,11 @@ class SchemasCheck:
     """The schema URNs declared."""
 
 
-def check_schemas(document: Any) -> SchemasCheck:
+def check_schemas(document: Any, *, strict: bool = False) -> SchemasCheck:
     """Judge a /Schemas body: a ListResponse that describes at least the core User schema."""
-    listing = read_list(document, SCHEMA, scim.validate_schema)
+    listing = read_list(
+        document, SCHEMA, functools.partial(scim.validate_schema, strict=strict), strict=strict
+    )
     problems = list(listing.problems)
     ids = [urn for e in listing.resources if isinstance(urn := get_ci(e, "id"), str)]
     if listing.shape != "not a list":
@@ -286,9 +302,9 @@ class ErrorVerdict:
     """The `scimType` as sent (None when absent or when not a SCIM Error)."""
 
 
-def judge_error(document: Any, http_status: int) -> ErrorVerdict:
+def judge_error(document: Any, http_status: int, *, strict: bool = False) -> ErrorVerdict:
     """Sort scim.validate_error's problems: envelope, integer status, other status problems."""
-    problems = scim.validate_error(document, http_status=http_status)
+    problems = scim.validate_error(document, http_status=http_status, strict=strict)
     envelope = [p for p in problems if p.path in ("$", "$.schemas")]
     if envelope:
         why = "; ".join(problem_text(p) for p in envelope)

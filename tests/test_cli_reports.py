@@ -94,3 +94,16 @@ def test_junit_marks_a_warning_as_failure_only_under_fail_on_warn(
 
     assert failures(lenient) == 0
     assert failures(strict) == 1
+
+
+def test_strict_mode_runs_every_validator_strictly_and_a_correct_server_still_passes(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    with DemoServer(TOKEN) as server:
+        ca = server.write_ca(tmp_path)
+        result = run_cli(
+            *args(server, ca, "--strict", "--format", "json"), env={"SCIM_TOKEN": TOKEN}
+        )
+    statuses = {c["id"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+    assert result.exit_code == 0, statuses
+    assert statuses["users"] == statuses["discovery"] == statuses["errors"] == "pass"

@@ -102,9 +102,11 @@ async def run(ctx: ProbeContext) -> Outcome:
     declared.update(resource_types=None, endpoints={}, schemas=None)
     facts = {path: _endpoint_fact(r) for path, r in zip(PATHS, results, strict=True)}
     summary = [
-        _judge_service_provider_config(spc, outcome, declared),
-        _judge_resource_types(types, outcome, declared, facts[RESOURCE_TYPES]),
-        _judge_schemas(schemas, outcome, declared, facts[SCHEMAS]),
+        _judge_service_provider_config(spc, outcome, declared, strict=ctx.options.strict),
+        _judge_resource_types(
+            types, outcome, declared, facts[RESOURCE_TYPES], strict=ctx.options.strict
+        ),
+        _judge_schemas(schemas, outcome, declared, facts[SCHEMAS], strict=ctx.options.strict),
     ]
     for finding in _merge([f for r in results for f in common_findings(r)]):
         outcome.add(finding)
@@ -115,7 +117,7 @@ async def run(ctx: ProbeContext) -> Outcome:
 
 
 def _judge_service_provider_config(
-    result: HttpResult, outcome: Outcome, declared: dict[str, Any]
+    result: HttpResult, outcome: Outcome, declared: dict[str, Any], *, strict: bool
 ) -> str:
     read = _read(result)
     what = f"GET {result.url}"
@@ -136,7 +138,7 @@ def _judge_service_provider_config(
             findings.make("discovery.service_provider_config_invalid", f"{what} {read.problem}")
         )
         return "/ServiceProviderConfig unusable"
-    checked = check_service_provider_config(read.document)
+    checked = check_service_provider_config(read.document, strict=strict)
     declared.update(checked.declared)
     declared["service_provider_config"] = "invalid" if checked.problems else "valid"
     if checked.problems:
@@ -150,7 +152,12 @@ def _judge_service_provider_config(
 
 
 def _judge_resource_types(
-    result: HttpResult, outcome: Outcome, declared: dict[str, Any], fact: dict[str, Any]
+    result: HttpResult,
+    outcome: Outcome,
+    declared: dict[str, Any],
+    fact: dict[str, Any],
+    *,
+    strict: bool,
 ) -> str:
     read = _read(result)
     what = f"GET {result.url}"
@@ -159,7 +166,7 @@ def _judge_resource_types(
     if read.state != "ok":
         outcome.add(findings.make("discovery.resource_types_invalid", f"{what} {read.problem}"))
         return f"/ResourceTypes {'missing (404)' if read.state == 'missing' else 'unusable'}"
-    checked = check_resource_types(read.document)
+    checked = check_resource_types(read.document, strict=strict)
     declared["resource_types"] = list(checked.names)
     declared["endpoints"] = checked.endpoints
     fact["shape"] = checked.shape
@@ -176,7 +183,12 @@ def _judge_resource_types(
 
 
 def _judge_schemas(
-    result: HttpResult, outcome: Outcome, declared: dict[str, Any], fact: dict[str, Any]
+    result: HttpResult,
+    outcome: Outcome,
+    declared: dict[str, Any],
+    fact: dict[str, Any],
+    *,
+    strict: bool,
 ) -> str:
     read = _read(result)
     what = f"GET {result.url}"
@@ -185,7 +197,7 @@ def _judge_schemas(
     if read.state != "ok":
         outcome.add(findings.make("discovery.schemas_invalid", f"{what} {read.problem}"))
         return f"/Schemas {'missing (404)' if read.state == 'missing' else 'unusable'}"
-    checked = check_schemas(read.document)
+    checked = check_schemas(read.document, strict=strict)
     declared["schemas"] = list(checked.ids)
     fact["shape"] = checked.shape
     if checked.problems:

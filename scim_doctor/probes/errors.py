@@ -40,7 +40,7 @@ def _merge(found: list[Finding]) -> list[Finding]:
     return [findings.make(code, "; ".join(messages)) for code, messages in by_code.items()]
 
 
-def _error_body(result: HttpResult, what: str) -> tuple[list[Finding], Any]:
+def _error_body(result: HttpResult, what: str, *, strict: bool) -> tuple[list[Finding], Any]:
     """Findings about an error response's body, and its scimType (None when not a SCIM Error)."""
     status = result.status or 0
     parsed = result.json()
@@ -49,7 +49,7 @@ def _error_body(result: HttpResult, what: str) -> tuple[list[Finding], Any]:
         body = "an HTML page" if result.is_html else "a body that is not JSON"
         message = f"{what} answered {status} with {body} ({kind}); {_excerpt(result)}"
         return [findings.make("errors.not_scim_error", message)], None
-    verdict = judge_error(parsed.value, status)
+    verdict = judge_error(parsed.value, status, strict=strict)
     if verdict.not_scim is not None:
         message = f"{what} answered {status} with JSON that is not a SCIM Error: {verdict.not_scim}"
         return [findings.make("errors.not_scim_error", message)], None
@@ -79,7 +79,9 @@ def _what_came_back(result: HttpResult) -> str:
     return f"{result.content_type or 'no Content-Type'}; {_excerpt(result)}"
 
 
-def _judge_unknown_id(result: HttpResult, unknown_id: str) -> tuple[list[Finding], dict[str, Any]]:
+def _judge_unknown_id(
+    result: HttpResult, unknown_id: str, *, strict: bool
+) -> tuple[list[Finding], dict[str, Any]]:
     what = f"GET {result.url}"
     fact: dict[str, Any] = {"url": result.url, "status": result.status, "id": unknown_id}
     fact["content_type"] = result.content_type
@@ -88,7 +90,7 @@ def _judge_unknown_id(result: HttpResult, unknown_id: str) -> tuple[list[Finding
     if not result.ok or status is None or status >= 500 or status == 429:
         return found, fact
     if status == 404:
-        body_findings, _ = _error_body(result, what)
+        body_findings, _ = _error_body(result, what, strict=strict)
         fact["scim_error"] = not any(f.code == "errors.not_scim_error" for f in body_findings)
         return found + body_findings, fact
     if 200 <= status < 300:
@@ -104,7 +106,9 @@ def _judge_unknown_id(result: HttpResult, unknown_id: str) -> tuple[list[Finding
     return [*found, findings.make("errors.unknown_id_not_404", message)], fact
 
 
-def _judge_invalid_filter(result: HttpResult) -> tuple[list[Finding], dict[str, Any]]:
+def _judge_invalid_filter(
+    result: HttpResult, *, strict: bool
+) -> tuple[list[Finding], dict[str, Any]]:
     what = f"GET {result.url}"
     fact: dict[str, Any] = {"url": result.url, "status": result.status, "filter": INVALID_FILTER}
     fact["content_type"] = result.content_type
@@ -114,7 +118,7 @@ def _judge_invalid_filter(result: HttpResult) -> tuple[list[Finding], dict[str, 
     if not result.ok or status is None or status == 429:
         return found, fact
     if status == 400:
-        body_findings, scim_type = _error_body(result, what)
+        body_findings, scim_type = _error_body(result, what, strict=strict)
         fact["scim_type"] = scim_type if isinstance(scim_type, str) else None
         is_scim = not any(f.code == "errors.not_scim_error" for f in body_findings)
         if is_scim and scim_type != "invalidFilter":
@@ -153,8 +157,8 @@ async def run(ctx: ProbeContext) -> Outcome:
         client.request("GET", f"/Users?{query}"),
     )
     outcome = Outcome(exchanges=[missing.exchange, bad_filter.exchange])
-    id_findings, id_fact = _judge_unknown_id(missing, unknown_id)
-    filter_findings, filter_fact = _judge_invalid_filter(bad_filter)
+    id_findings, id_fact = _judge_unknown_id(missing, unknown_id, strict=ctx.options.strict)
+    filter_findings, filter_fact = _judge_invalid_filter(bad_filter, strict=ctx.options.strict)
     for finding in _merge(id_findings + filter_findings):
         outcome.add(finding)
     outcome.facts = {"unknown_id": id_fact, "invalid_filter": filter_fact}

@@ -48,6 +48,25 @@ def _positive_seconds(name: str, value: float | None, upper: float = 3600.0) -> 
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
+
+
+def _size(text: str) -> int:
+    """`--max-body`: bytes, or with a k / M / G suffix (binary multiples)."""
+    number = text.strip().rstrip("iI").lower()
+    unit = number.lstrip("0123456789.")
+    digits = number[: len(number) - len(unit)]
+    try:
+        size = int(float(digits) * _SIZE_UNITS[unit.strip()])
+    except (ValueError, KeyError):
+        raise InputError(
+            f"--max-body {text!r}: expected a size such as 65536, 512k or 10M"
+        ) from None
+    if not 1024 <= size <= 1024**3:
+        raise InputError(f"--max-body {text!r}: must be between 1k and 1G")
+    return size
+
+
 def _check_ids(values: Sequence[str], option: str) -> frozenset[str]:
     from scim_doctor.probes import CHECK_IDS
 
@@ -80,6 +99,14 @@ def run_options(func: F) -> F:
             type=float,
             default=None,
             help=f"Seconds for the whole run [default: {DEFAULT_DEADLINE:g}, or 6 x --timeout].",
+        ),
+        click.option(
+            "--max-body",
+            default="10M",
+            show_default=True,
+            metavar="SIZE",
+            help="Decoded bytes read from one response body (e.g. 512k, 10M); more is cut "
+            "and reported.",
         ),
         click.option(
             "--expiry-warn-days",
@@ -227,6 +254,57 @@ def fleet_options(func: F) -> F:
     return func
 
 
+def connection_options(func: F) -> F:
+    """Where the token comes from, what to trust, and how to reach the host (check, cleanup)."""
+    decorators = [
+        click.option(
+            "--token-env",
+            metavar="NAME",
+            default=None,
+            help="Read the token from this environment variable [default: SCIM_TOKEN].",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=True),
+            default=None,
+            help="Read the token from this file (one trailing newline is ignored).",
+        ),
+        click.option("--token-stdin", is_flag=True, help="Read the token from standard input."),
+        click.option(
+            "--no-token",
+            is_flag=True,
+            help="Check without a token (authenticated checks are skipped).",
+        ),
+        click.option(
+            "--cacert",
+            type=click.Path(dir_okay=True),
+            default=None,
+            help="Trust only the CAs in this PEM file (replaces the default store, as in curl).",
+        ),
+        click.option(
+            "--insecure",
+            "-k",
+            is_flag=True,
+            help="Run later checks past a certificate failure; the TLS findings stay in the "
+            "report.",
+        ),
+        click.option(
+            "--resolve",
+            "resolve_specs",
+            multiple=True,
+            metavar="HOST:PORT:ADDR",
+            help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host "
+            "(as curl).",
+        ),
+        click.option(
+            "--proxy", default=None, metavar="URL", help="HTTP(S) proxy [default: environment]."
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 class ReportOptions(NamedTuple):
     output_format: str
     output: str
@@ -256,6 +334,7 @@ def build_options(
     deep: bool = False,
     allow_writes: bool = False,
     show_pii: bool = False,
+    max_body: str = "10M",
 ) -> Options:
     from scim_doctor.context import Options
 
@@ -281,6 +360,7 @@ def build_options(
         deep=deep,
         allow_writes=allow_writes,
         show_pii=show_pii,
+        max_body=_size(max_body),
     )
 
 
@@ -370,42 +450,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("base_url", required=False)
-@click.option(
-    "--token-env",
-    metavar="NAME",
-    default=None,
-    help="Read the token from this environment variable [default: SCIM_TOKEN].",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=True),
-    default=None,
-    help="Read the token from this file (one trailing newline is ignored).",
-)
-@click.option("--token-stdin", is_flag=True, help="Read the token from standard input.")
-@click.option(
-    "--no-token", is_flag=True, help="Check without a token (authenticated checks are skipped)."
-)
-@click.option(
-    "--cacert",
-    type=click.Path(dir_okay=True),
-    default=None,
-    help="Trust only the CAs in this PEM file (replaces the default store, as in curl).",
-)
-@click.option(
-    "--insecure",
-    "-k",
-    is_flag=True,
-    help="Run later checks past a certificate failure; the TLS findings stay in the report.",
-)
-@click.option(
-    "--resolve",
-    "resolve_specs",
-    multiple=True,
-    metavar="HOST:PORT:ADDR",
-    help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host (as curl).",
-)
-@click.option("--proxy", default=None, metavar="URL", help="HTTP(S) proxy [default: environment].")
+@connection_options
 @click.option(
     "--http-port",
     type=click.IntRange(1, 65535),
@@ -485,6 +530,7 @@ def check(
         deep=run["deep"],
         allow_writes=run["allow_writes"],
         show_pii=run["show_pii"],
+        max_body=run["max_body"],
         cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
@@ -693,6 +739,10 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
         raise InputError(f"--fault {fault!r}: unknown (see scim-doctor demo --list-faults)")
     token = random_source.token_urlsafe(32)
     how = _report_options(run)
+    # The demo server is throwaway: a lifecycle fault shows nothing without writes.
+    writes = run["allow_writes"] or (
+        fault is not None and any(c.startswith("lifecycle.") for c in FAULTS[fault].expect)
+    )
     with (
         tempfile.TemporaryDirectory(prefix="scim-doctor-demo-") as tmp,
         DemoServer(token, fault=fault, http_listener=True) as server,
@@ -707,8 +757,9 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
             idp=run["idp"],
             strict=run["strict"],
             deep=run["deep"],
-            allow_writes=run["allow_writes"],
+            allow_writes=writes,
             show_pii=run["show_pii"],
+            max_body=run["max_body"],
             cacert=ca_path,
             resolve=(parse_resolve(server.resolve_pin),),
             http_port=server.http_port or 80,
@@ -718,9 +769,78 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
             + (f" with fault {fault!r}" if fault else "")
             + f"; checking {server.base_url} as `scim-doctor check` would, with "
             f"--cacert <demo CA> --resolve {server.resolve_pin} --http-port {server.http_port}"
+            + (" --allow-writes" if writes else "")
         )
         report = _run(parse_base_url(server.base_url), options, Secret(token))
     raise SystemExit(deliver(report, how))
+
+
+@cli.command()
+@click.argument("base_url")
+@connection_options
+@click.option("--dry-run", is_flag=True, help="List the leftovers, delete nothing.")
+@click.option(
+    "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per step."
+)
+@click.option("--deadline", type=float, default=None, help="Seconds for the whole clean-up.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def cleanup(
+    base_url: str,
+    token_env: str | None,
+    token_file: str | None,
+    token_stdin: bool,
+    no_token: bool,
+    cacert: str | None,
+    insecure: bool,
+    resolve_specs: tuple[str, ...],
+    proxy: str | None,
+    dry_run: bool,
+    timeout: float,
+    deadline: float | None,
+    output_format: str,
+) -> None:
+    """Find and delete test resources an interrupted --allow-writes run left behind.
+
+    Only names scim-doctor itself makes (scim-doctor-<8 hex digits>) are deleted; lookalikes
+    are listed, never touched. Exit 0 when nothing is left, 1 otherwise.
+    """
+    from pathlib import Path
+
+    from scim_doctor import cleanup as leftovers
+    from scim_doctor.credentials import read_token
+    from scim_doctor.reporters.writer import emit
+    from scim_doctor.target import parse_base_url, parse_resolve
+    from scim_doctor.trust import load_trust
+
+    target = parse_base_url(base_url)
+    if no_token:
+        raise InputError("cleanup deletes resources: it needs a token")
+    token = read_token(
+        token_env=token_env,
+        token_file=Path(token_file) if token_file is not None else None,
+        token_stdin=token_stdin,
+        stdin=sys.stdin.buffer if token_stdin else None,
+    )
+    options = build_options(
+        timeout=timeout,
+        deadline=deadline,
+        expiry_warn_days=DEFAULT_EXPIRY_WARN_DAYS,
+        only=(),
+        skip=(),
+        cacert=Path(cacert) if cacert is not None else None,
+        insecure=insecure,
+        resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
+        proxy=_check_proxy(proxy) if proxy is not None else None,
+        allow_writes=not dry_run,
+    )
+    result = leftovers.run(target, options, token, load_trust(options.cacert), dry_run=dry_run)
+    if output_format == "json":
+        import json
+
+        emit(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        emit(result.render_text())
+    raise SystemExit(result.exit_code)
 
 
 @cli.command()

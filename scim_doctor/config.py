@@ -70,6 +70,7 @@ _SHARED_KEYS = (
     "timeout",
     "deadline",
     "expiry_warn_days",
+    "write",
 )
 TARGET_KEYS = frozenset(_TARGET_ONLY + _SHARED_KEYS)
 DEFAULTS_KEYS = frozenset((*_SHARED_KEYS, "concurrency"))
@@ -473,7 +474,7 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
         elif key == "token_file":
             _no_token_in(where, key, _string(where, key, value), "a file name")
             out[key] = _path(where, key, value, base)
-        elif key in ("no_token", "insecure"):
+        elif key in ("no_token", "insecure", "write"):
             out[key] = _bool(where, key, value)
         elif key == "cacert":
             path = _path(where, key, value, base)
@@ -591,6 +592,7 @@ def _target(
         expiry_warn_days=merged.get("expiry_warn_days", DEFAULT_EXPIRY_WARN_DAYS),
         source=f"{where.path}:{line}",
         line=line,
+        allow_writes=merged.get("write", False),
     )
 
 

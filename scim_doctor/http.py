@@ -1,10 +1,12 @@
-"""The run's one HTTP client: every HTTP-level probe asks its questions through `request()`.
+"""The run's one HTTP client: every HTTP-level probe asks its questions through `request()`
+(or `stream()`, for bodies too large to hold: the deep sweep's pages).
 
 It exists so that no probe can get the dangerous parts wrong:
 - the token goes only over https to exactly the target's host and port; anything else is
   refused here, before a byte is sent (`ErrorKind.UNSAFE`), whatever the probe asked for;
 - no body is read unbounded: decoded size (after gzip/deflate) is capped at --max-body while
-  streaming, so neither a 200 MiB answer nor a gzip bomb inflates in memory;
+  streaming, so neither a 200 MiB answer nor a gzip bomb inflates in memory; `stream()` hands
+  a body on in pieces of at most 256 KiB and keeps none of it but the excerpt;
 - each request has one deadline for connect + headers + the whole body (httpx's read timeout is
   per read, so a one-byte-per-second trickle would never trip it), and it is never past the run's;
 - every failure is a result with a kind and a clean line, never an exception or a traceback;
@@ -20,20 +22,29 @@ type and the cross-cutting `http.*` findings in `http_result`; error kinds in `h
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json as jsonlib
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import httpx
 
 from scim_doctor import __version__
 from scim_doctor.context import ProbeContext
-from scim_doctor.http_body import SCIM_JSON, CappedBody, decode_text, parse_retry_after
+from scim_doctor.http_body import (
+    SCIM_JSON,
+    CappedBody,
+    StreamingBody,
+    decode_text,
+    parse_retry_after,
+)
 from scim_doctor.http_errors import ErrorKind, HttpError, classify
 from scim_doctor.http_result import HttpResult, TlsInfo, common_findings, connection_facts
 from scim_doctor.http_transport import DoctorTransport
@@ -47,15 +58,31 @@ __all__ = [
     "HttpClient",
     "HttpError",
     "HttpResult",
+    "HttpStream",
     "TlsInfo",
     "common_findings",
 ]
 
+# httpcore runs `import sniffio` whenever it makes a lock, several times a request. Without
+# sniffio installed that import fails, and Python does not remember failures: each is a search
+# of sys.path costing about a millisecond, most of a request's CPU time on loopback (a deep
+# sweep of 1,000 pages spent seconds there). Remembering the absence makes the same
+# ImportError immediate; httpcore then picks asyncio, exactly as before.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
 USER_AGENT = f"scim-doctor/{__version__}"
+_T = TypeVar("_T")
 EXCERPT_CHARS = 2048
 # The excerpt is redacted before it is cut, over a window wide enough that a secret starting
 # inside the excerpt is matched whole (cutting first could leave half a token showing).
 _REDACT_WINDOW = 64 * 1024
+_STREAM_HEAD = 8 * 1024
+"""Bytes of a streamed body kept for its result: an error document whole."""
+_STREAM_WINDOW = EXCERPT_CHARS + 2048
+"""A streamed body's excerpt is redacted over this many characters: room past the excerpt for
+a secret (a long JWT) starting inside it. Redacting 64 KiB, as `request()` does, takes about
+a millisecond: more than reading a page of 100 users, over each of a sweep's 1,000 pages."""
 
 _unverified_lock = threading.Lock()
 _unverified: ssl.SSLContext | None = None
@@ -80,6 +107,8 @@ class _Progress:
     body: CappedBody | None = None
     tls: TlsInfo | None = None
     remote: str | None = None
+    received: int = 0
+    """Decoded body bytes handed on so far (streams keep no `body`)."""
 
     async def trace(self, name: str, info: Mapping[str, Any]) -> None:
         # 'connection.connect_tcp.complete', 'proxy.start_tls.complete', 'http11.…': the last
@@ -104,7 +133,7 @@ class _Progress:
     def phase(self) -> str:
         ev = self.events
         if self.response is not None:
-            got = len(self.body.body) if self.body else 0
+            got = len(self.body.body) if self.body else self.received
             return f"while reading the body ({got} bytes received)"
         if "receive_response_headers.started" in ev:
             return "waiting for the response headers"
@@ -115,6 +144,32 @@ class _Progress:
         if not ev:
             return "waiting for a free connection to the server"
         return "while sending the request"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A request that may be sent, with its clock and time budget."""
+
+    request: httpx.Request
+    progress: _Progress
+    budget: float
+    """Seconds this request may take (--timeout or `timeout`, cut by the run's deadline)."""
+    wanted: float
+    """Seconds asked for, before the deadline cut it."""
+
+
+class _BodySeen(NamedTuple):
+    """What was read of a body, for the result and the transcript."""
+
+    kept: bytes
+    """The bytes kept: the whole (capped) body, or a stream's first bytes."""
+    total: int
+    """Decoded bytes read in all."""
+    too_large: bool
+    truncated: bool
+    """Not read to its end (too large, timed out, or a stream's reader stopped early)."""
+    window: int = _REDACT_WINDOW
+    """Characters redacted before the excerpt is cut from them."""
 
 
 def _as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
@@ -187,6 +242,74 @@ class HttpClient:
         everything built from the other arguments. `timeout` (seconds) replaces --timeout for
         this request; the run's deadline still caps it.
         """
+        prepared = self._prepare(method, url_or_path, headers, auth, json, content, accept, timeout)
+        if isinstance(prepared, HttpResult):
+            return prepared
+        request, progress = prepared.request, prepared.progress
+        error: HttpError | None = None
+        try:
+            await asyncio.wait_for(self._exchange(request, progress), prepared.budget)
+        except asyncio.TimeoutError:
+            error = self._timeout(progress, prepared.budget, prepared.wanted)
+        except Exception as exc:  # every network failure becomes a result
+            error = classify(exc)
+            if error.kind is ErrorKind.TIMEOUT:
+                error = self._timeout(progress, prepared.budget, prepared.wanted)
+        capped = progress.body
+        if error is None and capped is not None and capped.error is not None:
+            error = HttpError(ErrorKind.DECODING, redact(capped.error))
+        body = bytes(capped.body) if capped is not None else b""
+        too_large = capped is not None and capped.too_large
+        cut_short = error is not None and error.kind is ErrorKind.TIMEOUT
+        seen = _BodySeen(body, len(body), too_large, too_large or cut_short)
+        return self._finish(request, progress, error, seen)
+
+    def stream(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        auth: Literal["token", "none"] | str = "token",
+        accept: str | None = SCIM_JSON,
+        timeout: float | None = None,
+        limit: int | None = None,
+        record: bool = True,
+    ) -> HttpStream:
+        """Send one request and hand its body on piece by piece, for bodies too large to hold.
+
+            async with client.stream("GET", "/Users?count=100000") as response:
+                if response.status == 200:
+                    async for piece in response.chunks():
+                        parser.feed(piece)
+            result = response.result
+
+        Same rules as `request()` (same arguments, minus a request body): the token only over
+        https to the target, refusals and failures as `error` (never an exception), one budget
+        of `timeout` (default --timeout, never past the run's deadline) for connecting, the
+        headers and every wait for the next piece. The time the reader spends between pieces
+        is not charged to the server. Pieces are decoded (gzip, deflate) and at most 256 KiB;
+        `limit` caps the decoded bytes handed on (default --max-body). On leaving the block
+        the response is closed and the exchange recorded (redacted, with an excerpt of the
+        first bytes), as `result`. `record=False` leaves it out of the run's transcript
+        (`exchanges`): for a caller that makes thousands of requests and keeps a sample.
+        """
+        prepared = self._prepare(method, url_or_path, headers, auth, None, None, accept, timeout)
+        cap = self._ctx.options.max_body if limit is None else limit
+        return HttpStream(self, prepared, cap, record=record)
+
+    def _prepare(
+        self,
+        method: str,
+        url_or_path: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None,
+        auth: Literal["token", "none"] | str,
+        json: Any,
+        content: bytes | None,
+        accept: str | None,
+        timeout: float | None,
+    ) -> _Prepared | HttpResult:
+        """The request ready to send, or the result of refusing it (unsafe, no token, invalid)."""
         ctx = self._ctx
         started = time.perf_counter()
         method = method.upper()
@@ -248,19 +371,7 @@ class HttpClient:
             )  # fmt: skip
         if accept is None and not any(n.lower() == "accept" for n, _ in outgoing):
             del request.headers["Accept"]
-
-        error: HttpError | None = None
-        try:
-            await asyncio.wait_for(self._exchange(request, progress), budget)
-        except asyncio.TimeoutError:
-            error = self._timeout(progress, budget, wanted)
-        except Exception as exc:  # every network failure becomes a result
-            error = classify(exc)
-            if error.kind is ErrorKind.TIMEOUT:
-                error = self._timeout(progress, budget, wanted)
-        if error is None and progress.body is not None and progress.body.error is not None:
-            error = HttpError(ErrorKind.DECODING, redact(progress.body.error))
-        return self._finish(request, progress, error)
+        return _Prepared(request, progress, budget, wanted)
 
     async def _exchange(self, request: httpx.Request, progress: _Progress) -> None:
         response = await self._client.send(request, stream=True)
@@ -315,16 +426,19 @@ class HttpClient:
         return HttpError(ErrorKind.TIMEOUT, message)
 
     def _finish(
-        self, request: httpx.Request, progress: _Progress, error: HttpError | None
+        self,
+        request: httpx.Request,
+        progress: _Progress,
+        error: HttpError | None,
+        seen: _BodySeen,
+        *,
+        record: bool = True,
     ) -> HttpResult:
         response = progress.response
         headers = response.headers if response is not None else httpx.Headers()
-        capped = progress.body
-        body = bytes(capped.body) if capped is not None else b""
-        too_large = capped is not None and capped.too_large
+        body, too_large = seen.kept, seen.too_large
         timings = progress.timings()
-        excerpt = redact(decode_text(body[:_REDACT_WINDOW], headers.get("content-type")))
-        cut_short = error is not None and error.kind is ErrorKind.TIMEOUT and response is not None
+        excerpt = redact(decode_text(body[: seen.window], headers.get("content-type")))
         exchange = Exchange(
             method=request.method,
             url=redact(str(request.url)),
@@ -333,12 +447,13 @@ class HttpClient:
             http_version=response.http_version if response is not None else None,
             response_headers=redact_headers(_as_sent(headers)),
             body_excerpt=excerpt[:EXCERPT_CHARS],
-            body_bytes=len(body),
-            body_truncated=too_large or cut_short,
+            body_bytes=seen.total,
+            body_truncated=response is not None and seen.truncated,
             timings_ms=timings,
             error=redact(error.message) if error else None,
         )
-        self.exchanges.append(exchange)
+        if record:
+            self.exchanges.append(exchange)
         target = self._ctx.target
         if (
             progress.tls is not None
@@ -408,3 +523,180 @@ class HttpClient:
             timings_ms=timings,
             exchange=exchange,
         )
+
+
+async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
+    """`asyncio.wait_for` without a new task per call where Python has `asyncio.timeout`
+    (3.11+): a sweep waits for thousands of pieces, and a task each is measurable."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(awaitable, seconds)
+    async with timeout(seconds):
+        return await awaitable
+
+
+class HttpStream:
+    """One response read piece by piece (see `HttpClient.stream`): an async context manager.
+
+    Inside the block: `status`, `reason`, `headers` (None / empty when no response came, then
+    `error` says why) and `chunks()`. After it: `result`, an `HttpResult` whose `body` holds
+    the first 8 KiB of the decoded body (all of it for a short one, such as an error
+    document), `complete` (the body was read to its end) and `received` (decoded bytes).
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        prepared: _Prepared | HttpResult,
+        limit: int,
+        *,
+        record: bool = True,
+    ) -> None:
+        self._client = client
+        self._record = record
+        self._prepared = prepared if isinstance(prepared, _Prepared) else None
+        self.result: HttpResult | None = prepared if isinstance(prepared, HttpResult) else None
+        self.error: HttpError | None = self.result.error if self.result is not None else None
+        self._limit = limit
+        self._response: httpx.Response | None = None
+        self._body: StreamingBody | None = None
+        self._head = bytearray()
+        self._waited = 0.0
+        self._pieces: AsyncIterator[bytes] | None = None
+        self.complete = False
+        self.received = 0
+
+    # what arrived
+
+    @property
+    def status(self) -> int | None:
+        return self._response.status_code if self._response is not None else None
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason_phrase if self._response is not None else ""
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._response.headers if self._response is not None else httpx.Headers()
+
+    @property
+    def content_type(self) -> str | None:
+        value = self.headers.get("content-type")
+        return None if value is None else str(value)
+
+    @property
+    def too_large(self) -> bool:
+        """The body went past `limit`; only that much was handed on."""
+        return self._body is not None and self._body.too_large
+
+    # the exchange
+
+    async def __aenter__(self) -> HttpStream:
+        prepared = self._prepared
+        if prepared is None:
+            return self
+        started = time.perf_counter()
+        try:
+            response = await _within(
+                self._client._client.send(prepared.request, stream=True), prepared.budget
+            )
+        except asyncio.TimeoutError:
+            self._fail_timeout()
+        except Exception as exc:  # every network failure becomes a result
+            self.error = classify(exc)
+            if self.error.kind is ErrorKind.TIMEOUT:
+                self._fail_timeout()
+        else:
+            self._response = prepared.progress.response = response
+            prepared.progress.tls, prepared.progress.remote = connection_facts(response)
+            self._body = StreamingBody(response.headers.get("content-encoding"), self._limit)
+        self._waited = time.perf_counter() - started
+        return self
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The decoded body, piece by piece, until its end, `limit`, an error or the budget."""
+        if self._pieces is None:
+            self._pieces = self._read()
+        return self._pieces
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        prepared, response, body = self._prepared, self._response, self._body
+        if prepared is None or response is None or body is None or self.error is not None:
+            return
+        raw = response.aiter_raw()
+        ctx = self._client._ctx
+        while not body.done:
+            left = min(prepared.budget - self._waited, ctx.remaining())
+            if left <= 0:
+                self._fail_timeout()
+                return
+            started = time.perf_counter()
+            try:
+                data = await _within(raw.__anext__(), left)
+            except StopAsyncIteration:
+                body.finish()
+                break
+            except asyncio.TimeoutError:
+                self._fail_timeout()
+                return
+            except Exception as exc:  # every network failure becomes a result
+                self.error = classify(exc)
+                if self.error.kind is ErrorKind.TIMEOUT:
+                    self._fail_timeout()
+                return
+            finally:
+                self._waited += time.perf_counter() - started
+            for piece in body.feed(data):
+                self._keep(piece)
+                yield piece
+        if body.error is not None:
+            self.error = HttpError(ErrorKind.DECODING, redact(body.error))
+        self.complete = self.error is None and not body.too_large
+
+    def _keep(self, piece: bytes) -> None:
+        self.received += len(piece)
+        if self._prepared is not None:
+            self._prepared.progress.received = self.received
+        room = _STREAM_HEAD - len(self._head)
+        if room > 0:
+            self._head += piece[:room]
+
+    def _fail_timeout(self) -> None:
+        prepared = self._prepared
+        if prepared is not None:
+            self.error = self._client._timeout(prepared.progress, prepared.budget, prepared.wanted)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        prepared = self._prepared
+        if prepared is None or self.result is not None:
+            return
+        try:
+            if exc is None and self._pieces is None and self._response is not None:
+                # An unread body (an error document, say) still belongs in the transcript:
+                # read its first bytes, as `request()` would have.
+                async for _ in self.chunks():
+                    if len(self._head) >= _STREAM_HEAD:
+                        break
+            if isinstance(self._pieces, AsyncGenerator):
+                await self._pieces.aclose()
+            if self._response is not None:
+                await self._response.aclose()
+        except Exception as failure:  # closing a broken connection must not raise
+            if self.error is None:
+                self.error = classify(failure)
+        finally:
+            if self.error is None and exc is not None and self._response is not None:
+                if isinstance(exc, asyncio.CancelledError):
+                    self.error = HttpError(ErrorKind.TIMEOUT, "cancelled while reading the body")
+            seen = _BodySeen(
+                bytes(self._head), self.received, self.too_large, not self.complete, _STREAM_WINDOW
+            )
+            self.result = self._client._finish(
+                prepared.request, prepared.progress, self.error, seen, record=self._record
+            )

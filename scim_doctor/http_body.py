@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import json
 import zlib
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 SCIM_JSON = "application/scim+json"
@@ -85,6 +86,21 @@ _STEP = 256 * 1024
 """Bytes inflated per step: the working memory of decoding, whatever the compression ratio."""
 
 
+def _stages(content_encoding: str | None) -> tuple[list[_Inflate], str | None]:
+    """The inflate stages that undo `content_encoding`, or why it cannot be undone."""
+    stages: list[_Inflate] = []
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+    for coding in reversed(codings):  # the last coding applied is the first to undo
+        if coding in ("gzip", "x-gzip", "deflate"):
+            stages.append(_Inflate(coding))
+        elif coding != "identity":
+            return [], (
+                f"the body uses Content-Encoding {coding!r}, which scim-doctor did not ask "
+                "for (it sends Accept-Encoding: gzip, deflate) and cannot decode"
+            )
+    return stages, None
+
+
 class CappedBody:
     """A response body decoded chunk by chunk (Content-Encoding), never past `limit` bytes.
 
@@ -99,19 +115,8 @@ class CappedBody:
         self.raw_bytes = 0
         self.too_large = False
         self.error: str | None = None
-        self._stages: list[_Inflate] = []
+        self._stages, self.error = _stages(content_encoding)
         self._failing = ""
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-        for coding in reversed(codings):  # the last coding applied is the first to undo
-            if coding in ("gzip", "x-gzip", "deflate"):
-                self._stages.append(_Inflate(coding))
-            elif coding != "identity":
-                self.error = (
-                    f"the body uses Content-Encoding {coding!r}, which scim-doctor did not ask "
-                    "for (it sends Accept-Encoding: gzip, deflate) and cannot decode"
-                )
-                self._stages = []
-                break
 
     @property
     def done(self) -> bool:
@@ -150,6 +155,70 @@ class CappedBody:
     def finish(self) -> None:
         """The whole body arrived: a compressed stream must have reached its end marker."""
         if self.too_large or self.error is not None or not self.raw_bytes:
+            return
+        for stage in self._stages:
+            if not stage.complete:
+                self.error = f"the {stage.coding} body ends before the end of its compressed stream"
+                return
+
+
+class StreamingBody:
+    """A response body decoded chunk by chunk for a reader that keeps none of it.
+
+    The streaming twin of `CappedBody`: the same Content-Encoding handling, the same cap on
+    decoded bytes (`limit`) and on raw bytes, but each decoded piece (at most 256 KiB, whatever
+    the compression ratio) is handed on instead of kept, so a 500 MB page of users or a gzip
+    bomb costs one piece of memory at a time. `decoded` counts what was handed on.
+    """
+
+    def __init__(self, content_encoding: str | None, limit: int) -> None:
+        self.limit = max(0, limit)
+        self.decoded = 0
+        self.raw_bytes = 0
+        self.too_large = False
+        self._stages, self.error = _stages(content_encoding)
+        self._failing = ""
+
+    @property
+    def done(self) -> bool:
+        """True when reading more of the body would change nothing."""
+        return self.too_large or self.error is not None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of `data` (consume them all before feeding more)."""
+        if self.done or not data:
+            return
+        self.raw_bytes += len(data)
+        try:
+            yield from self._pump(0, data)
+        except zlib.error as exc:
+            self.error = f"the {self._failing} body is corrupt ({exc})"
+            return
+        if self.raw_bytes > self.limit + _RAW_SLACK:
+            self.too_large = True
+
+    def _pump(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._stages):
+            room = self.limit - self.decoded
+            if len(data) > room:
+                self.too_large = True
+                data = data[:room]
+            self.decoded += len(data)
+            if data:
+                yield data
+            return
+        stage = self._stages[index]
+        self._failing = stage.coding
+        stage.push(data)
+        while not self.too_large:
+            out = stage.pull(min(_STEP, self.limit + 1 - self.decoded))
+            if not out:
+                return
+            yield from self._pump(index + 1, out)
+
+    def finish(self) -> None:
+        """The whole body arrived: a compressed stream must have reached its end marker."""
+        if self.done or not self.raw_bytes:
             return
         for stage in self._stages:
             if not stage.complete:

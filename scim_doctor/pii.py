@@ -142,6 +142,12 @@ def _mask_phone(value: str) -> str:
     return "".join(c if not c.isdigit() or i in keep else "*" for i, c in enumerate(value))
 
 
+TEST_NAME = r"scim-doctor-[0-9a-f]{8}(?:@example\.com)?"
+"""The names the lifecycle check gives its test resources: not personal data, and the admin
+needs them to find a leftover, so they are never masked."""
+_TEST_NAME_FULL = re.compile(rf"{TEST_NAME}\Z")
+
+
 def _mask_words(value: str) -> str:
     return re.sub(r"\S+", lambda m: _head(m.group()) + MASK, value)
 
@@ -154,6 +160,8 @@ def mask_value(value: str) -> str:
     if not value:
         return value
     stripped = value.strip()
+    if _TEST_NAME_FULL.match(stripped):
+        return value
     if _EMAIL_FULL.match(stripped):
         return value.replace(stripped, _mask_email(stripped))
     if _MASKED_PHONE.match(stripped):
@@ -223,7 +231,7 @@ class _TextMasker:
     and phone shapes masked, known personal values masked."""
 
     def __init__(self, known: Iterable[str], protected: Iterable[str]) -> None:
-        keep = [_URL_AUTHORITY]
+        keep = [_URL_AUTHORITY, rf"(?<![\w.\-]){TEST_NAME}(?![\w\-])"]
         words = sorted({p for p in protected if p}, key=len, reverse=True)
         if words:
             keep.insert(0, rf"(?<![\w.\-])(?:{'|'.join(map(re.escape, words))})(?![\w\-])")

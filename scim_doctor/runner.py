@@ -110,6 +110,18 @@ def _crashed(
     )
 
 
+def _pass_on_a_swallowed_cancellation() -> None:
+    """Ctrl-C cancels the run's task, which cancels the probe's task; if that lands just as the
+    probe finishes, Python 3.11's `asyncio.wait_for` returns the probe's result instead
+    (python/cpython#86296, fixed in 3.12), the run completes and the interrupt is lost: exit 1
+    with a report, where the user asked for exit 130. The cancellation is still counted on the
+    task (`cancelling()`, 3.11+; 3.10's asyncio.run does not turn Ctrl-C into a cancellation)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    if cancelling is not None and cancelling() > 0:
+        raise asyncio.CancelledError
+
+
 async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> list[CheckResult]:
     """Run every probe once its prerequisites are settled; return results in registry order."""
     by_id = {probe.id: probe for probe in probes}
@@ -125,7 +137,12 @@ async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> l
             if not unblocks:
                 why = _BLOCKING.get(before.status, "did not pass")
                 return _skip(probe, f"requires {req}, which {why}"), False
-        return await _run_one(probe, ctx)
+        for earlier in probe.after:
+            if earlier in tasks:
+                await tasks[earlier]
+        result = await _run_one(probe, ctx)
+        _pass_on_a_swallowed_cancellation()
+        return result
 
     for probe in probes:
         tasks[probe.id] = asyncio.ensure_future(gated(probe))

@@ -100,6 +100,8 @@ BAD_INVOCATIONS: list[tuple[str, list[str], dict[str, str | None], str]] = [
     ("explain unknown code", ["explain", "tls.nope"], {}, "unknown finding code"),
     ("unknown demo fault", ["demo", "--fault", "no_such_fault"], {}, "unknown"),
     ("unknown idp", ["check", URL, "--idp", "ping"], {}, "identity provider"),
+    ("max body not a size", ["check", URL, "--max-body", "lots"], {}, "--max-body"),
+    ("max body too small", ["check", URL, "--max-body", "10"], {}, "--max-body"),
 ]
 
 

@@ -107,3 +107,36 @@ def test_strict_mode_runs_every_validator_strictly_and_a_correct_server_still_pa
     statuses = {c["id"]: c["status"] for c in json.loads(result.stdout)["checks"]}
     assert result.exit_code == 0, statuses
     assert statuses["users"] == statuses["discovery"] == statuses["errors"] == "pass"
+
+
+def test_a_small_max_body_cuts_the_answer_and_says_so(run_cli: Any, tmp_path: Path) -> None:
+    with DemoServer(TOKEN) as server:
+        ca = server.write_ca(tmp_path)
+        result = run_cli(
+            *args(server, ca, "--max-body", "1k", "--format", "json"), env={"SCIM_TOKEN": TOKEN}
+        )
+    codes = {f["code"] for c in json.loads(result.stdout)["checks"] for f in c["findings"]}
+    assert "http.body_too_large" in codes
+
+
+def test_canary_token_and_personal_data_appear_in_no_format_nor_the_bundle(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """Given a server whose users carry personal data, every report format (verbose text with
+    the exchanges, JSON, HTML, JUnit, Markdown) and the bundle hold neither it nor the token."""
+    outputs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    bundle = tmp_path / "bundle.zip"
+    with DemoServer(TOKEN) as server:
+        ca = server.write_ca(tmp_path)
+        extra = [item for fmt, path in outputs.items() for item in ("--report", f"{fmt}={path}")]
+        result = run_cli(
+            *args(server, ca, *extra, "--bundle", str(bundle)), env={"SCIM_TOKEN": TOKEN}
+        )
+    assert result.exit_code == 0
+    texts = [result.stdout, result.stderr, *(p.read_text() for p in outputs.values())]
+    with zipfile.ZipFile(bundle) as archive:
+        texts += [archive.read(name).decode() for name in archive.namelist()]
+    for text in texts:
+        assert TOKEN not in text
+        for personal in (SEEDED_EMAIL, "ada.lovelace", "Lovelace"):
+            assert personal not in text, personal

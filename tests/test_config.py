@@ -333,3 +333,14 @@ def test_token_shaped_values_are_recognised(value: str) -> None:
 )
 def test_names_and_paths_are_not_mistaken_for_tokens(value: str) -> None:
     assert not looks_like_token(value)
+
+
+def test_write_true_in_a_target_enables_the_lifecycle_check(tmp_path: Path) -> None:
+    path = tmp_path / "scim-doctor.toml"
+    path.write_text(
+        '[[targets]]\nname = "a"\nurl = "https://a.example.com/scim/v2"\nwrite = true\n'
+        '[[targets]]\nname = "b"\nurl = "https://b.example.com/scim/v2"\n'
+    )
+    first, second = load_config(path).targets
+    assert first.options().allow_writes is True
+    assert second.options().allow_writes is False

@@ -66,7 +66,10 @@ def run_against(fault: str | None) -> Run:
             "json",
             "--fail-on",
             "warn",
+            "--allow-writes",  # the demo server is throwaway; lifecycle faults need writes
         ]
+        if fault is not None and any(c.startswith("users.deep_") for c in FAULTS[fault].expect):
+            argv.append("--deep")  # the deep faults show only on the pages an import reads
         started = time.monotonic()
         done = subprocess.run(
             argv,

@@ -1,9 +1,13 @@
-"""The runner: fixed order, prerequisites, crashes and the deadline (pure probes, no network)."""
+"""The runner: fixed order, prerequisites, crashes, the deadline and Ctrl-C (pure probes, no
+network)."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
+
+import pytest
 
 from scim_doctor import findings
 from scim_doctor.context import Options, ProbeContext
@@ -108,3 +112,24 @@ def test_a_failed_check_may_let_its_dependents_run_when_it_says_so() -> None:
     results = run([Probe("tls", "t", (), insecure_tls), Probe("auth", "a", ("tls",), passing())])
     assert results["tls"][0] is Status.FAIL
     assert results["auth"][0] is Status.PASS
+
+
+def test_ctrl_c_landing_just_as_a_probe_finishes_still_interrupts_the_run() -> None:
+    """Python 3.11's wait_for hands back a probe's result when the cancellation comes as the probe
+    finishes: the run would go on and end with a report (exit 1) instead of exit 130."""
+
+    async def finishes_as_ctrl_c_lands(ctx: ProbeContext) -> Outcome:
+        # A real SIGINT on the loop's next turn: the probe's task is done, its result not taken.
+        asyncio.get_running_loop().call_soon(signal.raise_signal, signal.SIGINT)
+        return Outcome(summary="fine")
+
+    probes = [Probe("dns", "d", (), finishes_as_ctrl_c_lands), Probe("tls", "t", (), passing(2.0))]
+    # asyncio.run turns SIGINT into a cancellation only where Ctrl-C is not ignored (`cmd &`).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            asyncio.run(run_checks(context(), probes))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert time.monotonic() - started < 1.0  # the other check is cancelled, not waited for

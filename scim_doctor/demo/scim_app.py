@@ -9,17 +9,19 @@ PATCH ops and `"active": "False"`), because a real server has to.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 BASE_PATH: Final = "/scim/v2"
@@ -87,17 +89,20 @@ class Response:
     status: int
     headers: Headers = ()
     body: bytes = b""
+    chunks: Callable[[], Iterator[bytes]] | None = field(default=None, repr=False, compare=False)
+    """A body made while it is sent (chunked), instead of `body`: a page of 100,000 users is
+    sent as it is encoded, never held whole. Each call gives the whole body afresh."""
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return json.loads(self.body if self.chunks is None else b"".join(self.chunks()))
 
     def with_json(self, payload: Any) -> Response:
         """The same response with another JSON body (what most HTTP-layer faults need)."""
-        return replace(self, body=_encode(payload))
+        return replace(self, body=_encode(payload), chunks=None)
 
     def with_header(self, name: str, value: str) -> Response:
         """The same response with `name` set to `value` (replacing any previous value)."""
@@ -110,8 +115,11 @@ Middleware = Callable[[Request, Handler], Response]
 """Gets the request and the next handler; may call it, change its answer, or answer itself."""
 
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(payload).encode()
 
 
 def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
@@ -400,6 +408,12 @@ _PEOPLE: Final = (
 )
 _TEAMS: Final = ("Engineering", "Support", "Finance", "Sales", "Research", "Operations")
 _SEED_NAMESPACE: Final = uuid.UUID("5c1d0c70-6a35-4f0e-9a53-2d6f1c0de001")
+_SEED_ID: Final = "5c1d0c70-6a35-4f0e-9a53-"
+"""Seeded users' ids are this prefix and their index in 12 hex digits, so that a user of a
+directory of 100,000 is found, and made, from its id alone."""
+_SEED_EXTERNAL_ID: Final = "e7a3f1d2-0b4c-4e5f-8a6b-"
+_SEEDED_MEMBERS: Final = 1000
+"""Seeded groups share out the first users only: a group of 100,000 members helps no demo."""
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -463,6 +477,182 @@ def _param(query: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in query.items() if key.lower() == wanted), None)
 
 
+# --- the seeded users ----------------------------------------------------------------------
+
+
+class _SeededUsers(MutableMapping[str, Json]):
+    """The seeded users, made from their index when asked for: a directory of 100,000 users
+    costs no memory until users change. Behaves as the dict it replaces (id -> resource, in
+    insertion order): a replaced user keeps its place, created users come after the seeded
+    ones, and `window` pages through it without making the users before the page.
+    """
+
+    def __init__(self, count: int, make: Callable[[int], Json]) -> None:
+        self._count = count
+        self._make = make
+        self._changed: dict[int, Json] = {}
+        self._deleted: list[int] = []
+        """Deleted seeded indexes, sorted."""
+        self._added: dict[str, Json] = {}
+
+    def _index(self, key: str) -> int | None:
+        """The seeded index behind `key`, when it names a seeded user that still exists."""
+        if len(key) != 36 or not key.startswith(_SEED_ID):
+            return None
+        try:
+            index = int(key[len(_SEED_ID) :], 16)
+        except ValueError:
+            return None
+        if not 0 <= index < self._count or self._is_deleted(index):
+            return None
+        return index if key == seeded_id(index) else None
+
+    def _is_deleted(self, index: int) -> bool:
+        at = bisect.bisect_left(self._deleted, index)
+        return at < len(self._deleted) and self._deleted[at] == index
+
+    def _user(self, index: int) -> Json:
+        changed = self._changed.get(index)
+        return changed if changed is not None else self._make(index)
+
+    def __getitem__(self, key: str) -> Json:
+        index = self._index(key)
+        if index is None:
+            return self._added[key]
+        return self._user(index)
+
+    def __setitem__(self, key: str, value: Json) -> None:
+        index = self._index(key)
+        if index is None:
+            self._added[key] = value
+        else:
+            self._changed[index] = value
+
+    def __delitem__(self, key: str) -> None:
+        index = self._index(key)
+        if index is None:
+            del self._added[key]
+            return
+        self._changed.pop(index, None)
+        bisect.insort(self._deleted, index)
+
+    def __len__(self) -> int:
+        return self._count - len(self._deleted) + len(self._added)
+
+    def __iter__(self) -> Iterator[str]:
+        for index in self._alive(0, self._deleted):
+            yield seeded_id(index)
+        yield from self._added
+
+    def _alive(self, start: int, deleted: list[int]) -> Iterator[int]:
+        """Seeded indexes not in `deleted` (sorted), from `start` on."""
+        at = bisect.bisect_left(deleted, start)
+        for index in range(start, self._count):
+            if at < len(deleted) and deleted[at] == index:
+                at += 1
+                continue
+            yield index
+
+    def candidates(self, comparison: Comparison) -> list[Json] | None:
+        """Every user that may match an `eq` on id, externalId or userName, in store order,
+        found without making the whole directory (None: any user may match)."""
+        value = comparison.value
+        if len(comparison.path) != 1 or not isinstance(value, str):
+            return None
+        attribute = comparison.path[0].lower()
+        if attribute == "id":
+            index = self._index(value)
+        elif attribute == "externalid":
+            index = self._index(_SEED_ID + value[len(_SEED_EXTERNAL_ID) :])
+            index = index if value.startswith(_SEED_EXTERNAL_ID) else None
+        elif attribute == "username":
+            index = self._index_of_user_name(value.casefold())
+        else:
+            return None
+        indexes = sorted({*self._changed, *([] if index is None else [index])})
+        return [self._user(i) for i in indexes] + list(self._added.values())
+
+    def _index_of_user_name(self, folded: str) -> int | None:
+        """The seeded index whose userName is `folded` (see ScimApp._seeded_user), if any."""
+        local, _, domain = folded.partition("@")
+        match = re.fullmatch(r"([a-z]+)\.([a-z]+?)([1-9][0-9]*)?", local)
+        if domain != "example.com" or match is None:
+            return None
+        first, last, suffix = match.groups()
+        people = [(f.lower(), la.lower()) for f, la in _PEOPLE]
+        if (first, last) not in people:
+            return None
+        position = people.index((first, last))
+        round_ = int(suffix) - 1 if suffix else 0
+        if suffix and round_ < 1:
+            return None
+        index = round_ * len(_PEOPLE) + position
+        return self._index(seeded_id(index))
+
+    def window(self, offset: int, count: int) -> Callable[[], Iterator[Json]]:
+        """The users at positions offset .. offset + count - 1, made one at a time on each
+        call; deletions and creations after this call do not show (a page sent while it is
+        made stays the page it was)."""
+        deleted, added = list(self._deleted), list(self._added.values())
+        changed = dict(self._changed)
+
+        def users() -> Iterator[Json]:
+            start, left = offset, count
+            seeded = self._count - len(deleted)
+            if start < seeded:
+                # The start-th surviving index: skip the deleted indexes that lie before it.
+                index = start
+                while True:
+                    moved = start + bisect.bisect_right(deleted, index)
+                    if moved == index:
+                        break
+                    index = moved
+                for i in itertools.islice(self._alive(index, deleted), left):
+                    user = changed.get(i)
+                    yield user if user is not None else self._make(i)
+                left -= min(left, seeded - start)
+                start = seeded
+            yield from added[start - seeded : start - seeded + left]
+
+        return users
+
+
+def seeded_id(index: int) -> str:
+    """The id of the seeded user at `index`."""
+    return f"{_SEED_ID}{index:012x}"
+
+
+def _window(
+    store: Mapping[str, Json] | list[Json], offset: int, count: int
+) -> Callable[[], Iterator[Json]]:
+    if isinstance(store, _SeededUsers):
+        return store.window(offset, count)
+    values = store if isinstance(store, list) else store.values()
+    page = list(itertools.islice(values, offset, offset + count))
+    return lambda: iter(page)
+
+
+_STREAMED_PAGE: Final = 1000
+"""Pages of more resources are sent while they are encoded (chunked); smaller ones whole."""
+_PIECE: Final = 64 * 1024
+
+
+def _list_pieces(head: Json, resources: Iterable[Json]) -> Iterator[bytes]:
+    """A ListResponse encoded one resource at a time, in pieces of about 64 KiB: a page of
+    100,000 users never exists as objects, nor as one body, all at once."""
+    out = bytearray(_encode(head)[:-1])
+    out += b',"Resources":[' if head else b'"Resources":['
+    for position, resource in enumerate(resources):
+        if position:
+            out += b","
+        out += _encode(resource)
+        if len(out) >= _PIECE:
+            yield bytes(out)
+            out.clear()
+    out += b"]}"
+    yield bytes(out)
+
+
 # --- the app -------------------------------------------------------------------------------
 
 
@@ -476,36 +666,52 @@ class ScimApp:
         *,
         users: int = 3,
         groups: int = 1,
+        max_results: int = MAX_RESULTS,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self._token = token.encode()
         self.base_url = base_url.rstrip("/")
+        self.max_results = max_results
+        """The page size cap, advertised as `filter.maxResults`; also the default count."""
         self._clock = clock
         self._lock = threading.RLock()
         self._started = _iso(clock())
-        self._store: dict[str, dict[str, Json]] = {"User": {}, "Group": {}}
+        self._store: dict[str, MutableMapping[str, Json]] = {
+            "User": _SeededUsers(users, self._seeded_user),
+            "Group": {},
+        }
         self._seed(users, groups)
 
     # seeding
 
+    def _seeded_user(self, index: int) -> Json:
+        """Seeded user number `index`, the same every time: made on demand, never stored."""
+        first, last = _PEOPLE[index % len(_PEOPLE)]
+        suffix = "" if index < len(_PEOPLE) else str(index // len(_PEOPLE) + 1)
+        user_name = f"{first.lower()}.{last.lower()}{suffix}@example.com"
+        user_id = seeded_id(index)
+        location = f"{self.base_url}/Users/{user_id}"  # the id needs no quoting
+        version = hashlib.blake2b(location.encode(), digest_size=8).hexdigest()
+        return {
+            "schemas": [USER],
+            "id": user_id,
+            "externalId": f"{_SEED_EXTERNAL_ID}{index:012x}",
+            "userName": user_name,
+            "name": {"givenName": first, "familyName": last, "formatted": f"{first} {last}"},
+            "displayName": f"{first} {last}",
+            "emails": [{"value": user_name, "type": "work", "primary": True}],
+            "active": True,
+            "meta": {
+                "resourceType": "User",
+                "created": self._started,
+                "lastModified": self._started,
+                "location": location,
+                "version": f'W/"{version}"',
+            },
+        }
+
     def _seed(self, users: int, groups: int) -> None:
-        user_ids: list[str] = []
-        for index in range(users):
-            first, last = _PEOPLE[index % len(_PEOPLE)]
-            suffix = "" if index < len(_PEOPLE) else str(index // len(_PEOPLE) + 1)
-            user_name = f"{first.lower()}.{last.lower()}{suffix}@example.com"
-            resource: Json = {
-                "schemas": [USER],
-                "id": str(uuid.uuid5(_SEED_NAMESPACE, f"user:{user_name}")),
-                "externalId": str(uuid.uuid5(_SEED_NAMESPACE, f"external:{user_name}")),
-                "userName": user_name,
-                "name": {"givenName": first, "familyName": last, "formatted": f"{first} {last}"},
-                "displayName": f"{first} {last}",
-                "emails": [{"value": user_name, "type": "work", "primary": True}],
-                "active": True,
-            }
-            self._insert(_USER_KIND, resource)
-            user_ids.append(resource["id"])
+        user_ids = [seeded_id(index) for index in range(min(users, _SEEDED_MEMBERS))]
         for index in range(groups):
             team = _TEAMS[index % len(_TEAMS)]
             name = team if index < len(_TEAMS) else f"{team} {index // len(_TEAMS) + 1}"
@@ -650,7 +856,7 @@ class ScimApp:
             "documentationUri": "https://www.rfc-editor.org/rfc/rfc7644",
             "patch": {"supported": True},
             "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": True, "maxResults": MAX_RESULTS},
+            "filter": {"supported": True, "maxResults": self.max_results},
             "changePassword": {"supported": False},
             "sort": {"supported": False},
             "etag": {"supported": True},
@@ -703,22 +909,33 @@ class ScimApp:
         text = _param(query, "filter")
         comparisons = parse_filter(text, kind.filterable, kind.schema) if text else ()
         start = max(_int_param(query, "startIndex", 1), 1)
-        count = min(max(_int_param(query, "count", MAX_RESULTS), 0), MAX_RESULTS)
-        matches = [
-            resource
-            for resource in self._store[kind.name].values()
-            if all(comparison.matches(resource) for comparison in comparisons)
-        ]
-        page = matches[start - 1 : start - 1 + count]
-        payload: Json = {
+        count = min(max(_int_param(query, "count", self.max_results), 0), self.max_results)
+        store = self._store[kind.name]
+        if comparisons:
+            found = store.candidates(comparisons[0]) if isinstance(store, _SeededUsers) else None
+            source = store.values() if found is None else found
+            matches = [r for r in source if all(c.matches(r) for c in comparisons)]
+            total, page = len(matches), _window(matches, start - 1, count)
+        else:
+            total, page = len(store), _window(store, start - 1, count)
+        held = max(0, min(count, total - start + 1))
+        head: Json = {
             "schemas": [LIST_RESPONSE],
-            "totalResults": len(matches),
+            "totalResults": total,
             "startIndex": start,
-            "itemsPerPage": len(page),
+            "itemsPerPage": held,
         }
-        if count > 0:
-            payload["Resources"] = [_project(resource, query) for resource in page]
-        return json_response(200, payload)
+        headers = (("Content-Type", SCIM_MEDIA_TYPE),)
+        if count <= 0:
+            return Response(200, headers, _encode(head))
+        project = _projection(query)
+
+        def body() -> Iterator[bytes]:
+            return _list_pieces(head, (project(resource) for resource in page()))
+
+        if held > _STREAMED_PAGE:
+            return Response(200, headers, chunks=body)
+        return Response(200, headers, b"".join(body()))
 
     def _create(self, kind: _Kind, request: Request) -> Response:
         resource = self._clean(kind, _json_body(request))
@@ -820,7 +1037,10 @@ class ScimApp:
                 resource["schemas"].append(extension)
         if kind.unique:
             wanted = str(resource[kind.unique]).casefold()
-            for other in self._store[kind.name].values():
+            store = self._store[kind.name]
+            same = Comparison((kind.unique.lower(),), str(resource[kind.unique]))
+            found = store.candidates(same) if isinstance(store, _SeededUsers) else None
+            for other in store.values() if found is None else found:
                 if (
                     other["id"] != resource["id"]
                     and str(other.get(kind.unique, "")).casefold() == wanted
@@ -1040,19 +1260,29 @@ def _project(resource: Json, query: Mapping[str, str]) -> Json:
 
     Keys come out in reading order: schemas and id first, meta last.
     """
-    first = {key: resource[key] for key in ("schemas", "id") if key in resource}
-    rest = {key: value for key, value in resource.items() if key not in ("schemas", "id", "meta")}
-    result = copy.deepcopy({**first, **rest, "meta": resource["meta"]})
+    return _projection(query)(resource)
+
+
+def _projection(query: Mapping[str, str]) -> Callable[[Json], Json]:
+    """`_project` for many resources: the query is read once (a page may hold 100,000)."""
     always = {"id", "schemas", "meta"}
     wanted = _param(query, "attributes")
     excluded = _param(query, "excludedAttributes")
-    if wanted:
-        keep = _top_level_names(wanted) | always
-        result = {key: value for key, value in result.items() if key.lower() in keep}
-    elif excluded:
-        drop = _top_level_names(excluded) - always
-        result = {key: value for key, value in result.items() if key.lower() not in drop}
-    return result
+    keep = _top_level_names(wanted) | always if wanted else None
+    drop = _top_level_names(excluded) - always if excluded and not wanted else None
+
+    def project(resource: Json) -> Json:
+        first: Json = {key: resource[key] for key in ("schemas", "id") if key in resource}
+        rest = {k: v for k, v in resource.items() if k not in ("schemas", "id", "meta")}
+        # Shared with the store, not copied: the result is serialised at once, never changed.
+        result: Json = {**first, **rest, "meta": resource["meta"]}
+        if keep is not None:
+            result = {key: value for key, value in result.items() if key.lower() in keep}
+        elif drop is not None:
+            result = {key: value for key, value in result.items() if key.lower() not in drop}
+        return result
+
+    return project
 
 
 def _top_level_names(text: str) -> set[str]:

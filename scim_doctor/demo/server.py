@@ -28,7 +28,14 @@ from scim_doctor.demo import faults as fault_catalogue
 from scim_doctor.demo import sockets
 from scim_doctor.demo.faults import Certificates, Fault
 from scim_doctor.demo.pki import CertificateAuthority
-from scim_doctor.demo.scim_app import BASE_PATH, Request, Response, ScimApp, error_response
+from scim_doctor.demo.scim_app import (
+    BASE_PATH,
+    MAX_RESULTS,
+    Request,
+    Response,
+    ScimApp,
+    error_response,
+)
 
 HANDSHAKE_TIMEOUT_S = 2.0
 """A client that opens a connection and never sends a ClientHello loses it after this."""
@@ -282,11 +289,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
-        if response.status not in (204, 304):
+        has_body = response.status not in (204, 304)
+        chunked = has_body and response.chunks is not None
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif has_body:
             self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if getattr(self, "command", None) != "HEAD" and response.status not in (204, 304):
-            self.wfile.write(response.body)
+        if getattr(self, "command", None) != "HEAD" and has_body:
+            if chunked and response.chunks is not None:
+                for piece in response.chunks():  # made while it is sent: memory stays flat
+                    if piece:
+                        self.wfile.write(b"%X\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.wfile.write(response.body)
         self.wfile.flush()
 
 
@@ -294,7 +311,8 @@ class DemoServer:
     """A SCIM 2.0 server on `bind`, presenting a certificate from its own throwaway CA.
 
     With `fault`, one layer misbehaves as the catalogue in faults.py describes; the client
-    trusts `ca_pem` and reaches `hostname` through `resolve_pin` either way.
+    trusts `ca_pem` and reaches `hostname` through `resolve_pin` either way. `users` may be
+    large (100,000 users are made on demand, not stored); `max_results` caps the page size.
     """
 
     def __init__(
@@ -306,6 +324,7 @@ class DemoServer:
         bind: str = "127.0.0.1",
         users: int = 3,
         groups: int = 1,
+        max_results: int = MAX_RESULTS,
         http_listener: bool = False,
     ) -> None:
         self.fault: Fault | None = fault_catalogue.get(fault) if isinstance(fault, str) else fault
@@ -314,6 +333,7 @@ class DemoServer:
         self._token = token
         self._users = users
         self._groups = groups
+        self._max_results = max_results
         self._want_http = http_listener
         self._ca = CertificateAuthority("scim-doctor demo CA")
         self.ca_pem: bytes = self._ca.cert_pem
@@ -356,7 +376,13 @@ class DemoServer:
                 self.bind, "https", build_context(certs), self._handle, self._record
             )
             self._port = self._https.port
-        self._app = ScimApp(self._token, self.base_url, users=self._users, groups=self._groups)
+        self._app = ScimApp(
+            self._token,
+            self.base_url,
+            users=self._users,
+            groups=self._groups,
+            max_results=self._max_results,
+        )
         if self._want_http:
             self._http = _Listener(self.bind, "http", None, self._handle, self._record)
             self._http.start()

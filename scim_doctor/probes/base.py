@@ -51,3 +51,5 @@ class Probe:
     requires: tuple[str, ...]
     """Checks that must have passed (or warned) for this one to run."""
     run: ProbeFn
+    after: tuple[str, ...] = ()
+    """Checks that must have finished first, whatever their result (ordering only)."""

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim_doctor import findings, scim
+from scim_doctor import deep, findings, scim
 from scim_doctor.context import ProbeContext
 from scim_doctor.http import HttpClient, HttpResult, common_findings
 from scim_doctor.model import Severity
@@ -145,7 +145,9 @@ class _Audit:
             self.note("users.not_list_response", text, where)
             return
         document = parsed.value
-        for problem in scim.validate_list_response(document, count=count):
+        for problem in scim.validate_list_response(
+            document, count=count, strict=self.ctx.options.strict
+        ):
             code = _list_code(problem)
             if code is not None:
                 self.note(code, _problem_text(problem), where)
@@ -179,7 +181,9 @@ class _Audit:
                 if isinstance(user_id, str) and user_id.strip()
                 else f"Resources[{index}] of GET {listing.label}"
             )
-            for problem in scim.validate_user(resource, base_url=self.ctx.target.base_url):
+            for problem in scim.validate_user(
+                resource, base_url=self.ctx.target.base_url, strict=self.ctx.options.strict
+            ):
                 code = _user_code(problem)
                 if code is not None:
                     self.note(code, _problem_text(problem), who)
@@ -318,7 +322,10 @@ async def run(ctx: ProbeContext) -> Outcome:
         return audit.finish()
     audit.outcome.timings_ms["list"] = result.timings_ms.get("total", 0.0)
     await _after_first_page(audit, first)
-    return audit.finish()
+    outcome = audit.finish()
+    if ctx.options.deep:
+        await deep.sweep(ctx, outcome)
+    return outcome
 
 
 Plan = dict[str, tuple[str, dict[str, str], int | None]]

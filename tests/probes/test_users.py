@@ -159,7 +159,11 @@ def test_without_a_token_the_check_is_skipped(tmp_path: Path) -> None:
 # --- the demo's named faults -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+SHALLOW_FAULTS = [f for f in FAULTS if not f.name.startswith("users_deep_")]
+"""The faults the check finds without --deep (the deep ones: tests/test_deep.py)."""
+
+
+@pytest.mark.parametrize("fault", SHALLOW_FAULTS, ids=lambda f: f.name)
 def test_each_demo_fault_is_named_with_its_catalogue_severity(tmp_path: Path, fault: Fault) -> None:
     outcome = diagnose(tmp_path, fault)
     found = severities(outcome)
@@ -360,7 +364,8 @@ def test_a_short_page_without_a_declared_limit_is_a_warning(tmp_path: Path) -> N
 def test_scim_doctor_demo_names_each_users_fault(
     run_cli: Any, report_validator: Any, fault: Fault
 ) -> None:
-    result = run_cli("demo", "--fault", fault.name, "--only", "users", "--format", "json")
+    deep = ("--deep",) if any(code.startswith("users.deep_") for code in fault.expect) else ()
+    result = run_cli("demo", "--fault", fault.name, "--only", "users", "--format", "json", *deep)
     report = result.json()
     assert_valid_report(report_validator, report)
     check = next(c for c in report["checks"] if c["id"] == "users")

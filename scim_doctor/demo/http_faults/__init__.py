@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from scim_doctor.demo.fault_kit import Fault
-from scim_doctor.demo.http_faults import auth, discovery, errors, negotiation, redirect, users
+from scim_doctor.demo.http_faults import (
+    auth,
+    discovery,
+    errors,
+    lifecycle,
+    negotiation,
+    redirect,
+    users,
+)
 
 HTTP_FAULTS: tuple[Fault, ...] = (
     *redirect.FAULTS,
@@ -12,4 +20,5 @@ HTTP_FAULTS: tuple[Fault, ...] = (
     *users.FAULTS,
     *discovery.FAULTS,
     *errors.FAULTS,
+    *lifecycle.FAULTS,
 )

@@ -3,6 +3,7 @@ servers break them (each one a finding the doctor must name)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.parse
@@ -11,7 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import Handler, Middleware, Request, Response, error_response
+from scim_doctor.demo.scim_app import (
+    Handler,
+    Middleware,
+    Request,
+    Response,
+    error_response,
+    seeded_id,
+)
 
 Json = dict[str, Any]
 
@@ -124,6 +132,107 @@ def _case_sensitive_filter(request: Request, call_next: Handler) -> Response:
     return response.with_json(document)
 
 
+# --- faults only --deep sees -----------------------------------------------------------------
+# They show on the pages an import reads (no filter, a count above the 2 the users check asks
+# for), as such bugs do in the field: never on the first page of a quick check.
+
+
+def _import_page(request: Request) -> bool:
+    query = {key.lower(): value for key, value in request.query.items()}
+    count = query.get("count")
+    return "filter" not in query and (count is None or (count.isdigit() and int(count) > 2))
+
+
+def _start(request: Request) -> int:
+    raw = next((v for k, v in request.query.items() if k.lower() == "startindex"), "1")
+    return max(int(raw), 1) if raw.lstrip("-").isdigit() else 1
+
+
+def _on_import_pages(change: Callable[[Request, Json], Json]) -> Middleware:
+    def middleware(request: Request, call_next: Handler) -> Response:
+        response = call_next(request)
+        if response.status != 200 or not _import_page(request):
+            return response
+        return response.with_json(change(request, response.json()))
+
+    return on_route("GET", "/Users", middleware)
+
+
+def _third_user(change: Callable[[Json], None]) -> Callable[[Request, Json], Json]:
+    """Change the directory's third user on every import page that lists it."""
+
+    def apply(request: Request, document: Json) -> Json:
+        first = _start(request) - 1
+        for position, user in enumerate(document.get("Resources", []), start=first):
+            if position == 2 and isinstance(user, dict):
+                change(user)
+        return document
+
+    return apply
+
+
+def _ada_in_capitals(user: Json) -> None:
+    user["userName"] = "ADA.LOVELACE@EXAMPLE.COM"  # the first seeded user's, in other case
+
+
+def _ada_id(user: Json) -> None:
+    user["id"] = seeded_id(0)
+
+
+def _without_user_name(user: Json) -> None:
+    user.pop("userName", None)
+
+
+def _replica_totals() -> Callable[[Request, Json], Json]:
+    """Two replicas behind a round-robin balancer, one still counting a deleted user."""
+    turns = itertools.count()
+
+    def apply(request: Request, document: Json) -> Json:
+        if next(turns) % 2 and isinstance(document.get("totalResults"), int):
+            document["totalResults"] += 1
+        return document
+
+    return apply
+
+
+def _unordered() -> Middleware:
+    """No ORDER BY: each import query sees the table rotated by one more row."""
+    turns = itertools.count()
+
+    def middleware(request: Request, call_next: Handler) -> Response:
+        response = call_next(request)
+        if response.status != 200 or not _import_page(request):
+            return response
+        document = response.json()
+        total, held = document.get("totalResults"), len(document.get("Resources", []))
+        shift = next(turns)
+        if not isinstance(total, int) or total < 2 or not held:
+            return response
+
+        def window(start: int, count: int) -> list[Any]:
+            def move(params: dict[str, str]) -> None:
+                params.update(startIndex=str(start + 1), count=str(count))
+
+            page = call_next(_rewrite_query(request, move)).json()
+            return list(page.get("Resources", []))
+
+        start = (_start(request) - 1 + shift) % total
+        users = window(start, held)
+        if len(users) < held:
+            users += window(0, held - len(users))
+        document["Resources"] = users
+        return response.with_json(document)
+
+    return on_route("GET", "/Users", middleware)
+
+
+def _large_pages_time_out(request: Request, call_next: Handler) -> Response:
+    count = next((v for k, v in request.query.items() if k.lower() == "count"), "")
+    if _import_page(request) and count.isdigit() and int(count) > 50:
+        return error_response(504, "The listing query took too long (gateway timeout)")
+    return call_next(request)
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault(
         "users_bare_array",
@@ -194,5 +303,47 @@ FAULTS: tuple[Fault, ...] = (
         "http",
         ("users.filter_case_sensitive",),
         middleware=on_route("GET", "/Users", _case_sensitive_filter),
+    ),
+    Fault(
+        "users_deep_duplicate_user_name",
+        "--deep: the third user has the first user's userName in capitals",
+        "http",
+        ("users.deep_duplicate_user_name",),
+        middleware=_on_import_pages(_third_user(_ada_in_capitals)),
+    ),
+    Fault(
+        "users_deep_duplicate_id",
+        "--deep: the third user carries the first user's id",
+        "http",
+        ("users.deep_duplicate_id",),
+        middleware=_on_import_pages(_third_user(_ada_id)),
+    ),
+    Fault(
+        "users_deep_invalid_user",
+        "--deep: the third user has no userName on the pages an import reads",
+        "http",
+        ("users.deep_invalid_users",),
+        middleware=_on_import_pages(_third_user(_without_user_name)),
+    ),
+    Fault(
+        "users_deep_total_changes",
+        "--deep: totalResults alternates between two replicas' counts",
+        "http",
+        ("users.deep_total_changed",),
+        middleware=_on_import_pages(_replica_totals()),
+    ),
+    Fault(
+        "users_deep_unstable_order",
+        "--deep: the listing order changes with every query (no ORDER BY)",
+        "http",
+        ("users.deep_unstable_order",),
+        middleware=_unordered(),
+    ),
+    Fault(
+        "users_deep_large_page_fails",
+        "--deep: pages of more than 50 users time out at the gateway (504)",
+        "http",
+        ("users.deep_page_failed",),
+        middleware=on_route("GET", "/Users", _large_pages_time_out),
     ),
 )

@@ -1,0 +1,165 @@
+"""The opt-in write lifecycle (`check --allow-writes --only lifecycle`) against the two real
+third-party servers, started by the test on loopback behind real TLS with a token configured.
+
+scim2-server passes it. SCIMMY gets two findings, and each one is also shown here straight from
+the server's plain-HTTP port, which proves it is the server's behaviour and not the doctor's
+reading of it (docs/thirdparty.md traces both to the source). The lifecycle writes to a real
+server, so every run must leave nothing behind. The tests check this by listing the server's
+users and groups on its own port after the doctor has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.thirdparty import npm
+from tests.thirdparty.doctor import Checked, run_check
+from tests.thirdparty.servers import USER_SCHEMA, RunningServer
+
+# The first run installs SCIMMY's npm packages (`npm ci`), which may take a while.
+pytestmark = pytest.mark.timeout(npm.INSTALL_TIMEOUT_S + 60)
+
+WRITES_MADE = "lifecycle.writes_made"
+"""The info finding every run that wrote carries: what was created and deleted."""
+EXPECTED_SCIM2_SERVER: dict[str, set[str]] = {}
+"""Beyond `lifecycle.writes_made`: scim2-server passes every lifecycle step."""
+EXPECTED_SCIMMY = {
+    "lifecycle": {"lifecycle.create_no_location", "lifecycle.patch_entra_rejected"},
+}
+"""Beyond `lifecycle.writes_made`: SCIMMY's two deviations, both warnings."""
+TEST_PREFIX = "scim-doctor-"
+"""How the doctor names what it creates (docs: `scim-doctor-<8 hex digits>`)."""
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _lifecycle(server: RunningServer) -> Checked:
+    return run_check(server, "--allow-writes", "--only", "lifecycle")
+
+
+def _with_writes_made(expected: dict[str, set[str]]) -> dict[str, set[str]]:
+    return {"lifecycle": {WRITES_MADE, *expected.get("lifecycle", set())}}
+
+
+@contextlib.contextmanager
+def _plain(server: RunningServer) -> Iterator[httpx.Client]:
+    """A client on the server's own plain-HTTP port, past the TLS proxy and the doctor."""
+    headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/scim+json"}
+    with httpx.Client(base_url=server.backend, headers=headers, trust_env=False, timeout=5) as c:
+        yield c
+
+
+def _test_names_left(server: RunningServer) -> list[str]:
+    """Every user and group on the server whose userName, displayName or externalId starts
+    with the doctor's prefix."""
+    left: list[str] = []
+    with _plain(server) as client:
+        for endpoint in ("/Users", "/Groups"):
+            response = client.get(endpoint, params={"count": 1000})
+            assert response.status_code == 200, response.text
+            page = response.json()
+            resources: list[dict[str, Any]] = page["Resources"]
+            assert page["totalResults"] == len(resources)  # The whole directory, not one page.
+            for resource in resources:
+                names = (resource.get(k) for k in ("userName", "displayName", "externalId"))
+                if any(isinstance(n, str) and n.startswith(TEST_PREFIX) for n in names):
+                    left.append(f"{endpoint}/{resource['id']}")
+    return left
+
+
+def _assert_wrote_and_deleted_a_user_and_a_group(checked: Checked) -> None:
+    """Make sure the doctor really wrote, so that "nothing left" actually tests something."""
+    facts = checked.check("lifecycle")["facts"]
+    created = facts["created"]
+    assert sorted(entry["type"] for entry in created) == ["Group", "User"]
+    assert all(entry["name"].startswith(TEST_PREFIX) for entry in created), created
+    assert {e["id"] for e in facts["cleaned_up"]} == {e["id"] for e in created}
+    assert facts["left_behind"] == []
+
+
+@contextlib.contextmanager
+def _probe_user(client: httpx.Client, user_name: str) -> Iterator[httpx.Response]:
+    """A user created on the plain port (not named like the doctor's), deleted afterwards."""
+    body = {"schemas": [USER_SCHEMA], "userName": user_name, "active": True}
+    created = client.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    try:
+        yield created
+    finally:
+        assert client.delete(f"/Users/{created.json()['id']}").status_code == 204
+
+
+@pytest.fixture(scope="module")
+def scim2_checked(scim2_server: RunningServer) -> Checked:
+    return _lifecycle(scim2_server)
+
+
+@pytest.fixture(scope="module")
+def scimmy_checked(scimmy_server: RunningServer) -> Checked:
+    return _lifecycle(scimmy_server)
+
+
+def test_scim2_server_passes_the_write_lifecycle_in_every_patch_dialect(
+    scim2_checked: Checked,
+) -> None:
+    assert scim2_checked.codes() == _with_writes_made(EXPECTED_SCIM2_SERVER)
+    assert scim2_checked.exit_code == 0
+    lifecycle = scim2_checked.check("lifecycle")
+    assert lifecycle["status"] == "pass"
+    assert lifecycle["facts"]["patch_dialects"] == {"entra": True, "rfc": True, "okta": True}
+
+
+def test_scim2_server_keeps_nothing_the_lifecycle_created(
+    scim2_checked: Checked, scim2_server: RunningServer
+) -> None:
+    _assert_wrote_and_deleted_a_user_and_a_group(scim2_checked)
+    assert _test_names_left(scim2_server) == []
+
+
+def test_scimmy_gets_exactly_its_two_known_lifecycle_deviations(scimmy_checked: Checked) -> None:
+    assert scimmy_checked.codes() == _with_writes_made(EXPECTED_SCIMMY)
+    assert scimmy_checked.exit_code == 0  # Both are warnings.
+    lifecycle = scimmy_checked.check("lifecycle")
+    assert lifecycle["status"] == "warn"
+    assert lifecycle["facts"]["patch_dialects"] == {"entra": False, "rfc": True, "okta": True}
+
+
+def test_scimmy_keeps_nothing_the_lifecycle_created(
+    scimmy_checked: Checked, scimmy_server: RunningServer
+) -> None:
+    _assert_wrote_and_deleted_a_user_and_a_group(scimmy_checked)
+    assert _test_names_left(scimmy_server) == []
+
+
+def test_scimmy_answers_a_create_with_201_but_no_location_header(
+    scimmy_checked: Checked, scimmy_server: RunningServer
+) -> None:
+    message = scimmy_checked.message("lifecycle.create_no_location")
+    assert "answered 201 without a Location header" in message
+    with _plain(scimmy_server) as client, _probe_user(client, "location.probe") as created:
+        assert "location" not in created.headers
+        # The body knows where the user lives; only the header is missing.
+        user_id = created.json()["id"]
+        assert created.json()["meta"]["location"].endswith(f"/scim/v2/Users/{user_id}")
+
+
+def test_scimmy_rejects_entras_string_boolean_though_it_accepts_its_capitalised_op(
+    scimmy_checked: Checked, scimmy_server: RunningServer
+) -> None:
+    message = scimmy_checked.message("lifecycle.patch_entra_rejected")
+    assert "answered 400 Bad Request (invalidValue)" in message
+    assert "expected value type 'boolean' but found type 'string'" in message
+    with _plain(scimmy_server) as client, _probe_user(client, "entra.probe") as created:
+        path = f"/Users/{created.json()['id']}"
+        operation: dict[str, Any]
+        for value in ("False", "True"):
+            operation = {"op": "Replace", "path": "active", "value": value}
+            refused = client.patch(path, json={"schemas": [PATCH_OP], "Operations": [operation]})
+            assert (refused.status_code, refused.json()["scimType"]) == (400, "invalidValue")
+        operation = {"op": "Replace", "path": "active", "value": False}
+        applied = client.patch(path, json={"schemas": [PATCH_OP], "Operations": [operation]})
+        assert (applied.status_code, applied.json()["active"]) == (200, False)

@@ -21,8 +21,10 @@ demo: $(STAMP) ## run the doctor against the embedded demo SCIM server
 
 test: lint check-tests ## lint (ruff, mypy) and run the whole test suite
 
+# Coverage floor: 88 % of branches and lines of scim_doctor measured in-process (91.8 % when
+# set); subprocess runs (fault matrix, e2e) are not counted.
 check-tests: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=scim_doctor --cov-report=term:skip-covered --cov-fail-under=88
 
 chromium: ## install Debian's chromium for the HTML report's browser tests (root; else they skip)
 	@sh scripts/ensure-chromium

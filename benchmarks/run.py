@@ -101,7 +101,21 @@ def full_check(runs: int = 5) -> dict[str, Any]:
         return result
 
 
+def _guarded(name: str, run: Any) -> Any:
+    """One benchmark's figures, or why it could not run (the others still do)."""
+    try:
+        return run()
+    except Exception as exc:
+        print(f"{name}: could not run ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.deep import deep_benchmark
+    from benchmarks.fleet import fleet_benchmark
+    from benchmarks.latency import latency_benchmark
+
     results = {
         "machine": {
             "python": platform.python_version(),
@@ -110,8 +124,13 @@ def main() -> None:
         },
         "startup": startup(),
         "full_check": full_check(),
+        "fleet": _guarded("fleet", fleet_benchmark),
+        "deep": _guarded("deep", deep_benchmark),
+        "latency": _guarded("latency", latency_benchmark),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for name in ("fleet", "deep", "latency"):
+        print(f"{name}: {json.dumps(results[name])[:300]}")
     s, f = results["startup"], results["full_check"]
     print(
         f"start-up: --version {s['version_ratio']}x, --help {s['help_ratio']}x of `import click`"

@@ -1553,6 +1553,17 @@ _SPECS: tuple[FindingSpec, ...] = (
 CATALOGUE: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
 
 
+def merge_by_code(found: list[Finding]) -> list[Finding]:
+    """One finding per code, its message naming every occurrence: a problem seen by several
+    requests of one check is one problem, not several."""
+    by_code: dict[str, list[str]] = {}
+    for finding in found:
+        messages = by_code.setdefault(finding.code, [])
+        if finding.message not in messages:
+            messages.append(finding.message)
+    return [make(code, "; ".join(messages)) for code, messages in by_code.items()]
+
+
 def make(code: str, message: str, *, remediation: str | None = None) -> Finding:
     """Build a finding from the catalogue: `message` says what was observed, with values.
 

@@ -19,6 +19,8 @@ in clear to the proxy.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import ssl
 import urllib.request
@@ -31,8 +33,28 @@ import httpx
 from scim_doctor.http_errors import ProxyConfigError
 from scim_doctor.secrets import redact
 
+# anyio imports its stream classes and its asyncio backend lazily, on the run's first
+# connection: some 50 ms of imports that every first request of the checks after `tls` would
+# wait for together, on the run's critical path. They load with this module instead (the
+# backend is the module `anyio.get_async_backend()` imports under asyncio).
+for _name in (
+    "anyio.abc",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
+    "anyio._backends._asyncio",
+):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
+
+POOL_CONNECTIONS = 16
+"""Connections per pool. Once `tls` passes, six checks (redirect, auth, negotiation, users,
+discovery, errors) send their first requests at once, some 16 in all: fewer connections make
+a far-away target's requests queue for round trips. Still far below what a browser opens."""
 MAX_CONNECTIONS = 6
-"""Connections per pool: enough for a probe family's parallel requests, gentle on the server."""
+"""Requests one long job keeps in flight (the deep sweep's pages): gentle on the server, and
+below POOL_CONNECTIONS so that the job's requests never wait for a connection."""
 KEEPALIVE_EXPIRY = 5.0
 
 
@@ -131,7 +153,7 @@ class DoctorTransport(httpx.AsyncBaseTransport):
         pins: Mapping[tuple[str, int], str],
         proxy: str | None = None,
         trust_env: bool = True,
-        max_connections: int = MAX_CONNECTIONS,
+        max_connections: int = POOL_CONNECTIONS,
     ) -> None:
         self._ssl_context = ssl_context
         self._backend = PinnedBackend(pins)

@@ -83,6 +83,22 @@ _QUERY_PARAM = re.compile(
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
 
 
+# Cheap necessary conditions for the rules above: each regex runs only when its text holds the
+# literal it cannot match without (a substring search is some 100 times faster than running
+# the regex over a 64 KiB body that holds no credential at all). Case-insensitive rules look in
+# a folded copy. Under re.IGNORECASE, four non-ASCII letters also match ASCII ones (İ and ı
+# match i, ſ matches s, the Kelvin sign matches k; lower() already maps the last), so they are
+# folded first: a pre-check may let a text through needlessly, never skip a match.
+_IGNORECASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_HEADER_NAMES = tuple(sorted(SENSITIVE_HEADERS))
+_QUERY_KEYS = tuple(f"{key}=" for key in sorted(SENSITIVE_QUERY_KEYS))
+_registered_forms: tuple[str, ...] = ()
+
+
+def _folded(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(_IGNORECASE_TWINS).lower()
+
+
 def _variants(value: str) -> set[str]:
     """The forms a secret can take in output: raw, trimmed, unprefixed, base64'd, URL-quoted."""
     forms = {value, value.strip()}
@@ -105,7 +121,7 @@ def _variants(value: str) -> set[str]:
 
 def register_secret(value: str) -> None:
     """Make `redact()` scrub this value (and its encodings) from every output from now on."""
-    global _pattern
+    global _pattern, _registered_forms
     new = _variants(value)
     with _registry_lock:
         if new <= _registered:
@@ -114,6 +130,7 @@ def register_secret(value: str) -> None:
         # Longest first, so a value is not half-replaced by one of its own substrings.
         alternatives = sorted(_registered, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(a) for a in alternatives))
+        _registered_forms = tuple(alternatives)
 
 
 def redact(text: str) -> str:
@@ -123,14 +140,22 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    pattern = _pattern
-    if pattern is not None:
+    pattern, forms = _pattern, _registered_forms
+    if pattern is not None and any(form in text for form in forms):
         text = pattern.sub(REDACTED, text)
-    text = _HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-    text = _JWT.sub(REDACTED, text)
-    text = _QUERY_PARAM.sub(lambda m: m.group(1) + "%5BREDACTED%5D", text)
-    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    # Each replacement only adds ASCII that none of the later rules' pre-checks look for
+    # ('[REDACTED]', '%5BREDACTED%5D'), so one folded copy serves them all.
+    folded = _folded(text)
+    if ":" in text and any(name in folded for name in _HEADER_NAMES):
+        text = _HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
+    if "bearer" in folded or "basic" in folded:
+        text = _BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if "=" in text and any(key in folded for key in _QUERY_KEYS):
+        text = _QUERY_PARAM.sub(lambda m: m.group(1) + "%5BREDACTED%5D", text)
+    if "@" in text and "://" in text:
+        text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     return text
 
 

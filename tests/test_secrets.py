@@ -67,3 +67,15 @@ def test_nested_report_data_is_redacted_keys_included() -> None:
 def test_prose_about_tokens_and_schemes_is_left_alone() -> None:
     text = "the token accepted by the server; Bearer authentication; basic settings"
     assert redact(text) == text
+
+
+def test_letters_that_ignorecase_matches_to_ascii_still_reach_the_header_and_scheme_rules() -> None:
+    # The regexes' cheap substring pre-checks must not skip what (?i) matches: ſ is s, İ is i.
+    cleaned = redact("ſet-cookie: sid-91f3\nCookİe: sid-22aa\nbaſic dXNlcjpwYXNzd29yZDE=")
+    assert "sid-91f3" not in cleaned and "sid-22aa" not in cleaned
+    assert "dXNlcjpwYXNzd29yZDE" not in cleaned
+
+
+def test_text_without_any_credential_shape_comes_back_unchanged() -> None:
+    text = "HTTP/1.1 200 OK\nContent-Type: application/scim+json\n" + '{"userName": "b"}' * 4000
+    assert redact(text) == text

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from scim_doctor import findings
 from scim_doctor.context import ProbeContext
 from scim_doctor.http import HttpClient, HttpResult, common_findings
-from scim_doctor.model import Finding
 from scim_doctor.probes.base import Outcome
 from scim_doctor.scim_discovery import (
     check_resource_types,
@@ -75,14 +74,6 @@ def _read(result: HttpResult) -> _Read:
     return _Read("ok", parsed.value)
 
 
-def _merge(found: list[Finding]) -> list[Finding]:
-    """One finding per code, naming every request it concerns."""
-    by_code: dict[str, list[str]] = {}
-    for finding in found:
-        by_code.setdefault(finding.code, []).append(finding.message)
-    return [findings.make(code, "; ".join(messages)) for code, messages in by_code.items()]
-
-
 def _endpoint_fact(result: HttpResult) -> dict[str, Any]:
     return {"url": result.url, "status": result.status, "content_type": result.content_type}
 
@@ -108,7 +99,7 @@ async def run(ctx: ProbeContext) -> Outcome:
         ),
         _judge_schemas(schemas, outcome, declared, facts[SCHEMAS], strict=ctx.options.strict),
     ]
-    for finding in _merge([f for r in results for f in common_findings(r)]):
+    for finding in findings.merge_by_code([f for r in results for f in common_findings(r)]):
         outcome.add(finding)
     ctx.shared.extra["discovery"] = declared
     outcome.facts = {"endpoints": facts, "declared": declared}

@@ -32,14 +32,6 @@ def _excerpt(result: HttpResult) -> str:
     return f"the body starts: {start!r}" if start else "the body is empty"
 
 
-def _merge(found: list[Finding]) -> list[Finding]:
-    """One finding per code, naming every request it concerns."""
-    by_code: dict[str, list[str]] = {}
-    for finding in found:
-        by_code.setdefault(finding.code, []).append(finding.message)
-    return [findings.make(code, "; ".join(messages)) for code, messages in by_code.items()]
-
-
 def _error_body(result: HttpResult, what: str, *, strict: bool) -> tuple[list[Finding], Any]:
     """Findings about an error response's body, and its scimType (None when not a SCIM Error)."""
     status = result.status or 0
@@ -159,7 +151,7 @@ async def run(ctx: ProbeContext) -> Outcome:
     outcome = Outcome(exchanges=[missing.exchange, bad_filter.exchange])
     id_findings, id_fact = _judge_unknown_id(missing, unknown_id, strict=ctx.options.strict)
     filter_findings, filter_fact = _judge_invalid_filter(bad_filter, strict=ctx.options.strict)
-    for finding in _merge(id_findings + filter_findings):
+    for finding in findings.merge_by_code(id_findings + filter_findings):
         outcome.add(finding)
     outcome.facts = {"unknown_id": id_fact, "invalid_filter": filter_fact}
     outcome.summary = (

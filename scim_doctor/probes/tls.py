@@ -154,9 +154,10 @@ async def _connect(address: str, port: int) -> socket.socket:
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(Exception):  # closing is best effort; cancellation propagates
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    """Drop the connection: a graceful TLS close waits a round trip for the peer's close_notify
+    and tells nothing. One turn of the loop lets the aborted transport close its socket."""
+    writer.transport.abort()
+    await asyncio.sleep(0)
 
 
 async def handshake(endpoint: _Endpoint, context: ssl.SSLContext, timeout: float) -> Session:
@@ -466,8 +467,24 @@ async def run(ctx: ProbeContext) -> Outcome:
         trust_store=ctx.trust.description,
     )
     timeout = ctx.step_timeout()
+    # The TLS 1.2 probes (for Entra ID) need nothing from the main handshake to start: run
+    # them alongside it, so the check waits for one handshake instead of up to three in turn.
+    tls12 = _Tls12Probes(endpoint, timeout)
+    session = await _main_handshake(ctx, endpoint, timeout, outcome)
+    if session is None:
+        await tls12.cancel()
+        return outcome
+    _succeeded(ctx, session, outcome)
+    await tls12.record(session, outcome)
+    return outcome
+
+
+async def _main_handshake(
+    ctx: ProbeContext, endpoint: _Endpoint, timeout: float, outcome: Outcome
+) -> Session | None:
+    """The verifying handshake; on failure, the findings that name why (and None)."""
     try:
-        session = await handshake(endpoint, ctx.trust.context, timeout)
+        return await handshake(endpoint, ctx.trust.context, timeout)
     except ssl.SSLCertVerificationError as exc:
         await _verification_failed(ctx, endpoint, exc, outcome)
     except ssl.SSLError as exc:
@@ -486,7 +503,7 @@ async def run(ctx: ProbeContext) -> Outcome:
     except OSError as exc:
         if isinstance(exc, ConnectionAbortedError) and "handshake" in str(exc):
             _timed_out(endpoint, timeout, outcome)  # asyncio's own handshake timer fired
-            return outcome
+            return None
         outcome.add(
             findings.make(
                 "tls.handshake_failed",
@@ -495,10 +512,7 @@ async def run(ctx: ProbeContext) -> Outcome:
             )
         )
         outcome.summary = f"handshake failed: {_reason(exc)}"
-    else:
-        _succeeded(ctx, session, outcome)
-        await _tls12(endpoint, session, ctx.step_timeout(), outcome)
-    return outcome
+    return None
 
 
 def _succeeded(ctx: ProbeContext, session: Session, outcome: Outcome) -> None:
@@ -615,26 +629,46 @@ async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None
     return session.cipher if session.protocol == "TLSv1.2" else None
 
 
-async def _tls12(endpoint: _Endpoint, session: Session, timeout: float, outcome: Outcome) -> None:
+class _Tls12Probes:
     """Whether the server also speaks TLS 1.2, and with one of Entra ID's suites.
 
     Entra ID connects with TLS 1.2 only, so a handshake that settled on TLS 1.3 says nothing
-    about it: a second one, capped at 1.2, does; a third offers only Entra's suites when the
-    second chose another. A handshake that gets no answer at all leaves the facts out.
+    about it: one capped at 1.2 does; one offering only Entra's suites tells whether the server
+    accepts one of them when the capped one chose another. Both start at once, with the main
+    handshake; `record` reads them as if they had run in turn after it (a result that is not
+    needed is ignored). A handshake that gets no answer at all leaves the facts out.
     """
-    try:
+
+    def __init__(self, endpoint: _Endpoint, timeout: float) -> None:
+        self._capped = asyncio.ensure_future(_tls12_cipher(endpoint, timeout, None))
+        self._entra = asyncio.ensure_future(
+            _tls12_cipher(endpoint, timeout, ":".join(ENTRA_TLS12_SUITES))
+        )
+
+    async def cancel(self) -> None:
+        """The main handshake failed: its findings need none of this."""
+        for task in (self._capped, self._entra):
+            task.cancel()
+        await asyncio.gather(self._capped, self._entra, return_exceptions=True)
+
+    async def record(self, session: Session, outcome: Outcome) -> None:
+        """Both probes started with the main handshake, so waiting for both costs no extra time
+        and leaves no connection behind."""
+        capped, entra = await asyncio.gather(self._capped, self._entra, return_exceptions=True)
         if session.protocol == "TLSv1.2":
             cipher = session.cipher
+        elif isinstance(capped, BaseException):
+            return  # no answer at all (_NotObserved)
         else:
-            cipher = await _tls12_cipher(endpoint, timeout, None)
+            cipher = capped
         listed = cipher if cipher in ENTRA_TLS12_SUITES else None
         if cipher is not None and listed is None:
-            listed = await _tls12_cipher(endpoint, timeout, ":".join(ENTRA_TLS12_SUITES))
-    except _NotObserved:
-        return
-    outcome.facts.update(
-        tls12_supported=cipher is not None, tls12_cipher=cipher, tls12_ecdhe_suite=listed
-    )
+            if isinstance(entra, BaseException):
+                return
+            listed = entra
+        outcome.facts.update(
+            tls12_supported=cipher is not None, tls12_cipher=cipher, tls12_ecdhe_suite=listed
+        )
 
 
 def _legacy_context() -> ssl.SSLContext:

@@ -11,6 +11,7 @@ import socket
 
 from scim_doctor.demo import pki
 from scim_doctor.http import ErrorKind, HttpClient
+from scim_doctor.http_transport import POOL_CONNECTIONS
 from scim_doctor.target import ResolvePin
 from scim_doctor.trust import Trust
 from tests.http.helpers import TOKEN, client_for, make_ctx
@@ -250,16 +251,17 @@ def test_concurrent_requests_share_one_client_and_a_bounded_pool(
     async def scenario():
         async with client_for(ctx) as client:
             same = HttpClient.for_context(ctx) is client and ctx.http is client
-            results = await asyncio.gather(*(client.request("GET", "/Users") for _ in range(24)))
+            requests = (client.request("GET", "/Users") for _ in range(POOL_CONNECTIONS + 8))
+            results = await asyncio.gather(*requests)
             return same, results, len(client.exchanges)
 
     same, results, recorded = asyncio.run(scenario())
 
     assert same
-    assert [r.status for r in results] == [200] * 24
-    assert recorded == 24
-    assert len(tls_server.requests) == 24
-    assert 1 <= tls_server.connections <= 6
+    assert [r.status for r in results] == [200] * (POOL_CONNECTIONS + 8)
+    assert recorded == POOL_CONNECTIONS + 8
+    assert len(tls_server.requests) == POOL_CONNECTIONS + 8
+    assert 1 <= tls_server.connections <= POOL_CONNECTIONS
 
 
 def test_an_explicit_proxy_carries_the_request_through_a_connect_tunnel(

@@ -249,6 +249,23 @@ def test_invalid_users_are_counted_with_examples(tmp_path: Path) -> None:
     assert outcome.facts["deep"]["users_with_problems"] == {"users.deep_invalid_users": 25}
 
 
+def test_nonconformant_users_are_counted_apart_from_invalid_ones(tmp_path: Path) -> None:
+    """A meta.location outside the base URL does not stop an IdP: a warning, not invalid."""
+
+    def plain_http_locations(request: Request, document: dict[str, Any]) -> dict[str, Any]:
+        for user in document.get("Resources", [])[::5]:
+            location = user["meta"]["location"]
+            user["meta"]["location"] = location.replace("https://", "http://", 1)
+        return document
+
+    outcome = sweep(tmp_path, import_pages(plain_http_locations))
+
+    found = {finding.code for finding in outcome.findings}
+    assert "users.deep_nonconformant_users" in found
+    assert "users.deep_invalid_users" not in found
+    assert outcome.facts["deep"]["users_with_problems"] == {"users.deep_nonconformant_users": 50}
+
+
 def test_a_rate_limited_page_is_asked_again_after_retry_after(tmp_path: Path) -> None:
     answered = itertools.count()
 

@@ -425,3 +425,14 @@ def test_address_without_a_route_is_unreachable_at_once() -> None:
     assert "192.0.2.1:443 (ENETUNREACH" in result["messages"][0]
     assert result["facts"]["attempts"][0]["result"] == "unreachable"
     assert result["elapsed"] < 0.5
+
+
+def test_an_unscoped_link_local_address_is_a_connect_failure_naming_the_error() -> None:
+    """fe80::/10 needs an interface (scope id): connect() fails locally, no packet is sent."""
+    pin = ResolvePin("scim.example.test", 443, "fe80::1")
+    ctx = context("https://scim.example.test/scim/v2", pins=(pin,), timeout=1.0)
+
+    outcome = asyncio.run(network.run_connect(ctx))
+
+    assert codes(outcome) == ["connect.failed"]
+    assert "fe80::1" in outcome.findings[0].message

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TextIO
 
 from scim_doctor.fleet import FleetReport, TargetOutcome
-from scim_doctor.model import Severity, Status
+from scim_doctor.model import Severity, Status, Verdict
 from scim_doctor.secrets import redact
 
 _STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
+_VERDICT_ICON = {Verdict.WILL_WORK: "✅", Verdict.WILL_FAIL: "❌", Verdict.UNKNOWN: "❔"}
 MAX_ANNOTATIONS = 200
 """More than this many lines of annotations help nobody; the summary table has the rest."""
 
@@ -111,6 +112,14 @@ def md_cell(text: str) -> str:
     )
 
 
+def _idp_cell(outcome: TargetOutcome) -> str:
+    """`Entra ID ❌ · Okta ✅`: each identity provider's verdict, the reasons being in the
+    target's own report."""
+    verdicts = outcome.report.idp_verdicts if outcome.report else ()
+    marks = " · ".join(f"{md_cell(v.name)} {_VERDICT_ICON[v.verdict]}" for v in verdicts)
+    return marks or "—"
+
+
 def summary_markdown(fleet: FleetReport) -> str:
     """A heading and one table row per target (written here, not by the Markdown reporter)."""
     count = len(fleet.targets)
@@ -121,13 +130,14 @@ def summary_markdown(fleet: FleetReport) -> str:
         else f"### scim-doctor: {count} target{'s' if count != 1 else ''}, none failing"
     )
     counts = ", ".join(f"{n} {status}" for status, n in fleet.counts.items() if n)
+    with_idps = any(o.report and o.report.idp_verdicts for o in fleet.targets)
     lines = [
         head,
         "",
         f"{counts}; {fleet.duration_ms / 1000:.1f} s.",
         "",
-        "| target | status | problems |",
-        "|---|---|---|",
+        "| target | status | problems |" + (" identity providers |" if with_idps else ""),
+        "|---|---|---|" + ("---|" if with_idps else ""),
     ]
     for outcome in fleet.targets:
         codes = outcome.problems()
@@ -139,7 +149,10 @@ def summary_markdown(fleet: FleetReport) -> str:
                 f" ({outcome.repeat.problem_runs()} of {outcome.repeat.runs} runs had a problem)"
             )
         icon = _STATUS_ICON[outcome.status]
-        lines.append(f"| {md_cell(outcome.name)} | {icon} {outcome.status} | {problems or '—'} |")
+        row = f"| {md_cell(outcome.name)} | {icon} {outcome.status} | {problems or '—'} |"
+        if with_idps:
+            row += f" {_idp_cell(outcome)} |"
+        lines.append(row)
     return redact("\n".join(lines) + "\n")
 
 

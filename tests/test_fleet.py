@@ -14,9 +14,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scim_doctor import trust
+from scim_doctor import idp, trust
+from scim_doctor.fleet import FleetReport, TargetOutcome
+from scim_doctor.model import Severity
 from scim_doctor.probes import CHECK_IDS
+from scim_doctor.reporters import fleet as fleet_reporter
 from tests.conftest import ROOT, assert_valid_report
+from tests.reporters import sample_reports
 from tests.support.fleet_servers import TOKEN, TOKEN_ENV, FleetServers, fleet_servers
 
 SCHEMA_V2 = ROOT / "docs" / "report-schema-v2.json"
@@ -384,3 +388,102 @@ def test_one_target_of_a_config_can_still_be_written_as_html(
     )  # fmt: skip
     assert result.exit_code == 0
     assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")
+
+
+def test_each_json_target_carries_its_idp_verdicts_in_the_v1_shape_and_validates_against_v2(
+    run_cli: Any, fleet: FleetServers, v2_validator: Any, report_validator: Any
+) -> None:
+    config = fleet.config([("acme", "healthy-1"), ("globex", "expired")])
+    result = run_cli("check", "--config", str(config), *TRANSPORT, "--format", "json", env=ENV)
+    report = result.json()
+    assert_valid_report(v2_validator, report)
+    acme, globex = report["targets"]
+    assert [v["idp"] for v in globex["idp_verdicts"]] == [p.key for p in idp.PROFILES]
+    assert {v["verdict"] for v in globex["idp_verdicts"]} == {"will_fail"}
+    entra = globex["idp_verdicts"][0]
+    assert any("expired" in reason for reason in entra["reasons"]), entra["reasons"]
+    assert "will_fail" not in {v["verdict"] for v in acme["idp_verdicts"]}
+    as_v1 = {
+        "schema_version": "1",
+        "tool": report["tool"],
+        "target": {"base_url": globex["base_url"], "host": "h", "port": 443},
+        "started_at": globex["started_at"],
+        "duration_ms": globex["duration_ms"],
+        "summary": globex["summary"],
+        "checks": globex["checks"],
+        "idp_verdicts": globex["idp_verdicts"],
+    }
+    assert_valid_report(report_validator, as_v1)
+
+
+def test_the_v2_target_idp_verdicts_schema_is_version_1s_unchanged() -> None:
+    v1 = json.loads((ROOT / "docs" / "report-schema-v1.json").read_text(encoding="utf-8"))
+    v2 = json.loads(SCHEMA_V2.read_text(encoding="utf-8"))
+    target = v2["$defs"]["target"]
+    assert target["properties"]["idp_verdicts"] == v1["properties"]["idp_verdicts"]
+    assert "idp_verdicts" not in target["required"]  # documents before 0.1.x lack it
+
+
+def _mixed_fleet() -> FleetReport:
+    """A healthy target judged for Entra ID and JumpCloud, a failing one for Entra ID and Okta,
+    and one scim-doctor broke on (no report, so no verdicts)."""
+    healthy, failing = sample_reports.healthy(), sample_reports.failing()
+    return FleetReport(
+        tool_version="0.1.0",
+        started_at="2026-11-27T10:00:00Z",
+        duration_ms=500.0,
+        targets=(
+            TargetOutcome("acme", healthy.target.base_url, Severity.FAIL, report=healthy),
+            TargetOutcome("globex", failing.target.base_url, Severity.FAIL, report=failing),
+            TargetOutcome("initech", "https://initech.example/scim/v2", Severity.FAIL, error="x"),
+        ),
+    )
+
+
+def test_a_target_without_a_report_has_empty_idp_verdicts_and_the_document_still_validates(
+    v2_validator: Any,
+) -> None:
+    report = json.loads(fleet_reporter.render_json(_mixed_fleet()))
+    assert_valid_report(v2_validator, report)
+    assert [[v["verdict"] for v in t["idp_verdicts"]] for t in report["targets"]] == [
+        ["will_work", "unknown"],
+        ["will_fail", "will_fail"],
+        [],
+    ]
+
+
+def test_the_text_summary_marks_each_identity_provider_per_target_blank_where_not_judged() -> None:
+    text = fleet_reporter.render_text(_mixed_fleet())
+    matrix = text[text.index("\nSummary: ") :].split("\n\n")[2].splitlines()
+    assert matrix == [
+        "  target   Entra ID  JumpCloud  Okta",
+        "  acme     ✓         ?",
+        "  globex   ✗                    ✗",
+        "  initech",
+    ]
+    assert text.rstrip().endswith("Failing: globex, initech")
+
+
+def test_the_text_summary_has_no_identity_provider_block_when_no_target_has_verdicts() -> None:
+    fleet = _mixed_fleet()
+    bare = tuple(
+        dataclasses.replace(t, report=dataclasses.replace(t.report, idp_verdicts=()))
+        if t.report
+        else t
+        for t in fleet.targets
+    )
+    text = fleet_reporter.render_text(dataclasses.replace(fleet, targets=bare))
+    assert "Entra ID" not in text[text.index("\nSummary: ") :]
+
+
+def test_the_step_summary_gives_each_target_its_identity_provider_verdicts(
+    run_cli: Any, fleet: FleetServers
+) -> None:
+    config = fleet.config([("acme", "healthy-1"), ("globex", "expired")])
+    result = run_cli("check", "--config", str(config), *TRANSPORT, "--format", "markdown", env=ENV)
+    out = result.stdout
+    assert "| target | status | problems | identity providers |\n|---|---|---|---|\n" in out
+    globex = next(line for line in out.splitlines() if line.startswith("| globex |"))
+    names = " · ".join(f"{p.name} ❌" for p in idp.PROFILES)
+    assert globex == f"| globex | ❌ fail | `tls.cert_expired` | {names} |"
+    assert out.count("### Identity providers") == 2  # each target's own report has its table

@@ -16,7 +16,7 @@ from scim_doctor.errors import InputError
 from scim_doctor.fleet import FleetReport, TargetOutcome
 from scim_doctor.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
-from scim_doctor.reporters.json import check_to_dict
+from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict
 
 SCHEMA_VERSION = "2"
 WIDTH = text_reporter.WIDTH
@@ -48,6 +48,7 @@ def target_to_dict(outcome: TargetOutcome) -> dict[str, Any]:
             "problems": outcome.problems(),
         },
         "checks": [check_to_dict(c) for c in report.checks] if report else [],
+        "idp_verdicts": [idp_verdict_to_dict(v) for v in report.idp_verdicts] if report else [],
     }
     if outcome.repeat is not None:
         from scim_doctor import repeat
@@ -119,8 +120,32 @@ def summary_table(fleet: FleetReport) -> list[str]:
         problems = ", ".join(outcome.problems()) or ("-" if outcome.report else "internal error")
         mark = _MARK[outcome.status]
         lines.append(f"  {outcome.name:<{width}}  {mark} {outcome.status:<5} {problems}".rstrip())
+    lines += idp_matrix(fleet)
     if failing:
         lines += ["", f"Failing: {', '.join(failing)}"]
+    return lines
+
+
+def idp_matrix(fleet: FleetReport) -> list[str]:
+    """One row per target, one column per identity provider: ✓ will work, ✗ will fail,
+    ? unknown (blank: not evaluated for that target, e.g. its `idp` names another). The
+    reasons are in each target's section; nothing when no target has a verdict."""
+    names: dict[str, str] = {}
+    for outcome in fleet.targets:
+        for item in outcome.report.idp_verdicts if outcome.report else ():
+            names.setdefault(item.idp, item.name)
+    if not names:
+        return []
+    width = max([len("target"), *(len(o.name) for o in fleet.targets)])
+    header = "  ".join(names.values())
+    lines = ["", f"  {'target':<{width}}  {header}"]
+    for outcome in fleet.targets:
+        marks = {
+            v.idp: text_reporter.VERDICT_WORDS[v.verdict][0]
+            for v in (outcome.report.idp_verdicts if outcome.report else ())
+        }
+        cells = "  ".join(f"{marks.get(key, ''):<{len(name)}}" for key, name in names.items())
+        lines.append(f"  {outcome.name:<{width}}  {cells}".rstrip())
     return lines
 
 

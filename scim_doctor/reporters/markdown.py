@@ -12,7 +12,7 @@ import json
 import re
 
 from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import CheckResult, Finding, Report, Severity, Status
+from scim_doctor.model import CheckResult, Finding, IdpVerdict, Report, Severity, Status, Verdict
 from scim_doctor.reporters.text import verdict
 from scim_doctor.secrets import redact
 
@@ -24,6 +24,11 @@ STATUS_MARKS = {
     Status.ERROR: "💥 error",
 }
 SEVERITY_MARKS = {Severity.INFO: "ℹ️ info", Severity.WARN: "⚠️ warn", Severity.FAIL: "❌ fail"}
+VERDICT_MARKS = {
+    Verdict.WILL_WORK: "✅ will work",
+    Verdict.WILL_FAIL: "❌ will fail",
+    Verdict.UNKNOWN: "❔ unknown",
+}
 
 # Backslash-escaping any ASCII punctuation is valid CommonMark; these are the ones that can
 # start emphasis, links, code, HTML, strikethrough, table cells, entities or @-mentions.
@@ -81,6 +86,18 @@ def _finding(check: CheckResult, finding: Finding) -> list[str]:
     ]
 
 
+def _idp_table(verdicts: tuple[IdpVerdict, ...]) -> list[str]:
+    """Per identity provider, whether its connection would work and why not (the broken or
+    unknown rules' reasons, as the run computed them)."""
+    if not verdicts:
+        return []
+    lines = ["### Identity providers", "", "| IdP | Verdict | Why |", "| --- | --- | --- |"]
+    for item in verdicts:
+        why = "; ".join(escape(reason) for reason in item.reasons) or "—"
+        lines.append(f"| {escape(item.name)} | {VERDICT_MARKS[item.verdict]} | {why} |")
+    return [*lines, ""]
+
+
 def _counts(report: Report) -> str:
     words = {
         Status.PASS: "passed",
@@ -117,6 +134,7 @@ def render(report: Report) -> str:
         "| --- | --- | ---: | --- |",
         *(_check_row(check) for check in report.checks),
         "",
+        *_idp_table(report.idp_verdicts),
     ]
     found = [(check, f) for check in report.checks for f in check.findings]
     if found:

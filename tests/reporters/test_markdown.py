@@ -97,6 +97,56 @@ def test_skipped_checks_are_listed_with_their_reasons() -> None:
     assert "- `auth` Token authentication: requires tls, which failed" in skipped
 
 
+def idp_rows(document: str) -> list[list[str]]:
+    """The body rows of the identity-provider table."""
+    return table_rows(document.split("### Identity providers", 1)[1])
+
+
+def test_the_idp_table_follows_the_checks_table_with_each_verdict_and_why() -> None:
+    document = markdown.render(sample_reports.failing())
+    checks_end = document.index("| `discovery` Discovery endpoints")
+    assert checks_end < document.index("### Identity providers") < document.index("### Findings")
+    assert "| IdP | Verdict | Why |" in document
+    assert idp_rows(document) == [
+        [
+            "Entra ID",
+            "❌ will fail",
+            "TLS handshake and certificate: certificate expired 26 days ago",
+        ],
+        [
+            "Okta",
+            "❌ will fail",
+            "TLS handshake and certificate: certificate expired 26 days ago; the base URL "
+            "https://scim\\_api.example.com/scim/v2 contains '\\_', which Okta does not accept",
+        ],
+    ]
+
+
+def test_an_idp_that_will_work_has_no_reasons_and_an_unknown_one_says_what_is_missing() -> None:
+    rows = idp_rows(markdown.render(sample_reports.healthy()))
+    assert rows[0] == ["Entra ID", "✅ will work", "—"]
+    assert rows[1][:2] == ["JumpCloud", "❔ unknown"]
+    assert rows[1][2].startswith("not replayed (read-only run")
+
+
+def test_a_run_without_idp_verdicts_has_no_idp_section() -> None:
+    report = dataclasses.replace(sample_reports.failing(), idp_verdicts=())
+    assert "Identity providers" not in markdown.render(report)
+
+
+def test_an_idp_reason_cannot_break_its_table_or_inject_markup() -> None:
+    """Given a reason quoting server text full of Markdown and HTML, then it stays one cell."""
+    verdict = dataclasses.replace(
+        sample_reports.FAILING_IDPS[0], reasons=("a|b <img src=x> @octocat\n# heading",)
+    )
+    report = dataclasses.replace(sample_reports.failing(), idp_verdicts=(verdict,))
+    document = markdown.render(report)
+    assert idp_rows(document) == [
+        ["Entra ID", "❌ will fail", "a\\|b \\<img src=x\\> \\@octocat \\# heading"]
+    ]
+    assert "<img src=x>" not in document
+
+
 def test_server_text_cannot_break_the_table_or_inject_markup() -> None:
     """Given a summary full of Markdown and HTML, then it stays one literal cell."""
     summary = "a|b <script>x</script> *bold* [link](http://x) @octocat\n# not a heading"

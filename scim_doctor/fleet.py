@@ -212,10 +212,22 @@ def run_fleet(
     concurrency: int,
     on_done: Callable[[TargetOutcome], None] | None = None,
 ) -> FleetReport:
-    """Synchronous entry point for the CLI and the benchmark."""
+    """Synchronous entry point for the CLI and the benchmark.
+
+    The report leaves the loop through `done`, not as the main task's result: when the run
+    ends, asyncio.run looks up its Ctrl-C handler with signal.getsignal, whose failed enum
+    lookup formats the handler, the main task and so the repr of its result: the whole
+    report, several MiB of text at the very moment the process is at its largest.
+    """
     if sys.platform == "win32":  # pragma: no cover - the selector loop is what httpx expects
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-    return asyncio.run(diagnose_fleet(specs, concurrency, on_done))
+    done: list[FleetReport] = []
+
+    async def main() -> None:
+        done.append(await diagnose_fleet(specs, concurrency, on_done))
+
+    asyncio.run(main())
+    return done[0]
 
 
 def prepare(configs: Sequence[TargetConfig]) -> list[FleetTarget]:

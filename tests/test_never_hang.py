@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import select
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ import pytest
 from scim_doctor.demo import pki, sockets
 from tests.conftest import CliResult, assert_valid_report
 from tests.support import netns
+from tests.support.backlog import full_backlog_port
 from tests.support.scripted_server import Chunk, Raw, Reply, ScriptedServer
 
 TOKEN = "never-hang-token-4c1f8e2a9b7d6053"
@@ -137,32 +136,8 @@ def https_server(ca: pki.CertificateAuthority) -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def full_backlog() -> Iterator[int]:
-    """A listener whose accept queue is full, so the kernel drops further SYNs unanswered.
-
-    listen(0) and never accept; connect until one handshake does not complete, which proves
-    on this kernel that a new SYN is dropped (what a firewall's silent drop looks like).
-    """
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    fillers: list[socket.socket] = []
-    try:
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        address = server.getsockname()
-        for _ in range(16):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            fillers.append(filler)
-            filler.setblocking(False)
-            filler.connect_ex(address)
-            _, writable, _ = select.select([], [filler], [], 0.1)
-            if not writable:
-                break
-        else:
-            pytest.skip("this kernel completes handshakes beyond the listen backlog")
-        yield address[1]
-    finally:
-        for filler in fillers:
-            filler.close()
-        server.close()
+    with full_backlog_port() as port:
+        yield port
 
 
 @pytest.fixture

@@ -537,9 +537,6 @@ async def _main_handshake(
         )
         outcome.summary = f"no connection for the handshake: {exc.strerror}"
     except OSError as exc:
-        if isinstance(exc, ConnectionAbortedError) and "handshake" in str(exc):
-            _timed_out(endpoint, timeout, outcome)  # asyncio's own handshake timer fired
-            return None
         outcome.add(
             findings.make(
                 "tls.handshake_failed",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import select
 import socket
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from scim_doctor.probes.base import Outcome
 from scim_doctor.target import ResolvePin, parse_base_url
 from scim_doctor.trust import load_trust
 from tests.support import netns
+from tests.support.backlog import full_backlog_port
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -94,32 +94,8 @@ def closed_port() -> int:
 
 @pytest.fixture
 def full_backlog() -> Iterator[int]:
-    """A listener whose accept queue is full, so the kernel drops further SYNs unanswered.
-
-    listen(0) and never accept; connect until one handshake does not complete, which proves
-    on this kernel that a new SYN is dropped (the signature of a firewall's silent drop).
-    """
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    fillers: list[socket.socket] = []
-    try:
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        address = server.getsockname()
-        for _ in range(16):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            fillers.append(filler)
-            filler.setblocking(False)
-            filler.connect_ex(address)
-            _, writable, _ = select.select([], [filler], [], 0.1)
-            if not writable:
-                break  # this SYN was dropped: the backlog is full
-        else:
-            pytest.skip("this kernel completes handshakes beyond the listen backlog")
-        yield address[1]
-    finally:
-        for filler in fillers:
-            filler.close()
-        server.close()
+    with full_backlog_port() as port:
+        yield port
 
 
 # --- dns, on this machine ------------------------------------------------------------------------

@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from scim_doctor import secrets
 from scim_doctor.secrets import REDACTED, Secret, redact, redact_data, redact_headers
 
 TOKEN = "tok-4c1f8e2d9b7a6053e1"
@@ -79,3 +83,57 @@ def test_letters_that_ignorecase_matches_to_ascii_still_reach_the_header_and_sch
 def test_text_without_any_credential_shape_comes_back_unchanged() -> None:
     text = "HTTP/1.1 200 OK\nContent-Type: application/scim+json\n" + '{"userName": "b"}' * 4000
     assert redact(text) == text
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "\n",
+        " ",
+        "\t",
+        ":",
+        "> ",
+        "Authorization",
+        "authorization: ",
+        "Cookie: a=b",
+        "Bearer ",
+        "basic ",
+        "BEARER\n",
+        "abcdefgh12345678",
+        "s3cr3t-v4lu3",
+        "[REDACTED]",
+        "İ",
+        "ı",
+        "ſet-cookie",
+        "\u212aey",
+        "x-api-",
+        "key",
+        "=",
+        "eyJ",
+        "é",
+        "x",
+        "Proxy-",
+    ]
+)
+
+
+def _every_position(text: str) -> str:
+    """`redact` as it was: each rule's regex tried at every position of the text."""
+    if secrets._pattern is not None:
+        text = secrets._pattern.sub(REDACTED, text)
+    text = secrets._HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
+    text = secrets._BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = secrets._JWT.sub(REDACTED, text)
+    text = secrets._QUERY_PARAM.sub(lambda m: m.group(1) + "%5BREDACTED%5D", text)
+    return secrets._URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@example(text="authorization: x\nAuthorization: Bearer abcdefgh12345678\n")
+@example(text="ſet-cookie: a=1\n\u212aey\nbearer ab12cd34ef")
+@given(text=st.one_of(st.lists(FRAGMENTS, max_size=16).map("".join), st.text(max_size=80)))
+def test_trying_the_header_and_scheme_rules_only_where_their_word_is_redacts_the_same(
+    text: str,
+) -> None:
+    # Only where a header name or scheme word occurs: the same result as every position
+    # (the shortcut took a 5 MiB fleet report from 0.6 s to milliseconds).
+    assert redact(text) == _every_position(text)

@@ -647,14 +647,26 @@ class _NotObserved(Exception):
     """The capped handshake got no answer at all (as opposed to a refusal)."""
 
 
+_tls12_contexts: dict[str | None, ssl.SSLContext] = {}
+
+
+def _tls12_context(ciphers: str | None) -> ssl.SSLContext:
+    """One capped context per cipher list for the whole process: building an SSLContext costs
+    about as much CPU as the handshake it serves, and a fleet makes hundreds of these."""
+    context = _tls12_contexts.get(ciphers)
+    if context is None:
+        context = unverified_context()  # the certificate is judged already; only the protocol
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        if ciphers is not None:
+            context.set_ciphers(ciphers)
+        context = _tls12_contexts.setdefault(ciphers, context)
+    return context
+
+
 async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None) -> str | None:
     """The suite a handshake capped at TLS 1.2 settles on (None: refused)."""
-    context = unverified_context()  # the certificate is judged already; only the protocol here
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
-    if ciphers is not None:
-        context.set_ciphers(ciphers)
     try:
-        session = await handshake(endpoint, context, timeout)
+        session = await handshake(endpoint, _tls12_context(ciphers), timeout)
     except ssl.SSLError:
         return None
     except (OSError, asyncio.TimeoutError) as exc:
@@ -666,28 +678,28 @@ class _Tls12Probes:
     """Whether the server also speaks TLS 1.2, and with one of Entra ID's suites.
 
     Entra ID connects with TLS 1.2 only, so a handshake that settled on TLS 1.3 says nothing
-    about it: one capped at 1.2 does; one offering only Entra's suites tells whether the server
-    accepts one of them when the capped one chose another. Both start at once, with the main
-    handshake; `record` reads them as if they had run in turn after it (a result that is not
-    needed is ignored). A handshake that gets no answer at all leaves the facts out.
+    about it: one capped at 1.2 does. It starts at once, with the main handshake, so the check
+    waits for one handshake rather than two in turn. Only when the capped handshake settles on
+    a suite outside Entra's list does a third, offering only Entra's suites, tell whether the
+    server accepts one of them: most servers pick one of them anyway, and a fleet of hundreds
+    of targets would otherwise pay for a handshake whose answer is known. A handshake that
+    gets no answer at all leaves the facts out.
     """
 
     def __init__(self, endpoint: _Endpoint, timeout: float) -> None:
+        self._endpoint = endpoint
+        self._timeout = timeout
         self._capped = asyncio.ensure_future(_tls12_cipher(endpoint, timeout, None))
-        self._entra = asyncio.ensure_future(
-            _tls12_cipher(endpoint, timeout, ":".join(ENTRA_TLS12_SUITES))
-        )
 
     async def cancel(self) -> None:
         """The main handshake failed: its findings need none of this."""
-        for task in (self._capped, self._entra):
-            task.cancel()
-        await asyncio.gather(self._capped, self._entra, return_exceptions=True)
+        self._capped.cancel()
+        await asyncio.gather(self._capped, return_exceptions=True)
 
     async def record(self, session: Session, outcome: Outcome) -> None:
-        """Both probes started with the main handshake, so waiting for both costs no extra time
+        """The capped probe started with the main handshake, so waiting for it costs little
         and leaves no connection behind."""
-        capped, entra = await asyncio.gather(self._capped, self._entra, return_exceptions=True)
+        (capped,) = await asyncio.gather(self._capped, return_exceptions=True)
         if session.protocol == "TLSv1.2":
             cipher = session.cipher
         elif isinstance(capped, BaseException):
@@ -696,9 +708,12 @@ class _Tls12Probes:
             cipher = capped
         listed = cipher if cipher in ENTRA_TLS12_SUITES else None
         if cipher is not None and listed is None:
-            if isinstance(entra, BaseException):
+            try:
+                listed = await _tls12_cipher(
+                    self._endpoint, self._timeout, ":".join(ENTRA_TLS12_SUITES)
+                )
+            except _NotObserved:
                 return
-            listed = entra
         outcome.facts.update(
             tls12_supported=cipher is not None, tls12_cipher=cipher, tls12_ecdhe_suite=listed
         )

@@ -81,6 +81,10 @@ class _Listener(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a fleet run opening a few hundred connections at
+    # once overflowed it, and every dropped SYN cost the client a 1 s retransmission that
+    # looked like a slow network. Real servers listen with hundreds (nginx: 511).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(
         self,

@@ -29,10 +29,10 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple
 
 import httpx
 
@@ -50,6 +50,7 @@ from scim_doctor.http_result import HttpResult, TlsInfo, common_findings, connec
 from scim_doctor.http_transport import DoctorTransport
 from scim_doctor.model import Exchange
 from scim_doctor.secrets import SENSITIVE_HEADERS, redact, redact_headers
+from scim_doctor.timeouts import within
 from scim_doctor.trust import unverified_context
 
 __all__ = [
@@ -72,7 +73,6 @@ if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 USER_AGENT = f"scim-doctor/{__version__}"
-_T = TypeVar("_T")
 EXCERPT_CHARS = 2048
 # The excerpt is redacted before it is cut, over a window wide enough that a secret starting
 # inside the excerpt is matched whole (cutting first could leave half a token showing).
@@ -248,7 +248,7 @@ class HttpClient:
         request, progress = prepared.request, prepared.progress
         error: HttpError | None = None
         try:
-            await asyncio.wait_for(self._exchange(request, progress), prepared.budget)
+            await within(self._exchange(request, progress), prepared.budget)
         except asyncio.TimeoutError:
             error = self._timeout(progress, prepared.budget, prepared.wanted)
         except Exception as exc:  # every network failure becomes a result
@@ -525,16 +525,6 @@ class HttpClient:
         )
 
 
-async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
-    """`asyncio.wait_for` without a new task per call where Python has `asyncio.timeout`
-    (3.11+): a sweep waits for thousands of pieces, and a task each is measurable."""
-    timeout = getattr(asyncio, "timeout", None)
-    if timeout is None:  # pragma: no cover - Python 3.10
-        return await asyncio.wait_for(awaitable, seconds)
-    async with timeout(seconds):
-        return await awaitable
-
-
 class HttpStream:
     """One response read piece by piece (see `HttpClient.stream`): an async context manager.
 
@@ -598,7 +588,7 @@ class HttpStream:
             return self
         started = time.perf_counter()
         try:
-            response = await _within(
+            response = await within(
                 self._client._client.send(prepared.request, stream=True), prepared.budget
             )
         except asyncio.TimeoutError:
@@ -633,7 +623,7 @@ class HttpStream:
                 return
             started = time.perf_counter()
             try:
-                data = await _within(raw.__anext__(), left)
+                data = await within(raw.__anext__(), left)
             except StopAsyncIteration:
                 body.finish()
                 break

@@ -22,6 +22,7 @@ from scim_doctor.probes import REGISTRY
 from scim_doctor.probes.base import Outcome, Probe
 from scim_doctor.secrets import Secret, redact
 from scim_doctor.target import Target
+from scim_doctor.timeouts import within
 from scim_doctor.trust import Trust
 
 BUG_REPORT_HINT = (
@@ -72,7 +73,7 @@ async def _run_one(probe: Probe, ctx: ProbeContext) -> tuple[CheckResult, bool]:
     if budget <= 0:
         return _skip(probe, "the run's deadline was reached before this check could start"), False
     try:
-        outcome = await asyncio.wait_for(probe.run(ctx), timeout=budget)
+        outcome = await within(probe.run(ctx), budget)
     except asyncio.TimeoutError:
         if ctx.remaining() > 0:
             return _crashed(probe, started, "a timeout escaped the probe"), False
@@ -110,18 +111,6 @@ def _crashed(
     )
 
 
-def _pass_on_a_swallowed_cancellation() -> None:
-    """Ctrl-C cancels the run's task, which cancels the probe's task; if that lands just as the
-    probe finishes, Python 3.11's `asyncio.wait_for` returns the probe's result instead
-    (python/cpython#86296, fixed in 3.12), the run completes and the interrupt is lost: exit 1
-    with a report, where the user asked for exit 130. The cancellation is still counted on the
-    task (`cancelling()`, 3.11+; 3.10's asyncio.run does not turn Ctrl-C into a cancellation)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    if cancelling is not None and cancelling() > 0:
-        raise asyncio.CancelledError
-
-
 async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> list[CheckResult]:
     """Run every probe once its prerequisites are settled; return results in registry order."""
     by_id = {probe.id: probe for probe in probes}
@@ -140,9 +129,7 @@ async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> l
         for earlier in probe.after:
             if earlier in tasks:
                 await tasks[earlier]
-        result = await _run_one(probe, ctx)
-        _pass_on_a_swallowed_cancellation()
-        return result
+        return await _run_one(probe, ctx)
 
     for probe in probes:
         tasks[probe.id] = asyncio.ensure_future(gated(probe))

@@ -28,6 +28,7 @@ from scim_doctor import certinfo, findings
 from scim_doctor.context import ProbeContext
 from scim_doctor.model import Finding
 from scim_doctor.probes.base import Outcome
+from scim_doctor.timeouts import within
 from scim_doctor.trust import unverified_context
 
 # OpenSSL X509_V_ERR_* codes (include/openssl/x509_vfy.h).
@@ -228,7 +229,7 @@ async def handshake(endpoint: _Endpoint, context: ssl.SSLContext, timeout: float
         finally:
             _drop(sock)
 
-    return await asyncio.wait_for(attempt(), timeout)
+    return await within(attempt(), timeout)
 
 
 async def _status_line(endpoint: _Endpoint, host_header: str, timeout: float) -> str | None:
@@ -244,7 +245,7 @@ async def _status_line(endpoint: _Endpoint, host_header: str, timeout: float) ->
             await _close(writer)
 
     try:
-        line = await asyncio.wait_for(attempt(), timeout)
+        line = await within(attempt(), timeout)
     except (OSError, asyncio.TimeoutError, ValueError):
         return None
     return line[:_STATUS_LINE_MAX].decode("latin-1").strip()

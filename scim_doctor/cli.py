@@ -1,7 +1,8 @@
 """Command line: options -> Target -> run -> reports -> exit code. Nothing else lives here.
 
 Exit codes (a public interface): 0 nothing at or above --fail-on, 1 problems found, 2 usage
-error (one line on stderr, never a traceback), 3 scim-doctor itself failed, 130 interrupted.
+error (one line on stderr, never a traceback), 3 scim-doctor itself failed, 130 interrupted:
+Ctrl-C, or SIGTERM / SIGHUP while `check`, `cleanup` or `demo` runs (scim_doctor.signals).
 
 Start-up matters for a command people run often: only click and two import-free modules are
 loaded at import time; everything else is imported where it is used.
@@ -9,10 +10,11 @@ loaded at import time; everything else is imported where it is used.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar, cast
 
 import click
 
@@ -364,6 +366,42 @@ def build_options(
     )
 
 
+RUN_SETTINGS = (
+    "timeout",
+    "deadline",
+    "expiry_warn_days",
+    "only",
+    "skip",
+    "idp",
+    "strict",
+    "deep",
+    "allow_writes",
+    "show_pii",
+    "max_body",
+)
+"""The `run_options` parameters that become Options; the others say how to report."""
+
+
+def options_from(run: Mapping[str, Any], **connection: Any) -> Options:
+    """Options from the shared `run_options` parameters (`check`, `demo`); `connection` gives
+    where to connect and what to trust, and overrides any of them (`demo --fault` writes)."""
+    return build_options(**{**{name: run[name] for name in RUN_SETTINGS}, **connection})
+
+
+def stops_like_ctrl_c(command: F) -> F:
+    """SIGTERM and SIGHUP end this command as Ctrl-C does, only while it runs: the lifecycle
+    cleans up and says what it deleted, and the exit code is 130 (see scim_doctor.signals)."""
+
+    @functools.wraps(command)
+    def run_command(*args: Any, **kwargs: Any) -> Any:
+        from scim_doctor.signals import stop_like_ctrl_c
+
+        with stop_like_ctrl_c():
+            return command(*args, **kwargs)
+
+    return cast(F, run_command)
+
+
 def _idp_key(name: str | None) -> str | None:
     if not name:
         return None
@@ -460,6 +498,7 @@ def cli() -> None:
 )
 @fleet_options
 @run_options
+@stops_like_ctrl_c
 def check(
     base_url: str | None,
     token_env: str | None,
@@ -519,18 +558,8 @@ def check(
         )
     if proxy is not None:
         proxy = _check_proxy(proxy)
-    options = build_options(
-        timeout=run["timeout"],
-        deadline=run["deadline"],
-        expiry_warn_days=run["expiry_warn_days"],
-        only=run["only"],
-        skip=run["skip"],
-        idp=run["idp"],
-        strict=run["strict"],
-        deep=run["deep"],
-        allow_writes=run["allow_writes"],
-        show_pii=run["show_pii"],
-        max_body=run["max_body"],
+    options = options_from(
+        run,
         cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
@@ -718,6 +747,7 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
 @click.option("--fault", default=None, metavar="NAME", help="Inject one named fault.")
 @click.option("--list-faults", is_flag=True, help="List the faults the demo server can inject.")
 @run_options
+@stops_like_ctrl_c
 def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
     """Start the built-in SCIM server on 127.0.0.1, check it, print the report, stop it."""
     import secrets as random_source
@@ -748,18 +778,9 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
         DemoServer(token, fault=fault, http_listener=True) as server,
     ):
         ca_path = server.write_ca(Path(tmp))
-        options = build_options(
-            timeout=run["timeout"],
-            deadline=run["deadline"],
-            expiry_warn_days=run["expiry_warn_days"],
-            only=run["only"],
-            skip=run["skip"],
-            idp=run["idp"],
-            strict=run["strict"],
-            deep=run["deep"],
+        options = options_from(
+            run,
             allow_writes=writes,
-            show_pii=run["show_pii"],
-            max_body=run["max_body"],
             cacert=ca_path,
             resolve=(parse_resolve(server.resolve_pin),),
             http_port=server.http_port or 80,
@@ -784,6 +805,7 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
 )
 @click.option("--deadline", type=float, default=None, help="Seconds for the whole clean-up.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@stops_like_ctrl_c
 def cleanup(
     base_url: str,
     token_env: str | None,
@@ -918,8 +940,18 @@ def codes(output_format: str) -> None:
 def _fail(message: str, code: int) -> NoReturn:
     from scim_doctor.reporters.writer import say
 
-    say(f"scim-doctor: {message}")
+    try:
+        say(f"scim-doctor: {message}")
+    except OSError:  # stderr is gone (SIGHUP: the terminal closed); the exit code still counts
+        pass
     raise SystemExit(code)
+
+
+def _interrupted() -> str:
+    from scim_doctor.signals import received
+
+    by = received()
+    return f"interrupted by {by}" if by else "interrupted"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -939,7 +971,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except InputError as exc:
         _fail(f"error: {exc}", EXIT_USAGE)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _fail("interrupted", EXIT_INTERRUPTED)
+        _fail(_interrupted(), EXIT_INTERRUPTED)
     except Exception as exc:
         _fail(
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in scim-doctor; please "

@@ -10,9 +10,9 @@ Clean-up is guaranteed: whatever ends the steps (a failure, a crash, the run's d
 Ctrl-C), everything created and not yet deleted is deleted, newest first, by
 `cleanup.guaranteed_clean_up`, which runs in its own thread with its own HTTP client and a budget
 of min(2 x --timeout, 10 s) beyond the deadline. At the deadline the check still reports (with
-`run.deadline_exceeded`); on Ctrl-C the cancellation goes on after the clean-up, and one line
-on stderr says what was deleted and what, if anything, is left. The steps are in
-`scim_doctor.lifecycle_steps`.
+`run.deadline_exceeded`); on Ctrl-C (or SIGTERM / SIGHUP, see `scim_doctor.signals`) the
+cancellation goes on after the clean-up, and one line on stderr says what was deleted and what,
+if anything, is left. The steps are in `scim_doctor.lifecycle_steps`.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def _announce(session: Session, cleanup: CleanupRun) -> None:
     line += f"; LEFT ON THE SERVER: {'; '.join(left)} ({CLEANUP_HINT})" if left else ""
     if cleanup.crashed:
         line += f"; the clean-up itself failed ({cleanup.crashed})"
-    say(f"scim-doctor: {line}")
+    try:
+        say(f"scim-doctor: {line}")
+    except OSError:  # stderr is gone (SIGHUP: the terminal closed): the interrupt must go on
+        pass
 
 
 def _outcome(session: Session, cleanup: CleanupRun, stopped_at: str | None) -> Outcome:

@@ -1,6 +1,7 @@
 """The `lifecycle` check against the real demo server on loopback: every lifecycle code from a
 demo fault, a healthy server passing, nothing left behind after a deadline, a cancellation or a
-real SIGINT in the middle of a step, and a full run without --allow-writes sending only GET/HEAD.
+real SIGINT, SIGTERM or SIGHUP in the middle of a step (a repeated SIGTERM included), and a full
+run without --allow-writes sending only GET/HEAD.
 
 What is left on the server is read back over HTTPS by the test itself, not from the doctor's own
 report.
@@ -21,7 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -39,6 +40,7 @@ from scim_doctor.probes import lifecycle
 from scim_doctor.probes.base import Outcome
 from scim_doctor.secrets import Secret
 from scim_doctor.target import ResolvePin, parse_base_url
+from scim_doctor.timeouts import within
 from scim_doctor.trust import load_trust
 from tests.conftest import assert_valid_report
 from tests.http.helpers import TOKEN, make_ctx
@@ -449,35 +451,15 @@ def test_a_cancelled_run_deletes_everything_then_lets_the_cancellation_through(
 
 
 def test_sigint_mid_lifecycle_leaves_nothing_on_the_server(tmp_path: Path, gate: Gate) -> None:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in _PROXY_VARIABLES}
     with DemoServer(TOKEN, fault=gate.fault("POST", "/Groups")) as server:
         ca = server.write_ca(tmp_path)
-        argv = [
-            SCRIPT, "check", server.base_url, "--cacert", str(ca), "--resolve", server.resolve_pin,
-            "--allow-writes", "--only", "lifecycle", "--timeout", "20", "--format", "json",
-        ]  # fmt: skip
-        with children_see_ctrl_c():
-            process = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**env, "SCIM_TOKEN": TOKEN},
-            )
-        try:
-            assert gate.reached.wait(30), "the lifecycle never reached POST /Groups"
-            assert process.poll() is None, "the doctor ended while its POST /Groups was held"
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=20)
-        finally:
-            gate.release.set()
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        returncode, stdout, stderr = stop_mid_lifecycle(
+            server, ca, gate, signal.SIGINT, children_see_ctrl_c()
+        )
         left = left_on(server, ca)
         received = server.received
 
-    assert process.returncode == 130, f"stderr: {stderr!r}; stdout: {stdout[:2000]!r}"
+    assert returncode == 130, f"stderr: {stderr!r}; stdout: {stdout[:2000]!r}"
     assert left == []
     assert "interrupted during the lifecycle check (step create_group)" in stderr
     created = [r for r in received if r.method == "POST"]
@@ -486,6 +468,179 @@ def test_sigint_mid_lifecycle_leaves_nothing_on_the_server(tmp_path: Path, gate:
     assert any(path.startswith("/scim/v2/Groups/") for path in deleted)
     assert any(path.startswith("/scim/v2/Users/") for path in deleted)
     assert TOKEN not in stderr
+
+
+def start_doctor(server: DemoServer, ca: Path) -> subprocess.Popen[str]:
+    """`scim-doctor check --allow-writes --only lifecycle` against `server`, as a real process."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in _PROXY_VARIABLES}
+    argv = [
+        SCRIPT, "check", server.base_url, "--cacert", str(ca), "--resolve", server.resolve_pin,
+        "--allow-writes", "--only", "lifecycle", "--timeout", "20", "--format", "json",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "SCIM_TOKEN": TOKEN},
+    )
+
+
+def stop_mid_lifecycle(
+    server: DemoServer,
+    ca: Path,
+    gate: Gate,
+    stop: signal.Signals,
+    children: contextlib.AbstractContextManager[None],
+) -> tuple[int, str, str]:
+    """Start the doctor (under `children`'s signal set-up), send `stop` while the lifecycle's
+    POST /Groups is held, and return its exit code, stdout and stderr."""
+    with children:
+        process = start_doctor(server, ca)
+    try:
+        assert gate.reached.wait(30), "the lifecycle never reached POST /Groups"
+        assert process.poll() is None, "the doctor ended while its POST /Groups was held"
+        process.send_signal(stop)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        gate.release.set()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process.returncode, stdout, stderr
+
+
+@contextlib.contextmanager
+def children_ignore_ctrl_c() -> Iterator[None]:
+    """What `cmd &` in a script does: the child starts with SIGINT ignored, so asyncio.run
+    installs no Ctrl-C handler of its own."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def both(first: Fault, second: Fault) -> Fault:
+    """One demo fault made of two held routes."""
+    outer, inner = first.middleware, second.middleware
+    assert outer is not None and inner is not None
+
+    def middleware(request: Request, call_next: Handler) -> Response:
+        return outer(request, lambda passed: inner(passed, call_next))
+
+    return Fault("held_answers", "answers late", "http", (), middleware=middleware)
+
+
+class StderrLines:
+    """The doctor's stderr read on a thread, so a test can wait for a line while it runs."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: any(text in x for x in self.lines), timeout)
+
+    def text(self) -> str:
+        self._reader.join(10)
+        return "".join(self.lines)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_mid_lifecycle_cleans_up_says_what_it_deleted_and_exits_130(
+    tmp_path: Path, gate: Gate, stop: signal.Signals
+) -> None:
+    """What CI runners, `timeout`, Docker and systemd send (SIGTERM), or a closed terminal
+    (SIGHUP), ends the run as Ctrl-C does: the test user is deleted and named on stderr."""
+    with DemoServer(TOKEN, fault=gate.fault("POST", "/Groups")) as server:
+        ca = server.write_ca(tmp_path)
+        returncode, stdout, stderr = stop_mid_lifecycle(
+            server, ca, gate, stop, children_see_ctrl_c()
+        )
+        left = left_on(server, ca)
+
+    assert returncode == 130, f"stderr: {stderr!r}; stdout: {stdout[:2000]!r}"
+    assert left == []
+    said = re.search(
+        r"scim-doctor: interrupted during the lifecycle check \(step create_group\); deleted "
+        r"User scim-doctor-[0-9a-f]{8}@example.com \(id [^)]+\), Group scim-doctor-[0-9a-f]{8} ",
+        stderr,
+    )
+    assert said is not None, stderr
+    assert f"scim-doctor: interrupted by {stop.name}" in stderr
+    assert "Traceback" not in stderr
+    assert TOKEN not in stderr + stdout
+
+
+def test_sigterm_stops_a_background_run_whose_ctrl_c_is_ignored_and_still_cleans_up(
+    tmp_path: Path, gate: Gate
+) -> None:
+    """`scim-doctor check ... &` in a script starts with SIGINT ignored; SIGTERM (which a CI
+    runner then sends) must still clean up and exit 130."""
+    with DemoServer(TOKEN, fault=gate.fault("POST", "/Groups")) as server:
+        ca = server.write_ca(tmp_path)
+        returncode, stdout, stderr = stop_mid_lifecycle(
+            server, ca, gate, signal.SIGTERM, children_ignore_ctrl_c()
+        )
+        left = left_on(server, ca)
+
+    assert returncode == 130, f"stderr: {stderr!r}; stdout: {stdout[:2000]!r}"
+    assert left == []
+    assert "interrupted during the lifecycle check (step create_group); deleted User" in stderr
+    assert "scim-doctor: interrupted by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_second_sigterm_during_the_clean_up_is_acknowledged_and_does_not_cut_it_short(
+    tmp_path: Path, gate: Gate
+) -> None:
+    """Machines send more than one signal (systemd SIGTERM then SIGHUP, `timeout` the process
+    then its group): the one that comes while the test user's DELETE is under way gets a line
+    on stderr, and the clean-up still finishes."""
+    deleting = Gate()
+    fault = both(gate.fault("POST", "/Groups"), deleting.fault("DELETE", "/Users/*"))
+    try:
+        with DemoServer(TOKEN, fault=fault) as server:
+            ca = server.write_ca(tmp_path)
+            with children_see_ctrl_c(), start_doctor(server, ca) as process:
+                stderr = StderrLines(process.stderr)  # type: ignore[arg-type]
+                assert gate.reached.wait(30), "the lifecycle never reached POST /Groups"
+                process.send_signal(signal.SIGTERM)
+                assert deleting.reached.wait(30), "the clean-up never sent DELETE /Users/..."
+                process.send_signal(signal.SIGTERM)
+                acknowledged = stderr.wait_for("SIGTERM again", 10)
+                still_running = process.poll() is None
+                deleting.release.set()
+                gate.release.set()
+                returncode = process.wait(20)
+                said = stderr.text()
+            left = left_on(server, ca)
+    finally:
+        deleting.release.set()
+        gate.release.set()
+
+    assert acknowledged, said
+    assert still_running
+    assert returncode == 130, said
+    assert left == []
+    assert (
+        "scim-doctor: SIGTERM again: already stopping; a lifecycle clean-up (--allow-writes) that "
+        "is running is finished first (SIGKILL would leave its test resources on the server)"
+    ) in said
+    deleted = said.index("interrupted during the lifecycle check (step create_group); deleted")
+    assert said.index("SIGTERM again") < deleted
+    assert "deleted User scim-doctor-" in said
+    assert "Traceback" not in said
 
 
 # --- end to end -----------------------------------------------------------------------------------
@@ -572,11 +727,11 @@ def test_the_cli_fails_a_server_that_cannot_delete_and_names_the_leftover(
 def test_the_runners_cancellation_at_the_deadline_still_yields_the_report(
     tmp_path: Path, gate: Gate
 ) -> None:
-    """The runner's wait_for fires a moment before the request's own deadline-capped timeout."""
+    """The runner's time limit fires a moment before the request's own deadline-capped timeout."""
 
     async def cancelled_at_deadline(ctx: ProbeContext) -> Outcome:
         try:
-            return await asyncio.wait_for(lifecycle.run(ctx), timeout=ctx.remaining() - 0.03)
+            return await within(lifecycle.run(ctx), ctx.remaining() - 0.03)
         finally:
             await ctx.http.aclose()
 

@@ -8,7 +8,7 @@ way an import does and reports those.
 
 How: the page size is the server's (filter.maxResults from discovery or ServiceProviderConfig,
 else what page 1 held, else 100). Page 1 comes first, for totalResults; the other pages then go
-out concurrently, as many as the connection pool holds. Every body is streamed
+out concurrently, PAGES_IN_FLIGHT at a time. Every body is streamed
 (`HttpClient.stream`) and parsed as it arrives (`stream_json`), so memory stays flat whatever
 the page size: one page of 100,000 users or 1,000 pages of 100. Users are tallied in a few
 bytes each (`deep_tally`). At the end page 1 is asked for again: an answer with other users or
@@ -33,15 +33,19 @@ from scim_doctor import findings, scim
 from scim_doctor.context import ProbeContext
 from scim_doctor.deep_tally import MAX_EXAMPLES, Seen, Tally, UserValidator
 from scim_doctor.http import HttpClient, HttpResult, HttpStream
-from scim_doctor.http_transport import MAX_CONNECTIONS
 from scim_doctor.model import Exchange
 from scim_doctor.probes.base import Outcome
 from scim_doctor.stream_json import ListStream, StreamError
 
 DEFAULT_PAGE: Final = 100
 """Page size when the server declares none and page 1 gives no hint (Okta's count)."""
-CONCURRENCY: Final = MAX_CONNECTIONS
-"""Pages in flight at once: as many as the run's connection pool holds."""
+PAGES_IN_FLIGHT: Final = 6
+"""Pages asked for at once. An import reads one page at a time; six in flight (what a browser
+opens per host) sweeps a far-away directory up to six times quicker and keeps one slow page
+deep in the table from stalling the rest, while staying gentle on a server whose /Users is
+often its most expensive query. Its own number, not the pool's: it must stay below
+http_transport.POOL_CONNECTIONS (16) so that pages never wait for a connection and the checks
+running alongside `users` still find one free."""
 PAGE_LIMIT: Final = 4 * 1024**3
 """Decoded bytes one page may stream (a page is never held, so this only stops a bomb)."""
 REFETCH: Final = 100
@@ -251,7 +255,7 @@ class _Sweep:
                     return
                 await self.fetch(start, size)
 
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker() for _ in range(PAGES_IN_FLIGHT)))
 
     async def _sequential(self, first: Page, size: int) -> None:
         """Without totalResults: page on until a short or empty page (or no new users)."""

@@ -114,8 +114,12 @@ _SPECS: tuple[FindingSpec, ...] = (
         "dns.resolution_failed",
         FAIL,
         "Name resolution failed",
-        "The system resolver returned an error other than 'no such name'.",
-        "Check this machine's resolver configuration (/etc/resolv.conf, VPN, proxy) and retry.",
+        "The system resolver failed for a reason of its own, not because the name does not "
+        "exist: until it works, this machine cannot tell whether the endpoint is reachable.",
+        "Check this machine's resolver configuration: the hosts: line of /etc/nsswitch.conf "
+        "(a listed service that is not installed makes glibc fail with EBUSY), /etc/resolv.conf, "
+        "VPN and proxy settings; on 'Too many open files' (EMFILE) raise the limit (ulimit -n). "
+        "Then retry.",
         "Advice: getaddrinfo(3) error codes",
         ADVICE,
     ),
@@ -1073,11 +1077,13 @@ _SPECS: tuple[FindingSpec, ...] = (
         "/ResourceTypes is missing or malformed",
         "/ResourceTypes tells clients which resources exist and at which endpoint; SailPoint's "
         "SCIM 2.0 connector and Okta Identity Governance (entitlements) read it first and stop "
-        "when it is absent or not a ListResponse. Entra ID and Okta's standard provisioning do "
-        "not use it.",
+        "when it is absent or not a ListResponse; clients that page by itemsPerPage skip or "
+        "re-read entries when it differs from the number of entries returned. Entra ID and "
+        "Okta's standard provisioning do not use it.",
         "Answer GET <base>/ResourceTypes with a ListResponse ('schemas': "
-        "['urn:ietf:params:scim:api:messages:2.0:ListResponse'], 'totalResults', 'Resources'), "
-        "not a bare JSON array, listing each resource type with 'name', 'endpoint' and 'schema'.",
+        "['urn:ietf:params:scim:api:messages:2.0:ListResponse'], 'totalResults', 'Resources', "
+        "and itemsPerPage, when sent, equal to the number of Resources), not a bare JSON array, "
+        "listing each resource type with 'name', 'endpoint' and 'schema'.",
         "RFC 7644 §4; RFC 7643 §6; RFC 7644 §3.4.2 (ListResponse)",
         RFC,
     ),
@@ -1087,11 +1093,13 @@ _SPECS: tuple[FindingSpec, ...] = (
         "/Schemas is missing or malformed",
         "/Schemas describes the attributes each resource accepts; clients that map attributes "
         "from it (SailPoint's SCIM 2.0 connector, Okta Identity Governance) cannot build a "
-        "User profile without the core User schema. Entra ID and Okta's standard provisioning "
-        "do not use it.",
-        "Answer GET <base>/Schemas with a ListResponse of schema resources, each with 'id' (its "
-        "URN) and 'attributes'; include urn:ietf:params:scim:schemas:core:2.0:User with at "
-        "least the attributes the server supports (userName first).",
+        "User profile without the core User schema; those that page by itemsPerPage skip or "
+        "re-read schemas when it differs from the number of schemas returned. Entra ID and "
+        "Okta's standard provisioning do not use it.",
+        "Answer GET <base>/Schemas with a ListResponse of schema resources (itemsPerPage, when "
+        "sent, equal to the number of Resources), each with 'id' (its URN) and 'attributes'; "
+        "include urn:ietf:params:scim:schemas:core:2.0:User with at least the attributes the "
+        "server supports (userName first).",
         "RFC 7644 §4; RFC 7643 §7; RFC 7644 §3.4.2 (ListResponse)",
         RFC,
     ),

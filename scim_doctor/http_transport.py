@@ -52,9 +52,6 @@ POOL_CONNECTIONS = 16
 """Connections per pool. Once `tls` passes, six checks (redirect, auth, negotiation, users,
 discovery, errors) send their first requests at once, some 16 in all: fewer connections make
 a far-away target's requests queue for round trips. Still far below what a browser opens."""
-MAX_CONNECTIONS = 6
-"""Requests one long job keeps in flight (the deep sweep's pages): gentle on the server, and
-below POOL_CONNECTIONS so that the job's requests never wait for a connection."""
 KEEPALIVE_EXPIRY = 5.0
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "USER",
     "DiscoveryList",
     "ErrorVerdict",
+    "ItemsPerPageMismatch",
+    "ListCheck",
     "ResourceTypesCheck",
     "SchemasCheck",
     "ServiceProviderConfigCheck",
@@ -150,12 +152,70 @@ def check_service_provider_config(
 
 
 @dataclass(frozen=True)
+class ItemsPerPageMismatch:
+    """A ListResponse whose itemsPerPage is not the number of Resources it returned.
+
+    SCIMMY sends its page size (20) whatever the page holds. A client that pages by itemsPerPage
+    computes the next startIndex from it, so the wrong number makes it skip entries or stop
+    early (too large), read entries twice (too small) or never move on (0).
+    """
+
+    items_per_page: int
+    returned: int
+    """How many entries Resources holds."""
+    start_index: int
+    """As sent; 1 (the default, RFC 7644 §3.4.2.4) when absent or not a positive integer."""
+    total_results: int | None
+    problem: str
+    """The problem as `problems` lists it: 'itemsPerPage is 20 but the page holds 2 resources'."""
+
+    def consequence(self) -> str:
+        """What a client that pages by itemsPerPage does with these numbers."""
+        start, returned, said = self.start_index, self.returned, self.items_per_page
+        client = "a client that pages by itemsPerPage"
+        if said <= 0:
+            return f"{client} never gets past startIndex={start}: it loops on this page"
+        following = start + said
+        if said < returned:
+            again = _entries(following, start + returned - 1)
+            return f"{client} asks next for startIndex={following}, so it reads {again} twice"
+        missed = _entries(start + returned, following - 1)
+        return (
+            f"{client} asks next for startIndex={following}, so once the list is longer than "
+            f"this page it never reads {missed}: it skips them, or stops early"
+        )
+
+    def explanation(self) -> str:
+        """The numbers, what itemsPerPage means, and what clients do with it."""
+        total = "" if self.total_results is None else f", totalResults {self.total_results}"
+        return (
+            f"{self.problem} (startIndex {self.start_index}{total}); itemsPerPage is the number "
+            f"of resources returned in this page (RFC 7644 §3.4.2), and {self.consequence()}"
+        )
+
+    def fix(self) -> str:
+        """A remediation with the numbers seen."""
+        return (
+            f"Set itemsPerPage to the number of resources in Resources ({self.returned} here), "
+            f"not to a page size or the count asked for ({self.items_per_page} here). Where a "
+            "library builds the ListResponse (SCIMMY's sets itemsPerPage to the requested count, "
+            "20 by default), overwrite the value with the length of Resources before sending it."
+        )
+
+
+def _entries(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first} to {last}"
+
+
+@dataclass(frozen=True)
 class DiscoveryList:
     shape: str
     """'ListResponse', 'bare array', 'single resource' or 'not a list'."""
     resources: tuple[Any, ...]
     """The entries found, whatever the shape (so later checks can still adapt)."""
     problems: tuple[str, ...] = field(default=())
+    items_per_page: ItemsPerPageMismatch | None = None
+    """Set when itemsPerPage contradicts the entries returned (also listed in `problems`)."""
 
 
 def read_list(
@@ -179,14 +239,41 @@ def read_list(
         problems = ["the body is a single resource, not a ListResponse of all of them"]
         problems.extend(_texts(item_validator(document)))
         return DiscoveryList("single resource", (document,), tuple(problems))
-    problems = _texts(
-        scim.validate_list_response(document, item_validator=item_validator, strict=strict)
-    )
+    found = scim.validate_list_response(document, item_validator=item_validator, strict=strict)
+    problems = _texts(found)
     resources = get_ci(document, "Resources")
     if not isinstance(document, Mapping):
         return DiscoveryList("not a list", (), tuple(problems))
     entries = tuple(resources) if isinstance(resources, list) else ()
-    return DiscoveryList("ListResponse", entries, tuple(problems))
+    mismatch = _items_per_page_mismatch(document, found)
+    return DiscoveryList("ListResponse", entries, tuple(problems), mismatch)
+
+
+def _items_per_page_mismatch(
+    document: Mapping[str, Any], problems: Sequence[Problem]
+) -> ItemsPerPageMismatch | None:
+    """The numbers behind scim.py's 'itemsPerPage is N but the page holds M resources'."""
+    problem = next(
+        (
+            p
+            for p in problems
+            if p.kind == "value"
+            and p.path.lower() == "$.itemsperpage"
+            and p.severity is not Severity.INFO
+        ),
+        None,
+    )
+    said, resources = get_ci(document, "itemsPerPage"), get_ci(document, "Resources")
+    if problem is None or not is_json_integer(said) or not isinstance(resources, list):
+        return None
+    start, total = get_ci(document, "startIndex"), get_ci(document, "totalResults")
+    return ItemsPerPageMismatch(
+        items_per_page=said,
+        returned=len(resources),
+        start_index=start if is_json_integer(start) and start >= 1 else 1,
+        total_results=total if is_json_integer(total) else None,
+        problem=problem_text(problem),
+    )
 
 
 def _items(entries: Sequence[Any], validator: Callable[[Any], list[Problem]]) -> list[str]:
@@ -204,9 +291,24 @@ def _items(entries: Sequence[Any], validator: Callable[[Any], list[Problem]]) ->
 
 
 @dataclass(frozen=True)
-class ResourceTypesCheck:
+class ListCheck:
+    """What a /ResourceTypes or /Schemas body was found to be, whichever it is."""
+
     shape: str
+    """See `DiscoveryList.shape`."""
     problems: tuple[str, ...]
+    items_per_page: ItemsPerPageMismatch | None
+    """See `DiscoveryList.items_per_page`."""
+
+    @property
+    def only_items_per_page(self) -> ItemsPerPageMismatch | None:
+        """The itemsPerPage mismatch when it is the one problem: then it can be told in full."""
+        mismatch = self.items_per_page
+        return mismatch if mismatch is not None and self.problems == (mismatch.problem,) else None
+
+
+@dataclass(frozen=True)
+class ResourceTypesCheck(ListCheck):
     names: tuple[str, ...]
     """Every resource type name declared, in order."""
     endpoints: dict[str, str]
@@ -238,16 +340,20 @@ def check_resource_types(document: Any, *, strict: bool = False) -> ResourceType
             problems.append("no resource type is declared")
         elif not has_user:
             problems.append(f"no resource type has the core User schema {USER}")
-    return ResourceTypesCheck(listing.shape, tuple(problems), tuple(names), endpoints)
+    return ResourceTypesCheck(
+        shape=listing.shape,
+        problems=tuple(problems),
+        items_per_page=listing.items_per_page,
+        names=tuple(names),
+        endpoints=endpoints,
+    )
 
 
 # --- Schemas (RFC 7643 §7) ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SchemasCheck:
-    shape: str
-    problems: tuple[str, ...]
+class SchemasCheck(ListCheck):
     ids: tuple[str, ...]
     """The schema URNs declared."""
 
@@ -266,7 +372,12 @@ def check_schemas(document: Any, *, strict: bool = False) -> SchemasCheck:
             problems.append(f"the core User schema {USER} is not described (schemas: {shown})")
         else:
             problems.extend(_user_schema_problems(user))
-    return SchemasCheck(listing.shape, tuple(problems), tuple(ids))
+    return SchemasCheck(
+        shape=listing.shape,
+        problems=tuple(problems),
+        items_per_page=listing.items_per_page,
+        ids=tuple(ids),
+    )
 
 
 def _is(value: Any, urn: str) -> bool:

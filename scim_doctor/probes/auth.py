@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import html
 import json
 import re
 import secrets
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim_doctor import findings
+from scim_doctor.body_sniff import body_kind, classify_page, html_title
 from scim_doctor.context import ProbeContext
 from scim_doctor.http import ErrorKind, HttpClient, HttpResult, common_findings
 from scim_doctor.model import Finding, Severity
@@ -45,7 +45,6 @@ NO_TOKEN_REASON = "no token given (--no-token)"  # noqa: S105 - a message, not a
 _LOGIN_HINT = re.compile(
     r"(?i)(log-?in|sign-?in|/sso\b|saml|oauth|openid|authorize|adfs|/idp/|/cas/|/auth\b)"
 )
-_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 _AUTH_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
 _QUOTE_CHARS = 160
 
@@ -308,12 +307,16 @@ def _redirect(what: str, result: HttpResult) -> Finding:
 
 
 def _login_page_message(what: str, result: HttpResult) -> str:
-    title = _html_title(result)
+    title = html_title(result.body)
     named = f" titled {title!r}" if title else ""
+    page = classify_page(result.body, result.headers, result.status)
+    # Which sign-in it is (Okta, Entra ID, a password form) tells the admin whom to ask.
+    looks = f"; it is {page.describe()}" if page.kind == "login" else ""
     return (
         f"{what} answered {result.status} {result.reason} with an HTML page{named} "
-        f"({result.content_type or 'no Content-Type'}) instead of SCIM JSON: the SCIM path is "
-        "served by a single-sign-on front end or the web application's login, not the SCIM API"
+        f"({result.content_type or 'no Content-Type'}){looks} instead of SCIM JSON: the SCIM "
+        "path is served by a single-sign-on front end or the web application's login, not the "
+        "SCIM API"
     )
 
 
@@ -543,18 +546,10 @@ def _clip(text: str) -> str:
 
 
 def _looks_html(result: HttpResult) -> bool:
-    if result.is_html:
-        return True
-    start = result.body[:512].lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html"))
-
-
-def _html_title(result: HttpResult) -> str | None:
-    match = _TITLE.search(result.text[:65536])
-    if match is None:
-        return None
-    title = _clip(html.unescape(match.group(1)))
-    return title or None
+    """An HTML page by its bytes, or by its Content-Type when the bytes are not JSON: a SCIM
+    answer mislabelled text/html is still an answer (negotiation reports the label)."""
+    kind = body_kind(result.body, result.content_type)
+    return kind == "html" or (result.is_html and kind != "json")
 
 
 def _describe_body(result: HttpResult) -> str:
@@ -576,7 +571,7 @@ def _describe_answer(result: HttpResult) -> str:
     if result.status is not None and 300 <= result.status < 400:
         return f"{status} to {redact(result.headers.get('location') or '(no Location)')}"
     if _looks_html(result):
-        title = _html_title(result)
+        title = html_title(result.body)
         return f"{status} with an HTML page" + (f" titled {title!r}" if title else "")
     return status + _quoted_reason(result)
 

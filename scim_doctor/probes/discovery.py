@@ -10,14 +10,16 @@ The `users` check runs concurrently with this one and must not wait for it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
 from scim_doctor import findings
 from scim_doctor.context import ProbeContext
 from scim_doctor.http import HttpClient, HttpResult, common_findings
 from scim_doctor.probes.base import Outcome
 from scim_doctor.scim_discovery import (
+    ListCheck,
     check_resource_types,
     check_schemas,
     check_service_provider_config,
@@ -32,6 +34,8 @@ SCHEMAS = "/Schemas"
 PATHS = (SERVICE_PROVIDER_CONFIG, RESOURCE_TYPES, SCHEMAS)
 
 State = Literal["ok", "missing", "unusable", "unavailable"]
+C = TypeVar("C", bound=ListCheck)
+C_co = TypeVar("C_co", bound=ListCheck, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,13 @@ async def run(ctx: ProbeContext) -> Outcome:
     declared: dict[str, Any] = {"service_provider_config": "unavailable", **declaration(None)}
     declared.update(resource_types=None, endpoints={}, schemas=None)
     facts = {path: _endpoint_fact(r) for path, r in zip(PATHS, results, strict=True)}
+    strict = ctx.options.strict
     summary = [
-        _judge_service_provider_config(spc, outcome, declared, strict=ctx.options.strict),
-        _judge_resource_types(
-            types, outcome, declared, facts[RESOURCE_TYPES], strict=ctx.options.strict
+        _judge_service_provider_config(spc, outcome, declared, strict=strict),
+        _judge_list(
+            _RESOURCE_TYPES, types, outcome, declared, facts[RESOURCE_TYPES], strict=strict
         ),
-        _judge_schemas(schemas, outcome, declared, facts[SCHEMAS], strict=ctx.options.strict),
+        _judge_list(_SCHEMAS, schemas, outcome, declared, facts[SCHEMAS], strict=strict),
     ]
     for finding in findings.merge_by_code([f for r in results for f in common_findings(r)]):
         outcome.add(finding)
@@ -142,7 +147,42 @@ def _judge_service_provider_config(
     return _capabilities(declared) + (" (malformed)" if checked.problems else "")
 
 
-def _judge_resource_types(
+class _Check(Protocol[C_co]):
+    def __call__(self, document: Any, *, strict: bool = ...) -> C_co: ...
+
+
+@dataclass(frozen=True)
+class _ListEndpoint(Generic[C]):
+    """What /ResourceTypes and /Schemas differ in; `_judge_list` does the rest for both."""
+
+    path: str
+    code: str
+    """The finding for a missing, unusable or malformed answer."""
+    check: _Check[C]
+    declare: Callable[[C], dict[str, Any]]
+    """What the document declares, for `ctx.shared.extra["discovery"]`."""
+    describe: Callable[[C], str]
+    """The summary's words for what was found."""
+
+
+_RESOURCE_TYPES: Final = _ListEndpoint(
+    RESOURCE_TYPES,
+    "discovery.resource_types_invalid",
+    check_resource_types,
+    declare=lambda c: {"resource_types": list(c.names), "endpoints": c.endpoints},
+    describe=lambda c: "resource types: " + (", ".join(c.names) or "none usable"),
+)
+_SCHEMAS: Final = _ListEndpoint(
+    SCHEMAS,
+    "discovery.schemas_invalid",
+    check_schemas,
+    declare=lambda c: {"schemas": list(c.ids)},
+    describe=lambda c: f"{len(c.ids)} schemas",
+)
+
+
+def _judge_list(
+    endpoint: _ListEndpoint[C],
     result: HttpResult,
     outcome: Outcome,
     declared: dict[str, Any],
@@ -153,49 +193,24 @@ def _judge_resource_types(
     read = _read(result)
     what = f"GET {result.url}"
     if read.state == "unavailable":
-        return "/ResourceTypes: no usable answer"
+        return f"{endpoint.path}: no usable answer"
     if read.state != "ok":
-        outcome.add(findings.make("discovery.resource_types_invalid", f"{what} {read.problem}"))
-        return f"/ResourceTypes {'missing (404)' if read.state == 'missing' else 'unusable'}"
-    checked = check_resource_types(read.document, strict=strict)
-    declared["resource_types"] = list(checked.names)
-    declared["endpoints"] = checked.endpoints
+        outcome.add(findings.make(endpoint.code, f"{what} {read.problem}"))
+        return f"{endpoint.path} {'missing (404)' if read.state == 'missing' else 'unusable'}"
+    checked = endpoint.check(read.document, strict=strict)
+    declared.update(endpoint.declare(checked))
     fact["shape"] = checked.shape
+    found = endpoint.describe(checked)
+    mismatch = checked.only_items_per_page
+    if mismatch is not None:
+        message = f"{what}: {mismatch.explanation()}"
+        outcome.add(findings.make(endpoint.code, message, remediation=mismatch.fix()))
+        said, returned = mismatch.items_per_page, mismatch.returned
+        return f"{found} ({checked.shape}, itemsPerPage {said} for {returned})"
     if checked.problems:
-        outcome.add(
-            findings.make(
-                "discovery.resource_types_invalid", f"{what}: {summarize(checked.problems)}"
-            )
-        )
-    names = ", ".join(declared["resource_types"]) or "none usable"
-    return f"resource types: {names}" + (
-        f" ({checked.shape}, malformed)" if checked.problems else ""
-    )
-
-
-def _judge_schemas(
-    result: HttpResult,
-    outcome: Outcome,
-    declared: dict[str, Any],
-    fact: dict[str, Any],
-    *,
-    strict: bool,
-) -> str:
-    read = _read(result)
-    what = f"GET {result.url}"
-    if read.state == "unavailable":
-        return "/Schemas: no usable answer"
-    if read.state != "ok":
-        outcome.add(findings.make("discovery.schemas_invalid", f"{what} {read.problem}"))
-        return f"/Schemas {'missing (404)' if read.state == 'missing' else 'unusable'}"
-    checked = check_schemas(read.document, strict=strict)
-    declared["schemas"] = list(checked.ids)
-    fact["shape"] = checked.shape
-    if checked.problems:
-        outcome.add(
-            findings.make("discovery.schemas_invalid", f"{what}: {summarize(checked.problems)}")
-        )
-    return f"{len(checked.ids)} schemas" + (" (malformed)" if checked.problems else "")
+        outcome.add(findings.make(endpoint.code, f"{what}: {summarize(checked.problems)}"))
+        return f"{found} ({checked.shape}, malformed)"
+    return found
 
 
 def _capabilities(declared: dict[str, Any]) -> str:

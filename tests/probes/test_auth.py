@@ -306,7 +306,40 @@ def test_an_html_sign_in_page_on_200_is_not_an_accepted_token(tmp_path: Path) ->
     assert codes(outcome) == {"auth.sso_login_page": Severity.FAIL}
     text = message(outcome, "auth.sso_login_page")
     assert "'Sign in · Example SSO'" in text and "single-sign-on front end" in text
+    assert "it is a login / SSO page (a password field, a login form)" in text
     assert "works" not in outcome.summary
+
+
+def test_a_login_form_labelled_as_json_is_still_a_login_page(tmp_path: Path) -> None:
+    """No <html> or doctype and the wrong Content-Type: the bytes still make it a page."""
+    page = b'<body><form action="/sso/login"><input type="password" name="p"></form></body>'
+
+    def login_form(request: Request, call_next: Handler) -> Response:
+        if _scim_https(request):
+            return Response(200, (("Content-Type", "application/json"),), page)
+        return call_next(request)
+
+    outcome = against(custom("json_login_form", login_form), tmp_path)
+
+    assert codes(outcome) == {"auth.sso_login_page": Severity.FAIL}
+    assert "a login / SSO page (a password field, a login form)" in message(
+        outcome, "auth.sso_login_page"
+    )
+
+
+def test_scim_json_labelled_text_html_is_not_taken_for_a_login_page(tmp_path: Path) -> None:
+    """The label is the negotiation check's to judge; the token did get the directory."""
+
+    def labelled_html(request: Request, call_next: Handler) -> Response:
+        response = call_next(request)
+        if _scim_https(request) and response.status == 200:
+            return response.with_header("Content-Type", "text/html")
+        return response
+
+    outcome = against(custom("json_as_html", labelled_html), tmp_path)
+
+    assert "auth.sso_login_page" not in codes(outcome)
+    assert outcome.summary.startswith("the token works (200 OK)")
 
 
 def test_a_redirect_to_a_login_url_is_diagnosed_as_an_sso_front_end(tmp_path: Path) -> None:

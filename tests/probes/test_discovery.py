@@ -3,8 +3,6 @@ and a scripted server for the answers the demo cannot give (403, HTML, 5xx)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,78 +10,44 @@ from typing import Any
 import pytest
 
 from scim_doctor.context import ProbeContext
-from scim_doctor.demo import pki
-from scim_doctor.demo.server import DemoServer
 from scim_doctor.model import Severity, Status
 from scim_doctor.probes import discovery
 from scim_doctor.probes.base import Outcome
-from scim_doctor.target import ResolvePin
-from scim_doctor.trust import Trust, load_trust
-from tests.conftest import assert_valid_report
-from tests.http.helpers import TOKEN, make_ctx
+from scim_doctor.trust import Trust
+from tests.support import probe_harness
+from tests.support.probe_harness import (
+    SCIM_JSON,
+    check_through_cli,
+    codes,
+    finding,
+    scim,
+    scripted_ctx,
+)
 from tests.support.scripted_server import Reply, ScriptedServer
-
-SCIM_JSON = {"Content-Type": "application/scim+json"}
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback servers must be reached directly, whatever the developer's shell exports."""
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-def run_probe(ctx: ProbeContext) -> Outcome:
-    async def scenario() -> Outcome:
-        try:
-            return await discovery.run(ctx)
-        finally:
-            if ctx.http is not None:
-                await ctx.http.aclose()
-
-    return asyncio.run(scenario())
-
-
-def against_demo(tmp_path: Path, fault: str | None = None) -> tuple[Outcome, ProbeContext]:
-    with DemoServer(TOKEN, fault=fault) as server:
-        trust = load_trust(server.write_ca(tmp_path))
-        pin = ResolvePin(server.hostname, server.port, server.bind)
-        ctx = make_ctx(server.base_url, trust, resolve=[pin])
-        return run_probe(ctx), ctx
-
-
-def codes(outcome: Outcome) -> list[str]:
-    return [finding.code for finding in outcome.findings]
-
-
-def finding(outcome: Outcome, code: str) -> Any:
-    return next(f for f in outcome.findings if f.code == code)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    probe_harness.connect_directly(monkeypatch)
 
 
 @pytest.fixture(scope="module")
-def ca() -> pki.CertificateAuthority:
-    return pki.CertificateAuthority("scim-doctor discovery tests", organization="scim-doctor")
-
-
-@pytest.fixture(scope="module")
-def trust(ca: pki.CertificateAuthority, tmp_path_factory: pytest.TempPathFactory) -> Trust:
-    return load_trust(ca.write_root_pem(tmp_path_factory.mktemp("discovery-trust")))
+def trust(tmp_path_factory: pytest.TempPathFactory) -> Trust:
+    return probe_harness.loopback_trust(tmp_path_factory.mktemp("discovery-trust"))
 
 
 @pytest.fixture
-def scripted(ca: pki.CertificateAuthority) -> Iterator[ScriptedServer]:
-    with ScriptedServer(tls=ca.issue(["localhost", "127.0.0.1"]).server_context()) as server:
+def scripted() -> Iterator[ScriptedServer]:
+    with probe_harness.scripted_server() as server:
         yield server
 
 
-def scripted_ctx(server: ScriptedServer, trust: Trust, **options: Any) -> ProbeContext:
-    return make_ctx(server.url("/scim/v2", host="localhost"), trust, **options)
+def run_probe(ctx: ProbeContext) -> Outcome:
+    return probe_harness.run_probe(discovery.run, ctx)
 
 
-def scim(payload: Any, status: int = 200) -> Reply:
-    return Reply(status, SCIM_JSON, json.dumps(payload).encode())
+def against_demo(tmp_path: Path, fault: str | None = None) -> tuple[Outcome, ProbeContext]:
+    return probe_harness.against_demo(discovery.run, tmp_path, fault)
 
 
 # --- the demo server ------------------------------------------------------------------------------
@@ -163,6 +127,94 @@ def test_schemas_without_the_core_user_schema_are_flagged(tmp_path: Path) -> Non
     )
 
 
+def test_items_per_page_that_is_the_page_size_is_told_with_the_numbers_and_what_clients_do(
+    tmp_path: Path,
+) -> None:
+    """SCIMMY's discovery lists say itemsPerPage 20 for the 2 resource types and 3 schemas they
+    return; that is all that is wrong with them, so the findings say exactly that."""
+    outcome, ctx = against_demo(tmp_path, "discovery_items_per_page")
+
+    assert codes(outcome) == ["discovery.resource_types_invalid", "discovery.schemas_invalid"]
+    for code, returned, path in (
+        ("discovery.resource_types_invalid", 2, "/ResourceTypes"),
+        ("discovery.schemas_invalid", 3, "/Schemas"),
+    ):
+        found = finding(outcome, code)
+        assert found.severity is Severity.WARN
+        assert found.message.startswith(f"GET {ctx.target.base_url}{path}: ")
+        assert (
+            f"itemsPerPage is 20 but the page holds {returned} resources "
+            f"(startIndex 1, totalResults {returned})"
+        ) in found.message
+        assert "malformed" not in found.message
+        assert (
+            "a client that pages by itemsPerPage asks next for startIndex=21, so once the list "
+            f"is longer than this page it never reads entries {returned + 1} to 20: it skips "
+            "them, or stops early"
+        ) in found.message
+        assert found.remediation.startswith(
+            f"Set itemsPerPage to the number of resources in Resources ({returned} here), "
+            "not to a page size or the count asked for (20 here)."
+        )
+    declared = ctx.shared.extra["discovery"]
+    assert declared["resource_types"] == ["User", "Group"]
+    assert len(declared["schemas"]) == 3
+    assert "resource types: User, Group (ListResponse, itemsPerPage 20 for 2)" in outcome.summary
+    assert "3 schemas (ListResponse, itemsPerPage 20 for 3)" in outcome.summary
+
+
+def resource_type(name: str, schema: str) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": name,
+        "name": name,
+        "endpoint": f"/{name}s",
+        "schema": schema,
+    }
+
+
+def listing(resources: list[Any], items_per_page: int) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": items_per_page,
+        "Resources": resources,
+    }
+
+
+def test_items_per_page_0_is_told_as_a_page_clients_loop_on(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
+    user = resource_type("User", "urn:ietf:params:scim:schemas:core:2.0:User")
+    scripted.route("/scim/v2/ResourceTypes", scim(listing([user], 0)))
+
+    outcome = run_probe(scripted_ctx(scripted, trust))
+
+    found = finding(outcome, "discovery.resource_types_invalid")
+    assert "itemsPerPage is 0 but the page holds 1 resources (startIndex 1, totalResults 1)" in (
+        found.message
+    )
+    assert "never gets past startIndex=1: it loops on this page" in found.message
+    assert "(1 here)" in found.remediation and "(0 here)" in found.remediation
+
+
+def test_items_per_page_among_other_problems_is_one_item_of_the_list(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
+    """Told in full only when it is the one problem; otherwise listed with the others."""
+    group = resource_type("Group", "urn:ietf:params:scim:schemas:core:2.0:Group")
+    scripted.route("/scim/v2/ResourceTypes", scim(listing([group], 0)))
+
+    outcome = run_probe(scripted_ctx(scripted, trust))
+
+    found = finding(outcome, "discovery.resource_types_invalid")
+    assert "itemsPerPage is 0 but the page holds 1 resources" in found.message
+    assert "no resource type has the core User schema" in found.message
+    assert "a client that pages by itemsPerPage" not in found.message
+    assert found.remediation.startswith("Answer GET <base>/ResourceTypes with a ListResponse")
+
+
 # --- a scripted server ----------------------------------------------------------------------------
 
 
@@ -237,26 +289,10 @@ def test_without_a_token_the_check_is_skipped_with_the_reason(
 def test_the_cli_reports_a_missing_service_provider_config_as_a_warning(
     run_cli: Any, tmp_path: Path, report_validator: Any
 ) -> None:
-    with DemoServer(TOKEN, fault="spc_missing") as server:
-        ca = server.write_ca(tmp_path)
-        result = run_cli(
-            "check",
-            server.base_url,
-            "--cacert",
-            str(ca),
-            "--resolve",
-            server.resolve_pin,
-            "--only",
-            "discovery",
-            "--format",
-            "json",
-            env={"SCIM_TOKEN": TOKEN},
-        )
+    check, result = check_through_cli(
+        run_cli, tmp_path, "spc_missing", "discovery", report_validator
+    )
 
-    report = result.json()
-    assert_valid_report(report_validator, report)
-    [check] = [c for c in report["checks"] if c["id"] == "discovery"]
     assert check["status"] == "warn"
     assert [f["code"] for f in check["findings"]] == ["discovery.service_provider_config_missing"]
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert TOKEN not in result.stdout + result.stderr

@@ -3,7 +3,6 @@ scripted server for the answers the demo cannot give (a user for any id, framewo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,79 +12,39 @@ from typing import Any
 import pytest
 
 from scim_doctor.context import ProbeContext
-from scim_doctor.demo import pki
-from scim_doctor.demo.server import DemoServer
 from scim_doctor.model import Severity, Status
 from scim_doctor.probes import errors
 from scim_doctor.probes.base import Outcome
-from scim_doctor.target import ResolvePin
-from scim_doctor.trust import Trust, load_trust
-from tests.conftest import assert_valid_report
-from tests.http.helpers import TOKEN, make_ctx
+from scim_doctor.trust import Trust
+from tests.support import probe_harness
+from tests.support.probe_harness import check_through_cli, codes, finding, scim, scripted_ctx
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 
-SCIM_JSON = {"Content-Type": "application/scim+json"}
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback servers must be reached directly, whatever the developer's shell exports."""
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-def run_probe(ctx: ProbeContext) -> Outcome:
-    async def scenario() -> Outcome:
-        try:
-            return await errors.run(ctx)
-        finally:
-            if ctx.http is not None:
-                await ctx.http.aclose()
-
-    return asyncio.run(scenario())
-
-
-def against_demo(tmp_path: Path, fault: str | None = None) -> Outcome:
-    with DemoServer(TOKEN, fault=fault) as server:
-        trust = load_trust(server.write_ca(tmp_path))
-        pin = ResolvePin(server.hostname, server.port, server.bind)
-        return run_probe(make_ctx(server.base_url, trust, resolve=[pin]))
-
-
-def codes(outcome: Outcome) -> list[str]:
-    return [finding.code for finding in outcome.findings]
-
-
-def finding(outcome: Outcome, code: str) -> Any:
-    return next(f for f in outcome.findings if f.code == code)
+def _direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    probe_harness.connect_directly(monkeypatch)
 
 
 @pytest.fixture(scope="module")
-def ca() -> pki.CertificateAuthority:
-    return pki.CertificateAuthority("scim-doctor errors tests", organization="scim-doctor")
-
-
-@pytest.fixture(scope="module")
-def trust(ca: pki.CertificateAuthority, tmp_path_factory: pytest.TempPathFactory) -> Trust:
-    return load_trust(ca.write_root_pem(tmp_path_factory.mktemp("errors-trust")))
+def trust(tmp_path_factory: pytest.TempPathFactory) -> Trust:
+    return probe_harness.loopback_trust(tmp_path_factory.mktemp("errors-trust"))
 
 
 @pytest.fixture
-def scripted(ca: pki.CertificateAuthority) -> Iterator[ScriptedServer]:
-    with ScriptedServer(tls=ca.issue(["localhost", "127.0.0.1"]).server_context()) as server:
+def scripted() -> Iterator[ScriptedServer]:
+    with probe_harness.scripted_server() as server:
         yield server
 
 
-def scripted_ctx(server: ScriptedServer, trust: Trust, **options: Any) -> ProbeContext:
-    return make_ctx(server.url("/scim/v2", host="localhost"), trust, **options)
+def run_probe(ctx: ProbeContext) -> Outcome:
+    return probe_harness.run_probe(errors.run, ctx)
 
 
-def scim(payload: Any, status: int) -> Reply:
-    return Reply(status, SCIM_JSON, json.dumps(payload).encode())
+def against_demo(tmp_path: Path, fault: str | None = None) -> Outcome:
+    return probe_harness.against_demo(errors.run, tmp_path, fault)[0]
 
 
 GOOD_404 = scim({"schemas": [ERROR], "status": "404", "detail": "not found"}, 404)
@@ -307,26 +266,10 @@ def test_without_a_token_the_check_is_skipped_with_the_reason(
 def test_the_cli_fails_a_server_that_ignores_invalid_filters(
     run_cli: Any, tmp_path: Path, report_validator: Any
 ) -> None:
-    with DemoServer(TOKEN, fault="invalid_filter_ignored") as server:
-        ca = server.write_ca(tmp_path)
-        result = run_cli(
-            "check",
-            server.base_url,
-            "--cacert",
-            str(ca),
-            "--resolve",
-            server.resolve_pin,
-            "--only",
-            "errors",
-            "--format",
-            "json",
-            env={"SCIM_TOKEN": TOKEN},
-        )
+    check, result = check_through_cli(
+        run_cli, tmp_path, "invalid_filter_ignored", "errors", report_validator
+    )
 
-    report = result.json()
-    assert_valid_report(report_validator, report)
-    [check] = [c for c in report["checks"] if c["id"] == "errors"]
     assert check["status"] == "fail"
     assert [f["code"] for f in check["findings"]] == ["errors.invalid_filter_not_rejected"]
     assert result.exit_code == 1
-    assert TOKEN not in result.stdout + result.stderr

@@ -38,6 +38,15 @@ def _without_user(listing: dict[str, Any]) -> dict[str, Any]:
     return {**listing, "totalResults": len(kept), "itemsPerPage": len(kept), "Resources": kept}
 
 
+def _page_size_as_items_per_page(request: Request, call_next: Handler) -> Response:
+    """SCIMMY's ListResponse: itemsPerPage is the page size (the requested count, 20 when none
+    is asked for, as discovery never does), whatever the page holds."""
+    response = call_next(request)
+    if request.scim_path not in ("/ResourceTypes", "/Schemas") or response.status != 200:
+        return response
+    return response.with_json({**response.json(), "itemsPerPage": 20})
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault(
         "spc_missing",
@@ -69,5 +78,13 @@ FAULTS: tuple[Fault, ...] = (
         "http",
         ("discovery.schemas_invalid",),
         middleware=on_route("GET", "/Schemas", map_response(_only_if_ok(_without_user))),
+    ),
+    Fault(
+        "discovery_items_per_page",
+        "/ResourceTypes and /Schemas say itemsPerPage 20 (their page size, as SCIMMY does) "
+        "while they return 2 and 3 entries.",
+        "http",
+        ("discovery.resource_types_invalid", "discovery.schemas_invalid"),
+        middleware=on_route("GET", "*", _page_size_as_items_per_page),
     ),
 )

@@ -9,6 +9,7 @@ and asyncio.run() waits for executor threads at shutdown, so the tool would hang
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import errno
 import ipaddress
@@ -19,12 +20,14 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scim_doctor import findings
 from scim_doctor.context import ProbeContext
 from scim_doctor.probes.base import Outcome
 from scim_doctor.secrets import redact
+from scim_doctor.timeouts import within
 
 RESOLVER = "system (getaddrinfo)"
 
@@ -40,6 +43,14 @@ _EAI_NO_ADDRESS = frozenset(
     getattr(socket, name) for name in ("EAI_NODATA", "EAI_ADDRFAMILY") if hasattr(socket, name)
 )
 _UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+# socket.getaddrinfo encodes the name with the idna codec, imported on first use: imported
+# then, in a process with no free file descriptor, it fails with an OSError of its own (naming
+# encodings/idna.py) before glibc is asked. Look it up once here, while files can be opened.
+codecs.lookup("idna")
+
+NSSWITCH = Path("/etc/nsswitch.conf")
+"""Where glibc reads which services answer host lookups (files, dns, mdns, sss, resolve...)."""
 
 _RFC1918 = tuple(
     ipaddress.IPv4Network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -92,6 +103,49 @@ def _gai_error(host: str, exc: socket.gaierror) -> ResolveError:
     return ResolveError("dns.resolution_failed", f"resolving {host} failed: {said}", words, name)
 
 
+def _nsswitch_hosts() -> str | None:
+    """The services of the `hosts:` line glibc uses (the last one), or None without one."""
+    try:
+        text = NSSWITCH.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    services = None
+    for line in text.splitlines():
+        database, colon, rest = line.split("#", 1)[0].partition(":")
+        if colon and database.strip() == "hosts":
+            services = " ".join(rest.split())
+    return services
+
+
+def _system_error(host: str, exc: OSError) -> ResolveError:
+    """EAI_SYSTEM, which CPython raises as a plain OSError carrying glibc's errno.
+
+    That errno can mislead on its own: glibc says EBUSY when a service on the `hosts:` line of
+    nsswitch.conf is not installed or cannot look up hosts, and a service can fail with no
+    errno at all (older SSSD clients with sssd stopped); then that line is what explains it.
+    """
+    if exc.filename is not None:  # from Python around the call (a file it opened), not glibc
+        return ResolveError("dns.resolution_failed", f"resolving {host} failed: {exc}", str(exc))
+    if exc.errno:
+        words = _errno_text(exc)
+        said = f'the system resolver failed with EAI_SYSTEM ("System error"), errno {words}'
+    else:
+        words = "no error number"
+        said = 'the system resolver failed with EAI_SYSTEM ("System error") and no error number'
+    message = f"resolving {host} failed: {said}"
+    if not exc.errno or exc.errno == errno.EBUSY:
+        services = _nsswitch_hosts()
+        if services is not None:
+            why = (
+                "glibc's answer when a service listed there is not installed or cannot look "
+                "up hosts"
+                if exc.errno
+                else "a service listed there failed without saying why"
+            )
+            message += f'; {NSSWITCH} says "hosts: {services}" ({why})'
+    return ResolveError("dns.resolution_failed", message, words, "EAI_SYSTEM")
+
+
 async def resolve(host: str, port: int, timeout: float) -> list[str]:
     """Every A/AAAA address of `host` from the system resolver, de-duplicated, in its order.
 
@@ -129,7 +183,7 @@ async def resolve(host: str, port: int, timeout: float) -> list[str]:
 
     threading.Thread(target=lookup, name=f"getaddrinfo {host}", daemon=True).start()
     try:
-        infos = await asyncio.wait_for(answer, timeout)
+        infos = await within(answer, timeout)
     except asyncio.TimeoutError:
         raise ResolveError(
             "dns.timeout",
@@ -138,7 +192,9 @@ async def resolve(host: str, port: int, timeout: float) -> list[str]:
         ) from None
     except socket.gaierror as exc:
         raise _gai_error(host, exc) from None
-    except (OSError, UnicodeError) as exc:
+    except OSError as exc:  # not a gaierror: getaddrinfo returned EAI_SYSTEM
+        raise _system_error(host, exc) from None
+    except UnicodeError as exc:  # the name cannot be IDNA-encoded: nothing was asked
         raise ResolveError(
             "dns.resolution_failed", f"resolving {host} failed: {exc}", str(exc)
         ) from None
@@ -355,7 +411,7 @@ def _errno_text(exc: OSError) -> str:
 async def _attempt(address: str, port: int, timeout: float) -> Attempt:
     started = time.monotonic()
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+        _reader, writer = await within(asyncio.open_connection(address, port), timeout)
     except asyncio.TimeoutError:
         no_answer = f"no answer within {_seconds(timeout)}"
         return Attempt(address, port, "timeout", _ms_since(started), no_answer)

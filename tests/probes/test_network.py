@@ -2,8 +2,9 @@
 
 Loopback servers cover refusal, a full accept backlog (SYNs dropped: a timeout), a healthy
 listener and proxies; a private network namespace with a fake DNS server covers what the host's
-resolver must never be asked to do (stay silent, answer NXDOMAIN or no data) and an address with
-no route. Nothing leaves the machine: `.invalid` names are answered without a query.
+resolver must never be asked to do (stay silent, answer NXDOMAIN or no data), glibc failing with
+EAI_SYSTEM (a missing NSS service, no free file descriptor) and an address with no route.
+Nothing leaves the machine: `.invalid` names are answered without a query.
 """
 
 from __future__ import annotations
@@ -282,7 +283,7 @@ def test_refusing_proxy_option_is_blamed_not_the_target(closed_port: int) -> Non
 # --- in a private network namespace --------------------------------------------------------------
 
 SNIPPET = """
-import asyncio, contextlib, json, sys, time
+import asyncio, contextlib, json, os, resource, socket, sys, time
 
 from scim_doctor.context import Options, ProbeContext
 from scim_doctor.probes import network
@@ -300,10 +301,37 @@ ctx = ProbeContext(
     trust=load_trust(),
     deadline_at=time.monotonic() + 30,
 )
+
+
+@contextlib.contextmanager
+def no_free_file_descriptors():
+    # RLIMIT_NOFILE lowered to the lowest free descriptor: the next open() gets EMFILE.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest = os.open(os.devnull, os.O_RDONLY)
+    os.close(lowest)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def run_probe():
+    probe = getattr(network, spec["probe"])
+    if not spec["no_free_fds"]:
+        return await probe(ctx)
+    # An earlier lookup (from /etc/hosts), as in a fleet run, has made glibc read nsswitch.conf
+    # and load its services: a first lookup with no descriptor cannot read it (EAI_NONAME).
+    # A bytes name, so this one does not load the idna codec for the probe.
+    socket.getaddrinfo(b"localhost", 443, type=socket.SOCK_STREAM)
+    with no_free_file_descriptors():  # the loop's own descriptors are open already
+        return await probe(ctx)
+
+
 server = FakeDns(spec["dns"], spec["answer"]) if spec["dns"] else contextlib.nullcontext()
 with server:
     started = time.monotonic()
-    outcome = asyncio.run(getattr(network, spec["probe"])(ctx))
+    outcome = asyncio.run(run_probe())
     elapsed = time.monotonic() - started
 print(json.dumps({
     "codes": [f.code for f in outcome.findings],
@@ -323,10 +351,22 @@ def in_netns(
     timeout: float = 2.0,
     pin: tuple[str, ...] = (),
     url: str = "https://scim.example.test/scim/v2",
+    hosts_services: str = netns.HOSTS_SERVICES,
+    no_free_fds: bool = False,
 ) -> dict[str, Any]:
-    """Run one probe in a fresh network namespace whose only resolver is a FakeDns in `dns`."""
-    spec = {"probe": probe, "dns": dns, "answer": answer, "timeout": timeout, "pin": pin}
-    completed = netns.run_python(SNIPPET, json.dumps({**spec, "url": url}))
+    """Run one probe in a fresh network namespace whose only resolver is a FakeDns in `dns`,
+    with `hosts_services` on the nsswitch.conf `hosts:` line, optionally out of descriptors."""
+    spec = {
+        "probe": probe,
+        "dns": dns,
+        "answer": answer,
+        "timeout": timeout,
+        "pin": pin,
+        "no_free_fds": no_free_fds,
+    }
+    completed = netns.run_python(
+        SNIPPET, json.dumps({**spec, "url": url}), hosts_services=hosts_services
+    )
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
 
@@ -378,6 +418,42 @@ def test_nxdomain_answer_is_nxdomain() -> None:
 
     assert result["codes"] == ["dns.nxdomain"]
     assert "scim.example.test does not exist" in result["messages"][0]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_missing_hosts_service_is_a_resolution_failure_naming_the_nsswitch_line() -> None:
+    """Like an nsswitch.conf copied from a distribution whose modules (myhostname, mdns) are
+    not installed here: the DNS server says NXDOMAIN, glibc goes on to the missing service and
+    ends with EAI_SYSTEM and errno EBUSY, which Python raises as a plain OSError."""
+    result = in_netns("run_dns", dns="nxdomain", hosts_services="files dns scim_doctor_missing")
+
+    assert result["codes"] == ["dns.resolution_failed"]
+    message = result["messages"][0]
+    assert message.startswith("resolving scim.example.test failed: ")
+    assert 'EAI_SYSTEM ("System error"), errno EBUSY: Device or resource busy' in message
+    assert '/etc/nsswitch.conf says "hosts: files dns scim_doctor_missing"' in message
+    assert result["facts"]["error_code"] == "EAI_SYSTEM"
+    assert result["facts"]["error"] == "EBUSY: Device or resource busy"
+    assert ("scim.example.test", 1) in [tuple(q) for q in result["queries"]]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_a_process_out_of_file_descriptors_is_a_resolution_failure_naming_emfile() -> None:
+    """What a fleet run with too low a `ulimit -n` meets: glibc cannot open a socket to ask
+    the DNS server (so nothing is sent) and returns EAI_SYSTEM with errno EMFILE. Python's
+    own OSError (its idna codec imported on first use, naming encodings/idna.py) must not
+    stand in for glibc's: the probe looks the codec up at import."""
+    result = in_netns("run_dns", no_free_fds=True)
+
+    assert result["codes"] == ["dns.resolution_failed"]
+    message = result["messages"][0]
+    assert "EAI_SYSTEM" in message
+    assert "errno EMFILE: Too many open files" in message
+    assert "nsswitch.conf" not in message, "the hosts line does not explain EMFILE"
+    assert result["facts"]["error_code"] == "EAI_SYSTEM"
+    assert result["facts"]["error"] == "EMFILE: Too many open files"
 
 
 @pytest.mark.netns

@@ -36,15 +36,19 @@ exec "$@"
 """
 
 
-def _nsswitch() -> str:
-    """The host's nsswitch.conf with `hosts: files dns`, so no NSS module (systemd-resolved,
-    mDNS) can answer from outside the namespace."""
+HOSTS_SERVICES = "files dns"
+"""Only /etc/hosts and the fake server: no NSS module (systemd-resolved, mDNS) can answer
+from outside the namespace."""
+
+
+def _nsswitch(hosts_services: str) -> str:
+    """The host's nsswitch.conf with its `hosts:` line replaced."""
     try:
         lines = Path("/etc/nsswitch.conf").read_text().splitlines()
     except OSError:
         lines = []
     kept = [line for line in lines if not line.strip().startswith("hosts:")]
-    return "\n".join([*kept, "hosts: files dns", ""])
+    return "\n".join([*kept, f"hosts: {hosts_services}", ""])
 
 
 @functools.cache
@@ -87,19 +91,22 @@ def run_python(
     *args: str,
     resolv_conf: str = RESOLV_CONF,
     hosts: str = HOSTS,
+    hosts_services: str = HOSTS_SERVICES,
     timeout: float = 20.0,
 ) -> subprocess.CompletedProcess[str]:
     """Run `snippet` with this interpreter (the venv's) in a fresh network namespace.
 
     `args` become sys.argv[1:]; the repository root is the working directory, so the snippet
-    can import `tests.support`. Raises AssertionError with stderr when the snippet fails.
+    can import `tests.support`. `hosts_services` is the `hosts:` line of nsswitch.conf; keep
+    `dns` the only service that can ask a server. Raises AssertionError with stderr when the
+    snippet fails.
     """
     require()
     with tempfile.TemporaryDirectory(prefix="scim-doctor-netns-") as tmp:
         files = Path(tmp)
         (files / "resolv.conf").write_text(resolv_conf)
         (files / "hosts").write_text(hosts)
-        (files / "nsswitch.conf").write_text(_nsswitch())
+        (files / "nsswitch.conf").write_text(_nsswitch(hosts_services))
         (files / "snippet.py").write_text(snippet)
         command = [
             "unshare", "--net", "--mount", "--", "sh", "-e", "-c", _SCRIPT, "sh", tmp,

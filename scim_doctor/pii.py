@@ -226,25 +226,72 @@ def registered_personal_data() -> frozenset[str]:
 # --- masking text --------------------------------------------------------------------------------
 
 
+# The pattern rules, compiled once: a fleet masks hundreds of reports, and compiling these
+# shapes (some 2 ms) for each report cost more than masking it.
+_SHAPES = re.compile(
+    rf"(?P<keep>{_URL_AUTHORITY}|(?<![\w.\-]){TEST_NAME}(?![\w\-]))"
+    rf"|(?P<email>{_EMAIL})|(?P<phone>{_PHONE})",
+    re.IGNORECASE,
+)
+
+# An e-mail or phone shape at any position, whatever the scan would keep around it: when there
+# is none, and no known value, a text is left as it is.
+_MASKABLE = re.compile(rf"{_EMAIL}|{_PHONE}", re.IGNORECASE)
+
+
+def _needs_shapes(text: str) -> bool:
+    """False when no e-mail or phone shape can occur: ASCII text with no '@' and no digit.
+    Without known values that is enough to leave a text alone: what the shapes keep (URL
+    authorities, test names) matters only when a known value could match inside it."""
+    return not text.isascii() or _SHAPE_CHARACTER.search(text) is not None
+
+
+_SHAPE_CHARACTER = re.compile(r"[0-9@]|%40")
+_MEMO_ENTRIES = 4096
+
+
+def _may_hold_shape(text: str) -> bool:
+    """Whether any of the shapes can match, a kept URL authority or test name included."""
+    return _needs_shapes(text) or "://" in text or "scim-doctor-" in text.lower()
+
+
 class _TextMasker:
     """The free-text rules for one report: URL authorities and protected words kept, e-mail
-    and phone shapes masked, known personal values masked."""
+    and phone shapes masked, known personal values masked.
+
+    Two patterns scanned as one: the shapes (compiled once) and this report's literal words
+    (protected words, then known values). At each position the earlier match wins; on a tie,
+    a protected word first, then a shape, then a known value, the order of one alternation
+    `keep | email | phone | known` would give.
+    """
 
     def __init__(self, known: Iterable[str], protected: Iterable[str]) -> None:
-        keep = [_URL_AUTHORITY, rf"(?<![\w.\-]){TEST_NAME}(?![\w\-])"]
+        alternatives = []
         words = sorted({p for p in protected if p}, key=len, reverse=True)
         if words:
-            keep.insert(0, rf"(?<![\w.\-])(?:{'|'.join(map(re.escape, words))})(?![\w\-])")
-        alternatives = [f"(?P<keep>{'|'.join(keep)})", f"(?P<email>{_EMAIL})"]
-        alternatives.append(f"(?P<phone>{_PHONE})")
-        values = sorted(set(known), key=len, reverse=True)
+            alternatives.append(
+                rf"(?P<protect>(?<![\w.\-])(?:{'|'.join(map(re.escape, words))})(?![\w\-]))"
+            )
+        values = sorted({v for v in known if v}, key=len, reverse=True)
+        self._has_known = bool(values)
         if values:
             alternatives.append(
                 f"(?P<known>{_BEFORE}(?:{'|'.join(map(re.escape, values))}){_AFTER})"
             )
-        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+        # Compiled on first use: most texts of a report need no word at all, and a fleet builds
+        # one masker per target.
+        self._words_source = "|".join(alternatives) if alternatives else None
+        self._words_pattern: re.Pattern[str] | None = None
+        # A report repeats its strings (media types, dates, schema URNs): each is masked once.
+        self._done: dict[str, str] = {}
 
-    def _replace(self, match: re.Match[str]) -> str:
+    def _words(self) -> re.Pattern[str] | None:
+        if self._words_pattern is None and self._words_source is not None:
+            self._words_pattern = re.compile(self._words_source, re.IGNORECASE)
+        return self._words_pattern
+
+    @staticmethod
+    def _replace(match: re.Match[str]) -> str:
         kind = match.lastgroup
         text = match.group()
         if kind == "email":
@@ -258,7 +305,48 @@ class _TextMasker:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        return self._pattern.sub(self._replace, text)
+        masked = self._done.get(text)
+        if masked is None:
+            masked = self._mask(text)
+            if len(self._done) < _MEMO_ENTRIES:
+                self._done[text] = masked
+        return masked
+
+    def _mask(self, text: str) -> str:
+        if not self._has_known:
+            # Without known values only an e-mail or phone shape changes anything.
+            if not _needs_shapes(text) or _MASKABLE.search(text) is None:
+                return text
+        words = self._words()
+        if words is None:
+            return _SHAPES.sub(self._replace, text)
+        return self._merged(text, words)
+
+    def _merged(self, text: str, words: re.Pattern[str]) -> str:
+        out: list[str] = []
+        pos = 0
+        shape = _SHAPES.search(text) if _may_hold_shape(text) else None
+        word = words.search(text)
+        while True:
+            if shape is not None and (
+                word is None
+                or shape.start() < word.start()
+                or (shape.start() == word.start() and word.lastgroup != "protect")
+            ):
+                match = shape
+            elif word is not None:
+                match = word
+            else:
+                break
+            out.append(text[pos : match.start()])
+            out.append(self._replace(match))
+            pos = match.end()
+            if shape is not None and shape.start() < pos:
+                shape = _SHAPES.search(text, pos)
+            if word is not None and word.start() < pos:
+                word = words.search(text, pos)
+        out.append(text[pos:])
+        return "".join(out)
 
 
 _shapes_only = _TextMasker((), ())
@@ -267,7 +355,9 @@ _shapes_only = _TextMasker((), ())
 
 # --- JSON text, possibly truncated ---------------------------------------------------------------
 
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[{}\[\]:,]|[^\s{}\[\]:,"]+|\s+', re.DOTALL)
+# Strings (possibly cut, possibly ending in a lone backslash) and the punctuation that moves the
+# key path. Whitespace, numbers and literals change nothing and are copied between matches.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[{}\[\]:,]', re.DOTALL)
 
 
 def _decode(raw: str) -> str:
@@ -291,7 +381,12 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
     # One frame per open container: (is_object, key path of the container, current key,
     # expecting a key).
     stack: list[tuple[bool, tuple[str, ...], str | None, bool]] = []
+    copied = 0
     for match in _JSON_TOKEN.finditer(text):
+        start = match.start()
+        if start > copied:
+            out.append(text[copied:start])
+        copied = match.end()
         token = match.group()
         head = token[0]
         frame = stack[-1] if stack else None
@@ -316,6 +411,7 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
                 path = frame[1] + ((frame[2],) if frame[0] and frame[2] else ()) if frame else ()
                 token = '"' + on_value(path, raw) + ('"' if closed else "")
         out.append(token)
+    out.append(text[copied:])
     return "".join(out)
 
 

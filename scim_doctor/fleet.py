@@ -14,7 +14,7 @@ import datetime as dt
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
@@ -298,7 +298,7 @@ class Progress:
 
 def _render(
     fleet: FleetReport, output_format: str, *, single_v1: bool, color: bool, verbose: bool
-) -> str:
+) -> str | Iterator[str]:
     from scim_doctor.reporters import fleet as fleet_reporter
 
     only = fleet.targets[0].report if len(fleet.targets) == 1 else None

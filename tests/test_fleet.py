@@ -487,3 +487,35 @@ def test_the_step_summary_gives_each_target_its_identity_provider_verdicts(
     names = " · ".join(f"{p.name} ❌" for p in idp.PROFILES)
     assert globex == f"| globex | ❌ fail | `tls.cert_expired` | {names} |"
     assert out.count("### Identity providers") == 2  # each target's own report has its table
+
+
+def test_the_json_report_comes_in_one_piece_per_target_equal_to_one_document() -> None:
+    # Written and redacted a target at a time, so a report of hundreds of full checks is never
+    # one string; the bytes must be exactly those of the whole document dumped at once.
+    fleet = _mixed_fleet()
+    pieces = list(fleet_reporter.json_chunks(fleet))
+    whole = json.dumps(fleet_reporter.fleet_to_dict(fleet), indent=2, ensure_ascii=False) + "\n"
+    assert len(pieces) == len(fleet.targets) + 2
+    assert "".join(pieces) == whole
+    assert all(piece.endswith("\n") for piece in pieces)
+
+
+def test_a_fleet_without_targets_is_dumped_in_one_piece() -> None:
+    # Never produced by the CLI (a config selects at least one target), but the renderer
+    # must still give whole JSON rather than an unclosed list.
+    empty = dataclasses.replace(_mixed_fleet(), targets=())
+    (piece,) = fleet_reporter.json_chunks(empty)
+    assert json.loads(piece)["targets"] == []
+
+
+def test_a_json_report_written_in_pieces_is_redacted_in_every_piece(tmp_path: Path) -> None:
+    from scim_doctor.reporters.writer import write_output
+    from scim_doctor.secrets import register_secret
+
+    register_secret("piecewise-canary-token-0123456789")
+    pieces = ['{"a": "piecewise-canary-token-0123456789",\n', '"b": "Bearer abcdefgh12345678"}\n']
+    written = write_output(iter(pieces), str(tmp_path / "report.json"))
+    assert written is not None
+    text = written.read_text(encoding="utf-8")
+    assert "piecewise-canary" not in text and "abcdefgh12345678" not in text
+    assert text.count("[REDACTED]") == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -17,11 +18,18 @@ from scim_doctor.errors import InputError
 from scim_doctor.secrets import redact
 
 
-def emit(text: str, stream: TextIO | None = None) -> None:
+def emit(text: str | Iterable[str], stream: TextIO | None = None) -> None:
     """Write redacted text to a stream (stdout by default)."""
     out = stream or sys.stdout
-    out.write(redact(text))
+    _write_redacted(out, text)
     out.flush()
+
+
+def _write_redacted(handle: TextIO, text: str | Iterable[str]) -> None:
+    """A report given in pieces is redacted piece by piece: each piece is whole lines (one
+    target of a fleet), so no secret or credential line is split between two of them."""
+    for piece in (text,) if isinstance(text, str) else text:
+        handle.write(redact(piece))
 
 
 def check_destination(destination: str) -> None:
@@ -37,7 +45,7 @@ def check_destination(destination: str) -> None:
         raise InputError(f"--output {destination}: directory {path.parent} is not writable")
 
 
-def write_output(text: str, destination: str) -> Path | None:
+def write_output(text: str | Iterable[str], destination: str) -> Path | None:
     """Write a report to `destination` ('-' = stdout); return the path written, if a file."""
     if destination == "-":
         emit(text)
@@ -47,7 +55,7 @@ def write_output(text: str, destination: str) -> Path | None:
     if path.exists() and not path.is_file():
         # /dev/null, /dev/stdout, a FIFO: renaming over it would replace the device itself.
         with path.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(redact(text))
+            _write_redacted(handle, text)
         return path
     directory = path.parent
     try:
@@ -56,7 +64,7 @@ def write_output(text: str, destination: str) -> Path | None:
         raise InputError(f"--output {destination}: cannot write there ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(redact(text))
+            _write_redacted(handle, text)
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     except BaseException:

@@ -3,7 +3,8 @@ before any network step; a token written into it is refused without being shown.
 
 from __future__ import annotations
 
-import secrets
+import base64
+import random
 from pathlib import Path
 from typing import Any
 
@@ -302,13 +303,25 @@ def test_selection_by_name_and_tag_keeps_file_order(tmp_path: Path) -> None:
         config.select(tags=["asia"])
 
 
+def _seeded_urlsafe(size: int, *, seed: int) -> str:
+    """What `secrets.token_urlsafe(size)` gives, from a seeded generator (same every run)."""
+    raw = random.Random(seed).randbytes(size)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
 @pytest.mark.parametrize(
     "value",
     [
         CANARY,
-        secrets.token_urlsafe(32),
-        secrets.token_urlsafe(16),
-        secrets.token_hex(20),
+        # Fixed samples, not fresh random ones: a heuristic that misses one token in a hundred
+        # must not make the suite fail one run in a hundred. The first is such a miss of the
+        # former rule (its parts too short, its kinds of character changing too rarely).
+        "dUK6_KNIQ-Bv0yv8_U_tpg",
+        "qKcZR5vmBJEQYE_m_e_NGg",
+        "fa6c97542e019fdbbdddcaf7334cc95421545940",
+        base64.b64encode(random.Random(3).randbytes(32)).decode("ascii"),  # standard alphabet
+        _seeded_urlsafe(32, seed=1),
+        _seeded_urlsafe(16, seed=2),
         "Bearer abc.def",
         "SSWS 00aBcD",
         "ghp_" + "a1B2" * 9,
@@ -317,6 +330,15 @@ def test_selection_by_name_and_tag_keeps_file_order(tmp_path: Path) -> None:
 )
 def test_token_shaped_values_are_recognised(value: str) -> None:
     assert looks_like_token(value)
+
+
+def test_nearly_every_random_token_pasted_into_the_config_is_recognised() -> None:
+    # 2,000 seeded 16-byte and 32-byte tokens (the sizes IdP admins generate): the config
+    # must refuse them without echoing them; a miss would be echoed by a later error.
+    short = [_seeded_urlsafe(16, seed=n) for n in range(1000)]
+    long = [_seeded_urlsafe(32, seed=n) for n in range(1000, 2000)]
+    assert sum(map(looks_like_token, short)) >= 980
+    assert sum(map(looks_like_token, long)) >= 997
 
 
 @pytest.mark.parametrize(
@@ -329,6 +351,12 @@ def test_token_shaped_values_are_recognised(value: str) -> None:
         "secrets/acme.token",
         "tokens/entra-prod-eu-west-1.token",
         "okta-prod",
+        "entraIdScimToken2024",
+        "ScimTokenForAcmeEU",
+        "GlobexScimV2Token",
+        "NorthwindTradersScim",
+        "okta_scim_token_eu1",
+        "C:\\tokens\\acme-prod.txt",
     ],
 )
 def test_names_and_paths_are_not_mistaken_for_tokens(value: str) -> None:

@@ -133,10 +133,25 @@ class ConnectFailed(OSError):
     """The TCP connection for a handshake could not be opened (as opposed to a failed handshake)."""
 
 
+async def _addresses(address: str, port: int) -> list[Any]:
+    """getaddrinfo for the handshake's address. It is nearly always the address the connect
+    check reached: a literal is converted here, at once (AI_NUMERICHOST never asks a resolver),
+    instead of in the loop's thread pool, whose few threads a fleet's hundreds of handshakes
+    would queue for."""
+    try:
+        return socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=_NUMERIC)
+    except socket.gaierror:
+        pass  # a name: resolve it without blocking the loop
+    return await asyncio.get_running_loop().getaddrinfo(address, port, type=socket.SOCK_STREAM)
+
+
+_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+
+
 async def _connect(address: str, port: int) -> socket.socket:
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+        infos = await _addresses(address, port)
     except OSError as exc:
         raise ConnectFailed(exc.errno, f"{address} does not resolve ({exc})") from exc
     family, type_, proto, _, sockaddr = infos[0]

@@ -1,16 +1,25 @@
-"""Fleet mode: 200 targets at concurrency 50 against the same 200 targets one by one.
+"""Fleet mode: N targets at concurrency C against one target alone and against all one by one.
 
     .venv/bin/python benchmarks/fleet.py [--targets 200] [--concurrency 50] [--full]
+                                         [--latency-ms N] [--runs 3]
 
-Both runs are the real command (`python -m scim_doctor check --config ...`) in a child process,
-against the same four demo servers running in this process; each target has its own name,
-pinned to a server with `resolve`. Wall time is measured around the child, peak RSS is the
-child's own (os.wait4), so the figures compare the client alone. By default only the
-transport checks run (url, dns, connect, tls) so the one-by-one baseline stays short; --full
-runs every check. On loopback nothing waits for the network, so both runs are bound by CPU
-(client and demo servers share this machine); --latency-ms N delays every HTTP answer by N ms,
-as a distant endpoint would, which is what running targets concurrently is for. Prints the
-ratios and a JSON object (`fleet_benchmark()` returns it).
+Every run is the real command (`python -m scim_doctor check --config ...`) in a child process,
+against the same four demo servers, each in a process of its own (benchmarks/latency_server.py),
+as distinct endpoints would be; each target has its own name, pinned to a server with
+`resolve`. Wall time is measured around
+the child, peak RSS is the child's own (os.wait4).
+
+The target (issue #6): the fleet within 1.1 x ceil(N / C) x the single-target time, where the
+single-target time is the same command with a config holding one of the targets (start-up
+included, as a user running one check pays it), and under 60 MiB peak at concurrency 50. The
+fleet and the single target are each the median of `--runs` runs; the one-by-one run (the
+same N targets at concurrency 1) is measured once, as a reference.
+
+By default only the transport checks run (url, dns, connect, tls) so the one-by-one baseline
+stays short; --full runs every check. On loopback nothing waits for the network, so the runs
+are bound by CPU (client and demo servers share the machine); --latency-ms N delays every HTTP
+answer by N ms, as a distant endpoint would, which is what running targets concurrently is
+for. Prints the ratios and a JSON object (`fleet_benchmark()` returns it).
 """
 
 from __future__ import annotations
@@ -18,16 +27,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from scim_doctor.demo.fault_kit import Fault
-from scim_doctor.demo.scim_app import Handler, Request, Response
 
 TOKEN = "bench-fleet-token-0123456789abcdef"
 SERVERS = 4
@@ -88,45 +96,92 @@ def _measure(config: Path, concurrency: int) -> dict[str, float | int]:
     }
 
 
-def _slow(latency_ms: float) -> Fault | None:
-    """Every HTTP answer `latency_ms` late, as over a long network path (None for 0)."""
-    if latency_ms <= 0:
-        return None
+@contextlib.contextmanager
+def _server(index: int, latency_ms: float) -> Iterator[tuple[int, bytes]]:
+    """One demo server in a process of its own (benchmarks/latency_server.py): its port and
+    CA certificate. Stopped by closing its stdin."""
+    argv = [
+        sys.executable,
+        str(Path(__file__).with_name("latency_server.py")),
+        "--hostname",
+        f"*.s{index}.bench.test",
+        "--delay-ms",
+        str(latency_ms),
+    ]
+    env = {**os.environ, "BENCH_SCIM_TOKEN": TOKEN}
+    server = subprocess.Popen(
+        argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        where = json.loads(server.stdout.readline())
+        yield int(where["port"]), Path(where["cacert"]).read_bytes()
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
 
-    def delayed(request: Request, call_next: Handler) -> Response:
-        time.sleep(latency_ms / 1000)
-        return call_next(request)
 
-    return Fault("latency", f"answers {latency_ms:g} ms late", "http", (), middleware=delayed)
+def _median_run(config: Path, concurrency: int, runs: int) -> dict[str, float | int]:
+    """The run with the median wall time of `runs` (its own peak RSS and exit code with it)."""
+    measured = sorted((_measure(config, concurrency) for _ in range(runs)), key=_wall)
+    return measured[len(measured) // 2]
+
+
+def _wall(run: dict[str, float | int]) -> float:
+    return float(run["wall_s"])
+
+
+PEAK_RSS_TARGET_MIB = 60
+TIME_TARGET_FACTOR = 1.1
 
 
 def fleet_benchmark(
-    targets: int = 200, concurrency: int = 50, full: bool = False, latency_ms: float = 0.0
+    targets: int = 200,
+    concurrency: int = 50,
+    full: bool = False,
+    latency_ms: float = 0.0,
+    runs: int = 3,
 ) -> dict[str, Any]:
-    from scim_doctor.demo.server import DemoServer
-
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         directory = Path(tmp)
-        servers = [
-            stack.enter_context(
-                DemoServer(TOKEN, fault=_slow(latency_ms), hostname=f"*.s{i}.bench.test")
-            )
-            for i in range(SERVERS)
-        ]
-        (directory / "fleet-ca.pem").write_bytes(b"".join(s.ca_pem for s in servers))
-        config = _write_config(directory, [s.port for s in servers], targets, full)
+        servers = [stack.enter_context(_server(i, latency_ms)) for i in range(SERVERS)]
+        (directory / "fleet-ca.pem").write_bytes(b"".join(ca for _, ca in servers))
+        ports = [port for port, _ in servers]
+        config = _write_config(directory, ports, targets, full)
+        alone_dir = directory / "one"
+        alone_dir.mkdir()
+        (alone_dir / "fleet-ca.pem").write_bytes((directory / "fleet-ca.pem").read_bytes())
+        one_target = _write_config(alone_dir, ports, 1, full)
         _measure(config, concurrency)  # warm-up: imports and the page cache
-        together = _measure(config, concurrency)
+        single = _median_run(one_target, 1, runs)
+        together = _median_run(config, concurrency, runs)
         one_by_one = _measure(config, 1)
+    waves = math.ceil(targets / concurrency)
+    time_target_s = round(TIME_TARGET_FACTOR * waves * float(single["wall_s"]), 3)
+    peak_mib = int(together["peak_rss_kib"]) / 1024
     return {
         "targets": targets,
         "concurrency": concurrency,
         "checks": "all" if full else "url,dns,connect,tls",
         "latency_ms": latency_ms,
+        "runs": runs,
+        "single_target": single,
         "concurrent": together,
         "one_by_one": one_by_one,
-        "speedup": round(one_by_one["wall_s"] / together["wall_s"], 2),
-        "rss_ratio": round(together["peak_rss_kib"] / one_by_one["peak_rss_kib"], 2),
+        "time_target_s": time_target_s,
+        "time_ratio_to_target": round(float(together["wall_s"]) / time_target_s, 2),
+        "time_target_met": float(together["wall_s"]) <= time_target_s,
+        "peak_rss_mib": round(peak_mib, 1),
+        "memory_target_met": peak_mib < PEAK_RSS_TARGET_MIB,
+        "speedup": round(float(one_by_one["wall_s"]) / float(together["wall_s"]), 2),
+        "rss_ratio": round(int(together["peak_rss_kib"]) / int(one_by_one["peak_rss_kib"]), 2),
     }
 
 
@@ -136,15 +191,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--full", action="store_true", help="run every check, not only transport")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of each HTTP answer")
+    parser.add_argument("--runs", type=int, default=3, help="runs per median")
     args = parser.parse_args()
-    result = fleet_benchmark(args.targets, args.concurrency, args.full, args.latency_ms)
-    together, alone = result["concurrent"], result["one_by_one"]
+    result = fleet_benchmark(
+        args.targets, args.concurrency, args.full, args.latency_ms, max(1, args.runs)
+    )
+    single, together, alone = result["single_target"], result["concurrent"], result["one_by_one"]
     print(
         f"{args.targets} targets ({result['checks']}): concurrency {args.concurrency} "
-        f"{together['wall_s']:.2f} s, {together['peak_rss_kib'] / 1024:.0f} MiB peak; "
-        f"one by one {alone['wall_s']:.2f} s, {alone['peak_rss_kib'] / 1024:.0f} MiB peak"
+        f"{together['wall_s']:.2f} s, {result['peak_rss_mib']:.0f} MiB peak; one target "
+        f"{single['wall_s']:.2f} s; one by one {alone['wall_s']:.2f} s"
     )
-    print(f"speed-up {result['speedup']}x; peak RSS ratio {result['rss_ratio']}x")
+    met = {True: "met", False: "MISSED"}
+    print(
+        f"time target {result['time_target_s']:.2f} s ({TIME_TARGET_FACTOR} x "
+        f"{math.ceil(args.targets / args.concurrency)} x one target): "
+        f"{met[result['time_target_met']]} ({result['time_ratio_to_target']}x); "
+        f"peak < {PEAK_RSS_TARGET_MIB} MiB: {met[result['memory_target_met']]}; "
+        f"speed-up over one by one {result['speedup']}x"
+    )
     print(json.dumps(result, indent=2))
 
 

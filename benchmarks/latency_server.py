@@ -1,38 +1,62 @@
-"""The demo SCIM server as a process of its own, for benchmarks run inside `with-latency`.
+"""The demo SCIM server as a process of its own, for benchmarks.
 
-    BENCH_SCIM_TOKEN=... python benchmarks/latency_server.py
+    BENCH_SCIM_TOKEN=... python benchmarks/latency_server.py [--hostname PATTERN] [--delay-ms N]
 
 Starts `DemoServer` (HTTPS on 127.0.0.1 plus its plain-HTTP listener), prints one JSON line
 saying how to reach it (base URL, --resolve pin, plain-HTTP port, CA file), then serves until
 its standard input is closed. The server has to live in the same network namespace as the
 client, which only a child process started inside that namespace can; the token comes from the
-environment, never the command line (`ps` would show it).
+environment, never the command line (`ps` would show it). The fleet benchmark starts several,
+each with a wildcard certificate (`--hostname '*.s0.bench.test'`) and optionally answering every
+HTTP request `--delay-ms` late, so that the servers' work runs beside the client's instead of
+sharing one interpreter (and its lock) with the benchmark.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scim_doctor.demo.server import DemoServer  # noqa: E402 - after the path fix-up
+from scim_doctor.demo.fault_kit import Fault  # noqa: E402 - after the path fix-up
+from scim_doctor.demo.scim_app import Handler, Request, Response  # noqa: E402
+from scim_doctor.demo.server import DemoServer  # noqa: E402
 
 TOKEN_ENV = "BENCH_SCIM_TOKEN"
 
 
+def delayed(milliseconds: float) -> Fault | None:
+    """Every HTTP answer `milliseconds` late, as over a long network path (None for 0)."""
+    if milliseconds <= 0:
+        return None
+
+    def late(request: Request, call_next: Handler) -> Response:
+        time.sleep(milliseconds / 1000)
+        return call_next(request)
+
+    return Fault("latency", f"answers {milliseconds:g} ms late", "http", (), middleware=late)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hostname", default=None, help="the certificate's name (may be *.x)")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="delay of each HTTP answer")
+    args = parser.parse_args()
     token = os.environ.get(TOKEN_ENV)
     if not token:
         raise SystemExit(f"set {TOKEN_ENV} to the token the server should accept")
+    extra = {"hostname": args.hostname} if args.hostname else {}
     with (
         tempfile.TemporaryDirectory(prefix="scim-doctor-bench-") as tmp,
-        DemoServer(token, http_listener=True) as server,
+        DemoServer(token, http_listener=True, fault=delayed(args.delay_ms), **extra) as server,
     ):
         ca = server.write_ca(Path(tmp))
         where = {

@@ -29,7 +29,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from scim_doctor.model import CheckResult, Exchange, Finding, IdpVerdict, Report, TargetInfo
 
@@ -274,6 +274,9 @@ class _TextMasker:
             )
         values = sorted({v for v in known if v}, key=len, reverse=True)
         self._has_known = bool(values)
+        self._known_lower = (
+            tuple(v.lower() for v in values) if all(v.isascii() for v in values) else None
+        )
         if values:
             alternatives.append(
                 f"(?P<known>{_BEFORE}(?:{'|'.join(map(re.escape, values))}){_AFTER})"
@@ -289,6 +292,18 @@ class _TextMasker:
         if self._words_pattern is None and self._words_source is not None:
             self._words_pattern = re.compile(self._words_source, re.IGNORECASE)
         return self._words_pattern
+
+    def may_change(self, text: str) -> bool:
+        """False only when no part of `text` can be masked: an ASCII text without a backslash
+        (so every string in it reads as written), no e-mail or phone shape anywhere and no
+        known value. A shape or value inside one JSON string is one in the whole text too:
+        the quotes around a string pass every boundary rule the patterns have."""
+        if not text.isascii() or "\\" in text or _MASKABLE.search(text) is not None:
+            return True
+        if self._known_lower is None:
+            return True  # a known value that is not ASCII: only the pattern can tell
+        lowered = text.lower()
+        return any(value in lowered for value in self._known_lower)
 
     @staticmethod
     def _replace(match: re.Match[str]) -> str:
@@ -403,7 +418,12 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
             if frame and frame[0]:
                 stack[-1] = (True, frame[1], None, True)
         elif head == '"':
-            closed = len(token) > 1 and token.endswith('"') and not _dangling_escape(token)
+            # Only a string cut at the very end of the text can end in an escaped quote.
+            closed = (
+                len(token) > 1
+                and token.endswith('"')
+                and (match.end() < len(text) or not _dangling_escape(token))
+            )
             raw = token[1:-1] if closed else token[1:]
             if frame and frame[0] and frame[3]:
                 stack[-1] = (True, frame[1], _decode(raw).lower(), True)
@@ -421,6 +441,22 @@ def _dangling_escape(token: str) -> bool:
     return backslashes % 2 == 1
 
 
+_PERSONAL_KEY = re.compile(
+    r'"(?:username|displayname|nickname|emails|phonenumbers|ims|addresses|members|manager)"'
+    r'\s*:|"name"\s*:\s*[\[{]',
+    re.IGNORECASE,
+)
+
+
+def _may_name_personal_data(text: str) -> bool:
+    """False when no key in this JSON text is one `_personal` looks at (a string-valued `name`
+    is not; an object under `name` is). Keys spelled with escapes or non-ASCII letters are
+    not checked here: such a text is always scanned."""
+    if not text.isascii() or "\\" in text:
+        return True
+    return _PERSONAL_KEY.search(text) is not None
+
+
 def _looks_like_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
@@ -436,7 +472,9 @@ class _Masker:
         for check in report.checks:
             self._collect_data(check.facts, ())
             for exchange in check.exchanges:
-                if _looks_like_json(exchange.body_excerpt):
+                if _looks_like_json(exchange.body_excerpt) and _may_name_personal_data(
+                    exchange.body_excerpt
+                ):
                     _scan_json(exchange.body_excerpt, self._collect_raw)
         known = registered_personal_data() | self.found
         target = report.target
@@ -461,7 +499,7 @@ class _Masker:
         if isinstance(value, str):
             if _personal(path):
                 self._remember(path, value)
-            elif _looks_like_json(value):
+            elif _looks_like_json(value) and _may_name_personal_data(value):
                 _scan_json(value, self._collect_raw)
         elif isinstance(value, Mapping):
             for key, item in value.items():
@@ -479,6 +517,8 @@ class _Masker:
 
     def json_text(self, text: str) -> str:
         if _looks_like_json(text):
+            if not _may_name_personal_data(text) and not self.text.may_change(text):
+                return text
             return _scan_json(text, self._json_value)
         return self.text(text)
 
@@ -504,14 +544,14 @@ class _Masker:
         return _shapes_only(key) if isinstance(key, str) else key
 
     def finding(self, finding: Finding) -> Finding:
-        return replace(
+        return _replaced(
             finding,
             message=self.text(finding.message),
             remediation=self.text(finding.remediation),
         )
 
     def exchange(self, exchange: Exchange) -> Exchange:
-        return replace(
+        return _replaced(
             exchange,
             url=self.text(exchange.url),
             request_headers=tuple((n, self.text(v)) for n, v in exchange.request_headers),
@@ -522,14 +562,14 @@ class _Masker:
 
     def verdict(self, verdict: IdpVerdict) -> IdpVerdict:
         """Identity-provider verdicts quote observations, so they are free text too."""
-        return replace(
+        return _replaced(
             verdict,
             reasons=tuple(self.text(r) for r in verdict.reasons),
-            rules=tuple(replace(rule, reason=self.text(rule.reason)) for rule in verdict.rules),
+            rules=tuple(_replaced(rule, reason=self.text(rule.reason)) for rule in verdict.rules),
         )
 
     def check(self, check: CheckResult) -> CheckResult:
-        return replace(
+        return _replaced(
             check,
             summary=self.text(check.summary),
             skip_reason=self.text(check.skip_reason) if check.skip_reason is not None else None,
@@ -537,6 +577,18 @@ class _Masker:
             facts=self.data(check.facts),
             exchanges=tuple(self.exchange(e) for e in check.exchanges),
         )
+
+
+_Record = TypeVar("_Record")
+
+
+def _replaced(record: _Record, **fields: Any) -> _Record:
+    """`record` itself when masking changed none of these fields, else a copy with them: most
+    findings and exchanges hold no personal data, and copying each (dataclasses.replace) cost
+    more than masking it."""
+    if all(getattr(record, name) == value for name, value in fields.items()):
+        return record
+    return replace(record, **fields)  # type: ignore[type-var]
 
 
 def mask_report(report: Report) -> Report:

@@ -15,7 +15,7 @@ from scim_doctor.http_transport import POOL_CONNECTIONS
 from scim_doctor.target import ResolvePin
 from scim_doctor.trust import Trust
 from tests.http.helpers import TOKEN, client_for, make_ctx
-from tests.support.scripted_server import Reply, ScriptedServer
+from tests.support.scripted_server import Raw, Reply, ScriptedServer
 
 OK = Reply(200, {"Content-Type": "application/scim+json"}, b'{"totalResults": 0}')
 
@@ -307,3 +307,31 @@ def test_https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host
     assert proxied.error is not None and proxied.error.kind is ErrorKind.PROXY
     assert direct.error is None and direct.status == 200 and direct.proxy is None
     assert [r.method for r in plain_server.requests] == ["CONNECT"]
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_not_reused(
+    tls_server: ScriptedServer, trust: Trust
+) -> None:
+    # The pool asks each idle connection whether its socket is readable before reusing it
+    # (scim_doctor keeps the socket to answer that cheaply): one the server closed after a
+    # keep-alive answer must be dropped, and the next request must get a new connection.
+    tls_server.route(
+        "/scim/v2/Users",
+        Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: 2\r\n\r\n{}"
+        ),
+    )
+    ctx = make_ctx(tls_server.url("/scim/v2", host="localhost"), trust)
+
+    async def scenario():
+        async with client_for(ctx) as client:
+            first = await client.request("GET", "/Users")
+            await asyncio.sleep(0.2)  # the server's FIN arrives
+            second = await client.request("GET", "/Users")
+            return first, second
+
+    first, second = asyncio.run(scenario())
+
+    assert (first.status, second.status) == (200, 200)
+    assert second.error is None
+    assert tls_server.connections == 2

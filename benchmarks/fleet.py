@@ -1,7 +1,7 @@
 """Fleet mode: N targets at concurrency C against one target alone and against all one by one.
 
     .venv/bin/python benchmarks/fleet.py [--targets 200] [--concurrency 50] [--full]
-                                         [--latency-ms N] [--runs 3]
+                                         [--latency-ms N | --rtt-ms N] [--runs 5]
 
 Every run is the real command (`python -m scim_doctor check --config ...`) in a child process,
 against the same four demo servers, each in a process of its own (benchmarks/latency_server.py),
@@ -18,8 +18,10 @@ same N targets at concurrency 1) is measured once, as a reference.
 By default only the transport checks run (url, dns, connect, tls) so the one-by-one baseline
 stays short; --full runs every check. On loopback nothing waits for the network, so the runs
 are bound by CPU (client and demo servers share the machine); --latency-ms N delays every HTTP
-answer by N ms, as a distant endpoint would, which is what running targets concurrently is
-for. Prints the ratios and a JSON object (`fleet_benchmark()` returns it).
+answer by N ms, as a distant endpoint would; --rtt-ms N runs it all inside
+shared/tools/with-latency (root), where every packet, handshakes included, takes N/2 ms each
+way, which is what running targets concurrently is for. Prints the ratios and a JSON object
+(`fleet_benchmark()` / `fleet_over_rtt()` return it).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of the checkout
+    sys.path.insert(0, str(ROOT))
 
 TOKEN = "bench-fleet-token-0123456789abcdef"
 SERVERS = 4
@@ -147,7 +153,7 @@ def fleet_benchmark(
     concurrency: int = 50,
     full: bool = False,
     latency_ms: float = 0.0,
-    runs: int = 3,
+    runs: int = 5,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         directory = Path(tmp)
@@ -185,17 +191,62 @@ def fleet_benchmark(
     }
 
 
+def fleet_over_rtt(
+    rtt_ms: float = 50.0,
+    targets: int = 200,
+    concurrency: int = 50,
+    full: bool = False,
+    runs: int = 3,
+) -> dict[str, Any]:
+    """The same benchmark inside `with-latency` (servers and client in a private namespace
+    whose loopback holds every packet rtt/2 ms), where a check waits for the network as it
+    does against a real endpoint, which is what running targets concurrently is for. Root
+    only: `{"skipped": why}` elsewhere."""
+    from benchmarks.latency import WITH_LATENCY, _unavailable
+
+    reason = _unavailable()
+    if reason is not None:
+        return {"skipped": reason}
+    argv = [
+        str(WITH_LATENCY), f"{rtt_ms / 2:g}", "--", sys.executable, __file__, "--json",
+        "--targets", str(targets), "--concurrency", str(concurrency), "--runs", str(runs),
+    ]  # fmt: skip
+    if full:
+        argv.append("--full")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("{"):
+        return {"skipped": f"with-latency failed (exit {done.returncode}): {done.stderr[-600:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["rtt_ms"] = rtt_ms
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--full", action="store_true", help="run every check, not only transport")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of each HTTP answer")
-    parser.add_argument("--runs", type=int, default=3, help="runs per median")
-    args = parser.parse_args()
-    result = fleet_benchmark(
-        args.targets, args.concurrency, args.full, args.latency_ms, max(1, args.runs)
+    parser.add_argument("--runs", type=int, default=5, help="runs per median")
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0.0, help="run inside with-latency: this round trip (root)"
     )
+    parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    args = parser.parse_args()
+    if args.rtt_ms > 0:
+        result = fleet_over_rtt(
+            args.rtt_ms, args.targets, args.concurrency, args.full, max(1, args.runs)
+        )
+        if "skipped" in result:
+            raise SystemExit(f"skipped: {result['skipped']}")
+    else:
+        result = fleet_benchmark(
+            args.targets, args.concurrency, args.full, args.latency_ms, max(1, args.runs)
+        )
+    if args.json:
+        print(json.dumps(result))
+        return
     single, together, alone = result["single_target"], result["concurrent"], result["one_by_one"]
     print(
         f"{args.targets} targets ({result['checks']}): concurrency {args.concurrency} "

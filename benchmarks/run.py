@@ -113,7 +113,7 @@ def _guarded(name: str, run: Any) -> Any:
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.deep import deep_benchmark
-    from benchmarks.fleet import fleet_benchmark
+    from benchmarks.fleet import fleet_benchmark, fleet_over_rtt
     from benchmarks.latency import latency_benchmark
 
     results = {
@@ -125,11 +125,12 @@ def main() -> None:
         "startup": startup(),
         "full_check": full_check(),
         "fleet": _guarded("fleet", fleet_benchmark),
+        "fleet_rtt_50ms": _guarded("fleet_rtt_50ms", fleet_over_rtt),
         "deep": _guarded("deep", deep_benchmark),
         "latency": _guarded("latency", latency_benchmark),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    for name in ("fleet", "deep", "latency"):
+    for name in ("fleet", "fleet_rtt_50ms", "deep", "latency"):
         print(f"{name}: {json.dumps(results[name])[:300]}")
     s, f = results["startup"], results["full_check"]
     print(

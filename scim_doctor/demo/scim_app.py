@@ -671,6 +671,8 @@ class ScimApp:
     ) -> None:
         self._token = token.encode()
         self.base_url = base_url.rstrip("/")
+        self._answering_base: str | None = None
+        """The base URL of the request being answered, when `base_url`'s host is a wildcard."""
         self.max_results = max_results
         """The page size cap, advertised as `filter.maxResults`; also the default count."""
         self._clock = clock
@@ -690,7 +692,7 @@ class ScimApp:
         suffix = "" if index < len(_PEOPLE) else str(index // len(_PEOPLE) + 1)
         user_name = f"{first.lower()}.{last.lower()}{suffix}@example.com"
         user_id = seeded_id(index)
-        location = f"{self.base_url}/Users/{user_id}"  # the id needs no quoting
+        location = f"{self._base()}/Users/{user_id}"  # the id needs no quoting
         version = hashlib.blake2b(location.encode(), digest_size=8).hexdigest()
         return {
             "schemas": [USER],
@@ -739,7 +741,7 @@ class ScimApp:
         return _iso(self._clock())
 
     def _location(self, kind: _Kind, resource_id: str) -> str:
-        return f"{self.base_url}/{kind.endpoint}/{urllib.parse.quote(resource_id, safe='')}"
+        return f"{self._base()}/{kind.endpoint}/{urllib.parse.quote(resource_id, safe='')}"
 
     def _stamp(self, kind: _Kind, resource: Json, now: str) -> None:
         meta = resource["meta"]
@@ -752,10 +754,28 @@ class ScimApp:
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises for anything a client can send."""
         with self._lock:
+            self._answering_base = self._base_for(request)
             try:
                 return self._route(request)
             except ScimError as error:
                 return error.response()
+            finally:
+                self._answering_base = None
+
+    def _base(self) -> str:
+        return self._answering_base or self.base_url
+
+    def _base_for(self, request: Request) -> str | None:
+        """For a server named `*.example.test` (one certificate for many names, as the fleet
+        benchmark uses), the base URL under the name the client asked for: resources' meta
+        locations must point at the host the client used."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        wildcard = parts.hostname or ""
+        host = request.header("host") or ""
+        name = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else ""
+        if not wildcard.startswith("*.") or not name.endswith(wildcard[1:]):
+            return None
+        return f"{parts.scheme}://{host}{parts.path.rstrip('/')}"
 
     def _route(self, request: Request) -> Response:
         scim_path = request.scim_path
@@ -847,7 +867,7 @@ class ScimApp:
             "resourceType": resource_type,
             "created": self._started,
             "lastModified": self._started,
-            "location": f"{self.base_url}/{path}",
+            "location": f"{self._base()}/{path}",
         }
 
     def _service_provider_config(self) -> Json:

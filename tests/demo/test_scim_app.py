@@ -151,3 +151,18 @@ def test_paths_outside_the_base_are_404_even_without_a_token(app: ScimApp) -> No
 
     assert response.status == 404
     assert response.json()["status"] == "404"
+
+
+def test_a_server_named_by_wildcard_locates_resources_under_the_name_the_client_used() -> None:
+    # The fleet benchmark serves many names from one server with a *.s0.bench.test
+    # certificate: meta.location must name the host each target asked for, or every target's
+    # users check would find its resources "under another host".
+    wild = ScimApp(TOKEN, "https://*.fleet.test:8443/scim/v2", users=1, clock=lambda: FIXED)
+    headers = (("authorization", f"Bearer {TOKEN}"), ("host", "acme.fleet.test:8443"))
+    answer = wild.handle(Request("GET", "/scim/v2/Users", headers))
+    other = wild.handle(Request("GET", "/scim/v2/ServiceProviderConfig", (headers[0],)))
+
+    user = json.loads(answer.body)["Resources"][0]
+    assert user["meta"]["location"].startswith("https://acme.fleet.test:8443/scim/v2/Users/")
+    # Without a Host the client's name is unknown: the configured one stays.
+    assert json.loads(other.body)["meta"]["location"].startswith("https://*.fleet.test:8443/")

@@ -680,14 +680,75 @@ def _tls12_context(ciphers: str | None) -> ssl.SSLContext:
 
 
 async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None) -> str | None:
-    """The suite a handshake capped at TLS 1.2 settles on (None: refused)."""
+    """The suite a server picks for a ClientHello capped at TLS 1.2 (None: refused).
+
+    Read from its ServerHello, the first thing it answers, as testssl.sh does: the handshake
+    goes no further, so the probe costs the network one round trip after the TCP connect
+    instead of two and neither side computes a key. A ServerHello for another version, or an
+    alert, is a refusal; a connection that ends or stays silent leaves the facts out."""
+    context = _tls12_context(ciphers)
     try:
-        session = await handshake(endpoint, _tls12_context(ciphers), timeout)
-    except ssl.SSLError:
-        return None
+        record = await within(_first_record(endpoint, context), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise _NotObserved from exc
-    return session.cipher if session.protocol == "TLSv1.2" else None
+    if not record:
+        raise _NotObserved
+    suite = server_hello_suite(record)
+    return None if suite is None else _suite_names(ciphers).get(suite)
+
+
+async def _first_record(endpoint: _Endpoint, context: ssl.SSLContext) -> bytes:
+    """Send the ClientHello `context` makes and return the server's first TLS record (or what
+    came of it before the connection ended)."""
+    loop = asyncio.get_running_loop()
+    sock = await _connect(endpoint.address, endpoint.port)
+    try:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        ssl_object = context.wrap_bio(incoming, outgoing, server_hostname=endpoint.server_hostname)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            ssl_object.do_handshake()
+        await loop.sock_sendall(sock, outgoing.read())
+        data = b""
+        while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+            chunk = await loop.sock_recv(sock, _RECORD_READ)
+            if not chunk:
+                return data
+            data += chunk
+        return data[: 5 + int.from_bytes(data[3:5], "big")]
+    finally:
+        _drop(sock)
+
+
+_HANDSHAKE_RECORD = 0x16
+_SERVER_HELLO = 0x02
+_TLS12 = b"\x03\x03"
+
+
+def server_hello_suite(record: bytes) -> int | None:
+    """The cipher suite a TLS 1.2 ServerHello record names (RFC 5246 §7.4.1.3); None for an
+    alert, another version or anything that is not a ServerHello."""
+    if len(record) < 5 or record[0] != _HANDSHAKE_RECORD:
+        return None
+    body = record[5:]
+    # handshake type (1), length (3), server_version (2), random (32), session_id (1 + n)
+    if len(body) < 39 or body[0] != _SERVER_HELLO or body[4:6] != _TLS12:
+        return None
+    at = 39 + body[38]
+    if len(body) < at + 2:
+        return None
+    return int.from_bytes(body[at : at + 2], "big")
+
+
+_suite_tables: dict[str | None, dict[int, str]] = {}
+
+
+def _suite_names(ciphers: str | None) -> dict[int, str]:
+    """IANA suite number → OpenSSL name, for the suites the capped context offers."""
+    table = _suite_tables.get(ciphers)
+    if table is None:
+        offered = _tls12_context(ciphers).get_ciphers()
+        table = _suite_tables.setdefault(ciphers, {c["id"] & 0xFFFF: c["name"] for c in offered})
+    return table
 
 
 class _Tls12Probes:

@@ -445,3 +445,22 @@ def test_interception_product_ignores_ordinary_cas_and_the_leaf_subject() -> Non
     zscaler_site = public_like.issue(["www.zscaler.com"], common_name="Zscaler")
 
     assert certinfo.interception_product([zscaler_site.cert]) is None
+
+
+def _server_hello(version: bytes, suite: int, session_id: bytes = b"\x11" * 32) -> bytes:
+    body = version + b"\x00" * 32 + bytes([len(session_id)]) + session_id
+    body += suite.to_bytes(2, "big") + b"\x00"  # compression: none
+    message = b"\x02" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x03" + len(message).to_bytes(2, "big") + message
+
+
+def test_the_tls12_probe_reads_the_suite_from_the_server_hello_alone() -> None:
+    # Pure parsing (the probe itself is tried against real servers in test_idp.py): the
+    # ServerHello names the suite; an alert, another version or a cut record name none.
+    server_hello_suite = tls.server_hello_suite
+    assert server_hello_suite(_server_hello(b"\x03\x03", 0xC02F)) == 0xC02F
+    assert server_hello_suite(_server_hello(b"\x03\x03", 0xCCA9, session_id=b"")) == 0xCCA9
+    assert server_hello_suite(_server_hello(b"\x03\x02", 0xC02F)) is None  # TLS 1.1
+    assert server_hello_suite(b"\x15\x03\x03\x00\x02\x02\x46") is None  # protocol_version alert
+    assert server_hello_suite(_server_hello(b"\x03\x03", 0xC02F)[:44]) is None
+    assert server_hello_suite(b"") is None

@@ -181,7 +181,15 @@ async def resolve(host: str, port: int, timeout: float) -> list[str]:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
             loop.call_soon_threadsafe(settle, infos, error)
 
-    threading.Thread(target=lookup, name=f"getaddrinfo {host}", daemon=True).start()
+    try:
+        threading.Thread(target=lookup, name=f"getaddrinfo {host}", daemon=True).start()
+    except RuntimeError as exc:  # "can't start new thread": out of threads or memory
+        raise ResolveError(
+            "dns.resolution_failed",
+            f"resolving {host} failed: this process could not start the thread that asks the "
+            f"system resolver ({exc})",
+            f"no resolver thread ({exc})",
+        ) from None
     try:
         infos = await within(answer, timeout)
     except asyncio.TimeoutError:

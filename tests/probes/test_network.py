@@ -13,6 +13,8 @@ import asyncio
 import json
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -488,3 +490,35 @@ def test_an_unscoped_link_local_address_is_a_connect_failure_naming_the_error() 
 
     assert codes(outcome) == ["connect.failed"]
     assert "fe80::1" in outcome.findings[0].message
+
+
+_NO_THREAD = """
+import asyncio, os, resource
+from scim_doctor.probes import network
+
+async def main() -> None:
+    # Address space capped just above what the process uses: a thread's 8 MiB stack no longer
+    # fits, so starting the resolver thread fails as it does when a process is out of threads.
+    pages = int(open("/proc/self/statm").read().split()[0])
+    used = pages * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (used + 4 * 2**20, resource.RLIM_INFINITY))
+    try:
+        await network.resolve("localhost", 443, 2.0)
+    except network.ResolveError as exc:
+        print(exc.code, "|", exc.message)
+    else:
+        print("resolved")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_a_process_that_cannot_start_the_resolver_thread_gets_a_resolution_failure() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_THREAD], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    code, message = done.stdout.strip().split(" | ")
+    assert code == "dns.resolution_failed"
+    assert "could not start the thread that asks the system resolver" in message

@@ -188,19 +188,19 @@ def redact(text: str) -> str:
     pattern, forms = _pattern, _registered_forms
     if pattern is not None and any(form in text for form in forms):
         text = pattern.sub(REDACTED, text)
-    # Each replacement only adds ASCII that none of the later rules' pre-checks look for
-    # ('[REDACTED]', '%5BREDACTED%5D'), so one folded copy serves them all.
     # The folded copy has the text's length (the one character whose lower case is longer, İ,
-    # is folded first), so an index found in it is the same place in the text.
+    # is folded first), so an index found in it is the same place in the text. The header rule
+    # changes lengths, so the scheme rule, which needs indexes, gets a fresh copy after it.
+    # Later rules use the copy only to pre-check: each replacement only adds ASCII they do not
+    # look for ('[REDACTED]', '%5BREDACTED%5D'), so a stale copy can only let a rule run.
     folded = _folded(text)
-    if ":" in text and any(name in folded for name in _HEADER_NAMES):
+    if ":" in text:
         starts = _line_starts(text, _occurrences(folded, _HEADER_NAMES))
         redacted = _sub_at(_HEADER_LINE, text, starts, lambda m: m.group(1) + REDACTED)
         if redacted is not text:
             text, folded = redacted, _folded(redacted)
-    if "bearer" in folded or "basic" in folded:
-        starts = _occurrences(folded, ("bearer", "basic"))
-        text = _sub_at(_BEARER, text, starts, lambda m: m.group(1) + m.group(2) + REDACTED)
+    starts = _occurrences(folded, ("bearer", "basic"))
+    text = _sub_at(_BEARER, text, starts, lambda m: m.group(1) + m.group(2) + REDACTED)
     if "eyJ" in text:
         text = _JWT.sub(REDACTED, text)
     if "=" in text and any(key in folded for key in _QUERY_KEYS):

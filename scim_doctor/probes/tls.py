@@ -663,20 +663,22 @@ class _NotObserved(Exception):
     """The capped handshake got no answer at all (as opposed to a refusal)."""
 
 
-_tls12_contexts: dict[str | None, ssl.SSLContext] = {}
+_tls12_offers: dict[str | None, tuple[ssl.SSLContext, dict[int, str]]] = {}
 
 
-def _tls12_context(ciphers: str | None) -> ssl.SSLContext:
-    """One capped context per cipher list for the whole process: building an SSLContext costs
-    about as much CPU as the handshake it serves, and a fleet makes hundreds of these."""
-    context = _tls12_contexts.get(ciphers)
-    if context is None:
+def _tls12_offer(ciphers: str | None) -> tuple[ssl.SSLContext, dict[int, str]]:
+    """The capped context for a cipher list and its suites by IANA number (to name the one a
+    ServerHello picks), built once for the whole process: building an SSLContext costs about
+    as much CPU as the handshake it serves, and a fleet makes hundreds of these probes."""
+    offer = _tls12_offers.get(ciphers)
+    if offer is None:
         context = unverified_context()  # the certificate is judged already; only the protocol
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         if ciphers is not None:
             context.set_ciphers(ciphers)
-        context = _tls12_contexts.setdefault(ciphers, context)
-    return context
+        names = {c["id"] & 0xFFFF: c["name"] for c in context.get_ciphers()}
+        offer = _tls12_offers.setdefault(ciphers, (context, names))
+    return offer
 
 
 async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None) -> str | None:
@@ -686,7 +688,7 @@ async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None
     goes no further, so the probe costs the network one round trip after the TCP connect
     instead of two and neither side computes a key. A ServerHello for another version, or an
     alert, is a refusal; a connection that ends or stays silent leaves the facts out."""
-    context = _tls12_context(ciphers)
+    context, names = _tls12_offer(ciphers)
     try:
         record = await within(_first_record(endpoint, context), timeout)
     except (OSError, asyncio.TimeoutError) as exc:
@@ -694,7 +696,7 @@ async def _tls12_cipher(endpoint: _Endpoint, timeout: float, ciphers: str | None
     if not record:
         raise _NotObserved
     suite = server_hello_suite(record)
-    return None if suite is None else _suite_names(ciphers).get(suite)
+    return None if suite is None else names.get(suite)
 
 
 async def _first_record(endpoint: _Endpoint, context: ssl.SSLContext) -> bytes:
@@ -739,28 +741,16 @@ def server_hello_suite(record: bytes) -> int | None:
     return int.from_bytes(body[at : at + 2], "big")
 
 
-_suite_tables: dict[str | None, dict[int, str]] = {}
-
-
-def _suite_names(ciphers: str | None) -> dict[int, str]:
-    """IANA suite number → OpenSSL name, for the suites the capped context offers."""
-    table = _suite_tables.get(ciphers)
-    if table is None:
-        offered = _tls12_context(ciphers).get_ciphers()
-        table = _suite_tables.setdefault(ciphers, {c["id"] & 0xFFFF: c["name"] for c in offered})
-    return table
-
-
 class _Tls12Probes:
     """Whether the server also speaks TLS 1.2, and with one of Entra ID's suites.
 
     Entra ID connects with TLS 1.2 only, so a handshake that settled on TLS 1.3 says nothing
-    about it: one capped at 1.2 does. It starts at once, with the main handshake, so the check
-    waits for one handshake rather than two in turn. Only when the capped handshake settles on
-    a suite outside Entra's list does a third, offering only Entra's suites, tell whether the
-    server accepts one of them: most servers pick one of them anyway, and a fleet of hundreds
-    of targets would otherwise pay for a handshake whose answer is known. A handshake that
-    gets no answer at all leaves the facts out.
+    about it: a ClientHello capped at 1.2 does (its ServerHello names the suite). It starts at
+    once, with the main handshake, so the check waits for one handshake rather than two in
+    turn. Only when the server picks a suite outside Entra's list does a second one, offering
+    only Entra's suites, tell whether it accepts one of them: most servers pick one of them
+    anyway, and a fleet of hundreds of targets would otherwise pay for a probe whose answer is
+    known. A probe that gets no answer at all leaves the facts out.
     """
 
     def __init__(self, endpoint: _Endpoint, timeout: float) -> None:

@@ -239,15 +239,15 @@ _SHAPES = re.compile(
 _MASKABLE = re.compile(rf"{_EMAIL}|{_PHONE}", re.IGNORECASE)
 
 
+_SHAPE_CHARACTER = re.compile(r"[0-9@]|%40")
+_MEMO_ENTRIES = 4096
+
+
 def _needs_shapes(text: str) -> bool:
     """False when no e-mail or phone shape can occur: ASCII text with no '@' and no digit.
     Without known values that is enough to leave a text alone: what the shapes keep (URL
     authorities, test names) matters only when a known value could match inside it."""
     return not text.isascii() or _SHAPE_CHARACTER.search(text) is not None
-
-
-_SHAPE_CHARACTER = re.compile(r"[0-9@]|%40")
-_MEMO_ENTRIES = 4096
 
 
 def _may_hold_shape(text: str) -> bool:

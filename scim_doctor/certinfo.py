@@ -13,8 +13,8 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, PublicKeyAlgorithmOID
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -106,16 +106,55 @@ def short_name(name: x509.Name) -> str:
     return common_name(name) or name.rfc4514_string()
 
 
+def _is_dsa(cert: x509.Certificate) -> bool:
+    """Told by the key's algorithm OID: cryptography 51 deprecates DSA, and both naming its
+    classes and loading a DSA key print a warning on every certificate read."""
+    return cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.DSA
+
+
+def _der_children(der: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(tag, content start, content end) of each DER element between start and end."""
+    children = []
+    while start < end:
+        tag, length, start = der[start], der[start + 1], start + 2
+        if length & 0x80:
+            size = length & 0x7F
+            length, start = int.from_bytes(der[start : start + size], "big"), start + size
+        children.append((tag, start, start + length))
+        start += length
+    return children
+
+
+def _dsa_bits(cert: x509.Certificate) -> int | None:
+    """The bit length of the DSA prime p, read from the certificate's SubjectPublicKeyInfo
+    (RFC 3279 §2.3.2: the algorithm's parameters are SEQUENCE {p, q, g}) without loading the
+    key. None when the DER is not what RFC 5280 describes."""
+    tbs = cert.tbs_certificate_bytes
+    try:
+        (_, start, end), *_ = _der_children(tbs, 0, len(tbs))
+        fields = _der_children(tbs, start, end)
+        if fields and fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        _, start, end = fields[5]  # serial, signature, issuer, validity, subject, SPKI
+        (_, start, end), *_ = _der_children(tbs, start, end)  # AlgorithmIdentifier
+        _, (_, start, end) = _der_children(tbs, start, end)[:2]  # OID, parameters
+        _, start, end = _der_children(tbs, start, end)[0]  # p
+    except (IndexError, ValueError):
+        return None
+    return int.from_bytes(tbs[start:end], "big").bit_length()
+
+
 def key_description(cert: x509.Certificate) -> tuple[str, int | None]:
     """('RSA 2048', 2048), ('EC P-256 (256 bits)', 256), ('Ed25519', 256), ..."""
+    if _is_dsa(cert):
+        bits = _dsa_bits(cert)
+        return f"DSA {bits}" if bits else "DSA", bits
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}", key.key_size
     if isinstance(key, ec.EllipticCurvePublicKey):
         curve = _CURVE_NAMES.get(key.curve.name, key.curve.name)
         return f"EC {curve} ({key.curve.key_size} bits)", key.curve.key_size
-    if isinstance(key, dsa.DSAPublicKey):
-        return f"DSA {key.key_size}", key.key_size
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "Ed25519", 256
     if isinstance(key, ed448.Ed448PublicKey):
@@ -125,8 +164,11 @@ def key_description(cert: x509.Certificate) -> tuple[str, int | None]:
 
 def key_is_weak(cert: x509.Certificate) -> bool:
     """RSA/DSA under 2048 bits or EC under 256 bits (Entra ID's floor, and NIST SP 800-57's)."""
+    if _is_dsa(cert):
+        bits = _dsa_bits(cert)
+        return bits is None or bits < MIN_RSA_BITS
     key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+    if isinstance(key, rsa.RSAPublicKey):
         return key.key_size < MIN_RSA_BITS
     if isinstance(key, ec.EllipticCurvePublicKey):
         return key.curve.key_size < MIN_EC_BITS

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from scim_doctor import certinfo
 from scim_doctor.context import Options, ProbeContext
@@ -407,6 +408,17 @@ def test_certinfo_flags_rsa_1024_as_weak_and_p256_as_not(ca) -> None:
     assert certinfo.key_description(weak) == ("RSA 1024", 1024)
     assert certinfo.key_is_weak(weak) is True
     assert certinfo.key_is_weak(ca.issue(["localhost"]).cert) is False
+
+
+def test_a_dsa_certificate_is_described_and_flagged_weak_without_naming_deprecated_classes() -> (
+    None
+):
+    """cryptography 51 deprecates its DSA classes: reading a DSA certificate's key must not warn
+    (warnings are errors in this suite). The PEM was made once with openssl (DSA 1024, SHA-256)."""
+    pem = (Path(__file__).parent / "data" / "dsa-1024-self-signed.pem").read_bytes()
+    cert = x509.load_pem_x509_certificate(pem)
+    assert certinfo.key_description(cert) == ("DSA 1024", 1024)
+    assert certinfo.key_is_weak(cert) is True
 
 
 def test_certinfo_recognises_self_signed_and_aia(ca) -> None:

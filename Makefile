@@ -3,31 +3,46 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements/dev.txt
+# How requirements/dev.txt is written: every dependency of the package and its dev extra, for
+# every Python the package supports (3.10 and newer) and every platform, with hashes.
+LOCK_COMMAND := uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
+	--generate-hashes --no-emit-index-url --no-emit-find-links --quiet -o $(LOCK)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format check-tests chromium golden docs bench clean
+.PHONY: help demo test test-fast lint format check-tests components golden docs bench clean \
+	lock lock-upgrade test-latest test-oldest
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The exact versions from the lock, hash-checked; then the package itself, built with the
+# locked hatchling (no build environment of unpinned versions).
+$(STAMP): pyproject.toml $(LOCK)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 demo: $(STAMP) ## run the doctor against the embedded demo SCIM server
 	$(BIN)/scim-doctor demo
 
-test: lint check-tests ## lint (ruff, mypy) and run the whole test suite
+test: lint check-tests ## lint (ruff, mypy) and the whole suite, every real component required
+
+test-fast: $(STAMP) ## the suite without installing components: tests that need one skip
+	$(BIN)/python -m pytest
 
 # Coverage floor: 88 % of branches and lines of scim_doctor measured in-process (91.8 % when
 # set); subprocess runs (fault matrix, e2e) are not counted.
-check-tests: $(STAMP) chromium
-	$(BIN)/python -m pytest --cov=scim_doctor --cov-report=term:skip-covered --cov-fail-under=88
+check-tests: $(STAMP) components
+	SCIM_DOCTOR_REQUIRE_REAL=1 $(BIN)/python -m pytest --cov=scim_doctor \
+		--cov-report=term:skip-covered --cov-fail-under=88
 
-chromium: ## install Debian's chromium for the HTML report's browser tests (root; else they skip)
-	@sh scripts/ensure-chromium
+components: $(STAMP) ## install what the suite needs: chromium, node/npm, SCIMMY's packages (root)
+	@sh scripts/ensure-components
+	$(BIN)/python -m tests.thirdparty.npm
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy strict
 	$(BIN)/ruff check .
@@ -38,6 +53,18 @@ format: $(STAMP) ## apply ruff's formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+lock: $(STAMP) ## rewrite requirements/dev.txt after a dependency change (keeps other pins)
+	$(BIN)/$(LOCK_COMMAND)
+
+lock-upgrade: $(STAMP) ## rewrite requirements/dev.txt with the newest allowed versions
+	$(BIN)/$(LOCK_COMMAND) --upgrade
+
+test-latest: $(STAMP) ## the suite on the newest versions pyproject allows; writes requirements/drift-latest.md
+	$(BIN)/python scripts/drift-check latest
+
+test-oldest: $(STAMP) ## the suite on the lowest versions pyproject allows; writes requirements/drift-oldest.md
+	$(BIN)/python scripts/drift-check oldest
+
 golden: $(STAMP) ## rewrite the reporters' golden files from the current output
 	SCIM_DOCTOR_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/reporters -q
 
@@ -47,5 +74,5 @@ docs: $(STAMP) ## regenerate docs/findings.md from the finding catalogue
 bench: $(STAMP) ## run the benchmarks under benchmarks/ and write benchmarks/results.json
 	$(BIN)/python benchmarks/run.py
 
-clean: ## remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/actual
+clean: ## remove the venvs and caches
+	rm -rf $(VENV) .venv-latest .venv-oldest .pytest_cache .mypy_cache .ruff_cache tests/actual

@@ -26,6 +26,7 @@ from scim_doctor.reporters import html
 from scim_doctor.reporters.text import verdict
 from tests.reporters import sample_reports
 from tests.reporters.test_golden import ACTUAL, REPORTS, check_golden
+from tests.support import components
 from tests.support.browser import BrowserUnavailable, Chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +256,7 @@ def chromium() -> Iterator[Chromium]:
     try:
         browser = Chromium.launch()
     except BrowserUnavailable as exc:
-        pytest.skip(f"headless Chromium unavailable: {exc}")
+        components.missing(f"headless Chromium unavailable: {exc}")
     with browser:
         yield browser
 

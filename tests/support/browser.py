@@ -103,7 +103,7 @@ class Chromium:
         """Start Chromium with a fresh profile; BrowserUnavailable says why it could not."""
         if not os.access(executable, os.X_OK):
             raise BrowserUnavailable(
-                f"{executable} is not installed; `scripts/ensure-chromium` installs Debian's "
+                f"{executable} is not installed; `scripts/ensure-components` installs Debian's "
                 "chromium package (as root)"
             )
         workdir = Path(tempfile.mkdtemp(prefix="scim-doctor-chromium-"))

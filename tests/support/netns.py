@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
+from tests.support import components
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +83,7 @@ def require() -> None:
     """Skip the calling test, with the reason, when no private namespace can be made."""
     reason = unavailable_reason()
     if reason is not None:
-        pytest.skip(reason)
+        components.missing(reason)
 
 
 def run_python(

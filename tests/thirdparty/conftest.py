@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import components
 from tests.thirdparty import servers
 from tests.thirdparty.servers import TOKEN, RunningServer
 
@@ -15,7 +16,7 @@ def scim2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     """scim2-server with bearer-token auth configured (`--bearer-token`)."""
     reason = servers.scim2_server_unavailable()
     if reason is not None:
-        pytest.skip(reason)
+        components.missing(reason)
     with servers.scim2_server(tmp_path_factory.mktemp("scim2-server"), token=TOKEN) as server:
         yield server
 
@@ -25,7 +26,7 @@ def scim2_server_open(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     """scim2-server as `scim2-server --port N` starts it: no token configured."""
     reason = servers.scim2_server_unavailable()
     if reason is not None:
-        pytest.skip(reason)
+        components.missing(reason)
     with servers.scim2_server(tmp_path_factory.mktemp("scim2-open"), token=None) as server:
         yield server
 
@@ -35,6 +36,6 @@ def scimmy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     """SCIMMY + scimmy-routers on Express, with a bearer-token handler."""
     reason = servers.scimmy_unavailable()
     if reason is not None:
-        pytest.skip(reason)
+        components.missing(reason)
     with servers.scimmy_server(tmp_path_factory.mktemp("scimmy"), token=TOKEN) as server:
         yield server

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 SCIMMY_DIR = Path(__file__).resolve().parent / "scimmy"
@@ -95,3 +96,20 @@ def ensure_installed() -> str | None:
     if wrong:
         raise InstallError(f"`npm ci` left other versions than package.json pins: {wrong}")
     return None
+
+
+def main() -> int:
+    """`python -m tests.thirdparty.npm`: install the pinned packages now (a `make test`
+    prerequisite), so no test waits for npm; says why and exits 1 when it cannot."""
+    try:
+        problem = ensure_installed()
+    except InstallError as exc:
+        problem = str(exc)
+    if problem is not None:
+        print(f"tests/thirdparty/npm: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

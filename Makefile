@@ -9,6 +9,15 @@ LOCK   := requirements/dev.txt
 LOCK_COMMAND := uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
 	--generate-hashes --no-emit-index-url --no-emit-find-links --quiet -o $(LOCK)
 
+# CPython 3.11's AST builder keeps its depth counter in interpreter-wide state, so an ast.parse
+# nested inside another corrupts it: when pytest parses a test's source to show a failure, a
+# garbage collection in the middle can run a finaliser whose ResourceWarning (an error here) goes
+# to pytest's unraisable-exception hook, which formats a traceback, and 3.11's traceback module
+# parses the source line for its ^^^ carets. The outer parse then fails with "AST constructor
+# recursion depth mismatch" and the run ends in INTERNALERROR instead of naming the failed test.
+# Without column ranges the traceback module draws no carets and never parses.
+PYTEST_ENV := PYTHONNODEBUGRANGES=1
+
 .DEFAULT_GOAL := help
 .PHONY: help demo test test-fast lint format check-tests components golden docs bench clean \
 	lock lock-upgrade test-latest test-oldest
@@ -32,12 +41,12 @@ demo: $(STAMP) ## run the doctor against the embedded demo SCIM server
 test: lint check-tests ## lint (ruff, mypy) and the whole suite, every real component required
 
 test-fast: $(STAMP) ## the suite without installing components: tests that need one skip
-	$(BIN)/python -m pytest
+	$(PYTEST_ENV) $(BIN)/python -m pytest
 
 # Coverage floor: 88 % of branches and lines of scim_doctor measured in-process (91.8 % when
 # set); subprocess runs (fault matrix, e2e) are not counted.
 check-tests: $(STAMP) components
-	SCIM_DOCTOR_REQUIRE_REAL=1 $(BIN)/python -m pytest --cov=scim_doctor \
+	SCIM_DOCTOR_REQUIRE_REAL=1 $(PYTEST_ENV) $(BIN)/python -m pytest --cov=scim_doctor \
 		--cov-report=term:skip-covered --cov-fail-under=88
 
 components: $(STAMP) ## install what the suite needs: chromium, node/npm, SCIMMY's packages (root)

@@ -78,7 +78,7 @@ golden: $(STAMP) ## rewrite the reporters' golden files from the current output
 	SCIM_DOCTOR_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/reporters -q
 
 docs: $(STAMP) ## regenerate docs/findings.md from the finding catalogue
-	$(BIN)/python -m scim_doctor.docs_gen > docs/findings.md
+	$(BIN)/python -m scim_doctor.reporters.findings_doc > docs/findings.md
 
 bench: $(STAMP) ## run the benchmarks under benchmarks/ and write benchmarks/results.json
 	$(BIN)/python benchmarks/run.py

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scim_doctor.cli import main
+from scim_doctor.cli.app import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "docs" / "report-schema-v1.json"

@@ -6,7 +6,8 @@ relies on are the ones a support engineer would recognise in the page.
 
 from __future__ import annotations
 
-from scim_doctor.body_sniff import (
+from scim_doctor.core.secrets import register_secret
+from scim_doctor.net.sniff import (
     body_kind,
     classify_page,
     escape_controls,
@@ -16,7 +17,6 @@ from scim_doctor.body_sniff import (
     sniff,
     xml_root,
 )
-from scim_doctor.secrets import register_secret
 
 CLOUDFLARE_BLOCK = b"""<!DOCTYPE html>
 <html lang="en-US"><head><title>Attention Required! | Cloudflare</title></head>

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from scim_doctor import findings
-from scim_doctor.bundle import command_line, write_bundle
-from scim_doctor.errors import InputError
-from scim_doctor.model import CheckResult, Exchange, Report, Status, TargetInfo
-from scim_doctor.secrets import Secret
+from scim_doctor.core import findings
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.model import CheckResult, Exchange, Report, Status, TargetInfo
+from scim_doctor.core.secrets import Secret
+from scim_doctor.reporters.bundle import command_line, write_bundle
 
 CANARY_TOKEN = "canary_bundle_7f3Kq9Zx81mWpL2vRt5Y"  # `_` is escaped in Markdown
 CANARY_PEOPLE = (

@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import xmlschema
 
-from scim_doctor.config import parse_config
+from scim_doctor.runs.config import parse_config
 from tests.conftest import ROOT
 from tests.support.fleet_servers import TOKEN, FleetServers, fleet_servers
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scim_doctor import ci_github
+from scim_doctor.reporters import github as ci_github
 from tests.support.fleet_servers import TOKEN, TOKEN_ENV, FleetServers, fleet_servers
 
 TRANSPORT = ("--only", "url,dns,connect,tls")

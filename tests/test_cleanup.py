@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from scim_doctor import cleanup
-from scim_doctor.context import Options
+from scim_doctor.core.secrets import Secret
 from scim_doctor.demo import pki
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.lifecycle import cleanup
+from scim_doctor.net.context import Options
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import Trust, load_trust
 from tests.http.helpers import TOKEN
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 

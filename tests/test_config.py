@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.config import load_config, looks_like_token, parse_config
-from scim_doctor.errors import InputError
-from scim_doctor.model import Severity
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.model import Severity
+from scim_doctor.runs.config import load_config, looks_like_token, parse_config
 
 CANARY = "canary-cfg-Xq7Rb2Lm9Tz4Wv6Kp1Nd"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -21,21 +21,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import deep, scim
-from scim_doctor.context import Options, ProbeContext
-from scim_doctor.deep_tally import HashSet64, UserValidator, user_shape
+from scim_doctor.checks import deep_sweep as deep
+from scim_doctor.checks import users
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import Severity
+from scim_doctor.core.pii import forget_personal_data
+from scim_doctor.core.secrets import Secret
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.http_faults.users import FAULTS
 from scim_doctor.demo.scim_app import ENTERPRISE_USER, USER, Handler, Request, Response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import Severity
-from scim_doctor.pii import forget_personal_data
-from scim_doctor.probes import users
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import load_trust
+from scim_doctor.scim import validators as scim
+from scim_doctor.scim.deep_tally import HashSet64, UserValidator, user_shape
 from tests.conftest import assert_valid_report
 from tests.demo import conftest as demo_conftest
 

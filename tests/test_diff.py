@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.diff import diff_reports, load_report, render_json, render_text
-from scim_doctor.errors import InputError
+from scim_doctor.core.errors import InputError
 from scim_doctor.reporters import json as json_reporter
+from scim_doctor.reporters.diff import diff_reports, load_report, render_json, render_text
 from tests.reporters import sample_reports
 
 

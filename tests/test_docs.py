@@ -6,9 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from scim_doctor import docs_gen
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.probes import CHECK_IDS
+from scim_doctor.checks import CHECK_IDS
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.reporters import findings_doc as docs_gen
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CROSS_CUTTING = {"http", "run"}

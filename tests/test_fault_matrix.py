@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.demo.faults import FAULTS
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
 from tests.conftest import assert_valid_report
 
 TOKEN = "fault-matrix-token-6c0e2b9a71d45f38"

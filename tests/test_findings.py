@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scim_doctor.findings import make, merge_by_code
+from scim_doctor.core.findings import make, merge_by_code
 
 
 def test_merging_by_code_keeps_one_finding_per_code_naming_every_occurrence() -> None:

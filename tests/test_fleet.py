@@ -14,11 +14,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scim_doctor import idp, trust
-from scim_doctor.fleet import FleetReport, TargetOutcome
-from scim_doctor.model import Severity
-from scim_doctor.probes import CHECK_IDS
+from scim_doctor.checks import CHECK_IDS
+from scim_doctor.core.model import Severity
+from scim_doctor.net import trust
 from scim_doctor.reporters import fleet as fleet_reporter
+from scim_doctor.runs.fleet import FleetReport, TargetOutcome
+from scim_doctor.scim import idp
 from tests.conftest import ROOT, assert_valid_report
 from tests.reporters import sample_reports
 from tests.support.fleet_servers import TOKEN, TOKEN_ENV, FleetServers, fleet_servers
@@ -144,8 +145,8 @@ def test_a_pipe_gets_no_progress_line(run_cli: Any, fleet: FleetServers) -> None
 def test_progress_on_a_terminal_counts_done_and_failing_targets_on_one_line() -> None:
     import io
 
-    from scim_doctor.fleet import Progress, TargetOutcome
-    from scim_doctor.model import Severity
+    from scim_doctor.core.model import Severity
+    from scim_doctor.runs.fleet import Progress, TargetOutcome
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -239,8 +240,8 @@ def test_command_line_options_override_the_file_for_every_target(
 def test_every_target_with_the_same_ca_file_shares_one_ssl_context(
     fleet: FleetServers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scim_doctor.config import load_config
-    from scim_doctor.fleet import prepare
+    from scim_doctor.runs.config import load_config
+    from scim_doctor.runs.fleet import prepare
 
     config = load_config(fleet.config([(f"t{i}", HEALTHY[i % 4]) for i in range(10)]))
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
@@ -255,8 +256,8 @@ def test_targets_run_concurrently_up_to_the_limit_and_results_keep_config_order(
     """Given 8 targets and concurrency 4, at most 4 are in flight and the order is the file's."""
     import asyncio
 
-    from scim_doctor import fleet as fleet_module
-    from scim_doctor.config import load_config
+    from scim_doctor.runs import fleet as fleet_module
+    from scim_doctor.runs.config import load_config
 
     config = load_config(fleet.config([(f"t{i}", HEALTHY[i % 4]) for i in range(8)]))
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
@@ -289,8 +290,8 @@ def _transport(spec: Any) -> Any:
 def test_a_target_scim_doctor_breaks_on_is_an_error_and_the_exit_code_is_3(
     fleet: FleetServers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scim_doctor import fleet as fleet_module
-    from scim_doctor.config import load_config
+    from scim_doctor.runs import fleet as fleet_module
+    from scim_doctor.runs.config import load_config
 
     config = load_config(fleet.config([("acme", "healthy-1"), ("globex", "healthy-2")]))
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
@@ -509,8 +510,8 @@ def test_a_fleet_without_targets_is_dumped_in_one_piece() -> None:
 
 
 def test_a_json_report_written_in_pieces_is_redacted_in_every_piece(tmp_path: Path) -> None:
+    from scim_doctor.core.secrets import register_secret
     from scim_doctor.reporters.writer import write_output
-    from scim_doctor.secrets import register_secret
 
     register_secret("piecewise-canary-token-0123456789")
     pieces = ['{"a": "piecewise-canary-token-0123456789",\n', '"b": "Bearer abcdefgh12345678"}\n']

@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 
-from scim_doctor import findings, idp
-from scim_doctor.context import Options, ProbeContext
-from scim_doctor.demo import pki, sockets
-from scim_doctor.demo.server import DemoServer
-from scim_doctor.errors import InputError
-from scim_doctor.model import (
+from scim_doctor.checks import tls
+from scim_doctor.core import findings
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.model import (
     CheckResult,
     IdpVerdict,
     ReferenceKind,
@@ -26,9 +24,12 @@ from scim_doctor.model import (
     Status,
     Verdict,
 )
-from scim_doctor.probes import tls
-from scim_doctor.target import parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.demo import pki, sockets
+from scim_doctor.demo.server import DemoServer
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import parse_base_url
+from scim_doctor.net.trust import load_trust
+from scim_doctor.scim import idp
 from tests.conftest import assert_valid_report
 
 TOKEN = "idp-test-token-4c1f9e2a7b3d"

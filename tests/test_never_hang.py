@@ -112,7 +112,7 @@ def assert_cut_by_the_deadline(outcome: RunResult, step_code: str) -> None:
 def imported() -> None:
     """Import what the CLI imports lazily, so the first scenario does not pay for the imports
     (half a second on a busy machine) in the time it measures."""
-    for module in ("runner", "trust", "http", "reporters.json", "probes"):
+    for module in ("runs.runner", "net.trust", "net.http", "reporters.json", "checks"):
         importlib.import_module(f"scim_doctor.{module}")
 
 
@@ -190,10 +190,10 @@ def open_after_body() -> Raw:
 
 DNS_SNIPPET = """
 import importlib, json, sys, time
-from scim_doctor.cli import main
+from scim_doctor.cli.app import main
 from tests.support.fake_dns import FakeDns
 
-for module in ("runner", "trust", "http", "reporters.json", "probes"):
+for module in ("runs.runner", "net.trust", "net.http", "reporters.json", "checks"):
     importlib.import_module(f"scim_doctor.{module}")  # not part of what is measured
 
 args, output = json.loads(sys.argv[1]), sys.argv[2]

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import findings, pii
-from scim_doctor.model import (
+from scim_doctor.core import findings, pii
+from scim_doctor.core.model import (
     CheckResult,
     Exchange,
     IdpRuleResult,
@@ -25,7 +25,7 @@ from scim_doctor.model import (
     TargetInfo,
     Verdict,
 )
-from scim_doctor.pii import (
+from scim_doctor.core.pii import (
     forget_personal_data,
     mask_report,
     mask_text,

@@ -33,10 +33,11 @@ import httpx
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import findings, scim, secrets, token_lint
-from scim_doctor.errors import InputError
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import (
+from scim_doctor.checks import CHECK_IDS
+from scim_doctor.core import findings, secrets
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import (
     CheckResult,
     Exchange,
     IdpRuleResult,
@@ -49,12 +50,13 @@ from scim_doctor.model import (
     TargetInfo,
     Verdict,
 )
-from scim_doctor.probes import CHECK_IDS
+from scim_doctor.core.secrets import REDACTED, Secret, redact, redact_data, redact_headers
+from scim_doctor.net.target import ENDPOINT_SUFFIXES, parse_base_url, parse_resolve
 from scim_doctor.reporters import html as html_reporter
 from scim_doctor.reporters import json as json_reporter
 from scim_doctor.reporters import junit, markdown, text
-from scim_doctor.secrets import REDACTED, Secret, redact, redact_data, redact_headers
-from scim_doctor.target import ENDPOINT_SUFFIXES, parse_base_url, parse_resolve
+from scim_doctor.scim import token_lint
+from scim_doctor.scim import validators as scim
 from tests.conftest import assert_valid_report
 from tests.reporters.sample_reports import failing as failing_report
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from scim_doctor.core.model import CheckResult, Report, Severity, Status, TargetInfo
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.scim_app import Handler, Request, Response, error_response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.model import CheckResult, Report, Severity, Status, TargetInfo
-from scim_doctor.repeat import percentile, statistics
+from scim_doctor.runs.repeat import percentile, statistics
 
 TOKEN = "canary-repeat-5e8a1c3f7b2d9046"
 ENV = {"SCIM_TOKEN": TOKEN, "GITHUB_ACTIONS": None}
@@ -196,7 +196,7 @@ def test_repeat_with_a_config_needs_exactly_one_target(run_cli: Any, tmp_path: P
 
 
 def run_report(address: str, connect_ok: bool = True, users_fail: bool = False) -> Report:
-    from scim_doctor import findings
+    from scim_doctor.core import findings
 
     connect = CheckResult(
         id="connect",

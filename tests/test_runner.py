@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from scim_doctor import findings
-from scim_doctor.context import Options, ProbeContext
-from scim_doctor.model import Status
-from scim_doctor.probes.base import Outcome, Probe, ProbeFn
-from scim_doctor.runner import run_checks
-from scim_doctor.target import parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.checks.base import Outcome, Probe, ProbeFn
+from scim_doctor.core import findings
+from scim_doctor.core.model import Status
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import parse_base_url
+from scim_doctor.net.trust import load_trust
+from scim_doctor.runs.runner import run_checks
 
 
 def context(**options: object) -> ProbeContext:

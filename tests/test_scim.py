@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import scim
+from scim_doctor.core.model import Severity
 from scim_doctor.demo.scim_app import Request, ScimApp
-from scim_doctor.model import Severity
+from scim_doctor.scim import validators as scim
 
 BASE = "https://scim.example.test/scim/v2"
 FAIL, WARN, INFO = Severity.FAIL, Severity.WARN, Severity.INFO

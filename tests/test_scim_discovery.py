@@ -6,18 +6,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from scim_doctor import scim
-from scim_doctor.model import Severity
-from scim_doctor.scim import (
-    ERROR,
-    LIST_RESPONSE,
-    RESOURCE_TYPE,
-    SCHEMA,
-    SERVICE_PROVIDER_CONFIG,
-    USER,
-    Problem,
-)
-from scim_doctor.scim_discovery import (
+from scim_doctor.core.model import Severity
+from scim_doctor.scim import validators as scim
+from scim_doctor.scim.discovery import (
     check_resource_types,
     check_schemas,
     check_service_provider_config,
@@ -26,6 +17,15 @@ from scim_doctor.scim_discovery import (
     problem_text,
     read_list,
     summarize,
+)
+from scim_doctor.scim.validators import (
+    ERROR,
+    LIST_RESPONSE,
+    RESOURCE_TYPE,
+    SCHEMA,
+    SERVICE_PROVIDER_CONFIG,
+    USER,
+    Problem,
 )
 
 # RFC 7643 §8.5, the specification's own example.

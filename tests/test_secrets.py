@@ -8,8 +8,8 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import secrets
-from scim_doctor.secrets import REDACTED, Secret, redact, redact_data, redact_headers
+from scim_doctor.core import secrets
+from scim_doctor.core.secrets import REDACTED, Secret, redact, redact_data, redact_headers
 
 TOKEN = "tok-4c1f8e2d9b7a6053e1"
 

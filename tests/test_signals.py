@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from scim_doctor import signals
+from scim_doctor.core import signals
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.scim_app import Handler, Request, Response
 from scim_doctor.demo.server import DemoServer

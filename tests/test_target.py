@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scim_doctor.target import InputError, parse_base_url, parse_resolve
+from scim_doctor.net.target import InputError, parse_base_url, parse_resolve
 
 
 def codes(url: str) -> list[str]:

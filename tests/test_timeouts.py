@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.timeouts import within, within_a_task
+from scim_doctor.core.timeouts import within, within_a_task
 
 Bounded = Callable[[Awaitable[Any], float], Awaitable[Any]]
 

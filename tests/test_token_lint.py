@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from scim_doctor.secrets import Secret
-from scim_doctor.token_lint import decode_jwt_claims, lint_token
+from scim_doctor.core.secrets import Secret
+from scim_doctor.scim.token_lint import decode_jwt_claims, lint_token
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
 GOOD = "k7Jq2vX9pL4mN8rT1wY6zA3bC5dE0fGh"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from scim_doctor.model import Report
+from scim_doctor.core.model import Report
 
 FORMATS: dict[str, str] = {
     "text": "scim_doctor.reporters.text",

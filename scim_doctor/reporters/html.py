@@ -22,8 +22,16 @@ from typing import Any, ClassVar
 
 import jinja2
 
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import CheckResult, Exchange, Finding, IdpVerdict, Report, Status, Verdict
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import (
+    CheckResult,
+    Exchange,
+    Finding,
+    IdpVerdict,
+    Report,
+    Status,
+    Verdict,
+)
 from scim_doctor.reporters.text import verdict
 
 TEMPLATE = "report.html.j2"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scim_doctor.model import (
+from scim_doctor.core.model import (
     SCHEMA_VERSION,
     CheckResult,
     Exchange,

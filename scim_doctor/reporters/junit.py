@@ -20,8 +20,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from scim_doctor.model import CheckResult, Finding, Report, Severity, Status
-from scim_doctor.secrets import redact
+from scim_doctor.core.model import CheckResult, Finding, Report, Severity, Status
+from scim_doctor.core.secrets import redact
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

@@ -11,10 +11,18 @@ from __future__ import annotations
 import json
 import re
 
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import CheckResult, Finding, IdpVerdict, Report, Severity, Status, Verdict
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import (
+    CheckResult,
+    Finding,
+    IdpVerdict,
+    Report,
+    Severity,
+    Status,
+    Verdict,
+)
+from scim_doctor.core.secrets import redact
 from scim_doctor.reporters.text import verdict
-from scim_doctor.secrets import redact
 
 STATUS_MARKS = {
     Status.PASS: "✅ pass",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import (
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import (
     CheckResult,
     Exchange,
     Finding,

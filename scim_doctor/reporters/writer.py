@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from scim_doctor.errors import InputError
-from scim_doctor.secrets import redact
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.secrets import redact
 
 
 def emit(text: str | Iterable[str], stream: TextIO | None = None) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.demo.faults import FAULTS, Fault, map_response, on_route
 from scim_doctor.demo.scim_app import Handler, Request, Response, error_response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
 from tests.demo.conftest import TOKEN, scim_client, trusting_context
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scim_doctor.demo import pki
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.net.trust import Trust, load_trust
 from tests.support.scripted_server import ScriptedServer
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")

@@ -6,11 +6,11 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from scim_doctor.context import DEFAULT_MAX_BODY, Options, ProbeContext
-from scim_doctor.http import HttpClient
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import Trust
+from scim_doctor.core.secrets import Secret
+from scim_doctor.net.context import DEFAULT_MAX_BODY, Options, ProbeContext
+from scim_doctor.net.http import HttpClient
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import Trust
 
 TOKEN = "tok-7Qx2LmN9pR4sT8vW"
 """The canary: it must show in no transcript, message or error."""

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from scim_doctor.http_body import (
+from scim_doctor.net.body import (
     CappedBody,
     charset_of,
     charset_problem,

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from scim_doctor import http
-from scim_doctor.http import HttpClient, HttpResult
-from scim_doctor.timeouts import within, within_a_task
-from scim_doctor.trust import Trust
+from scim_doctor.core.timeouts import within, within_a_task
+from scim_doctor.net import http
+from scim_doctor.net.http import HttpClient, HttpResult
+from scim_doctor.net.trust import Trust
 from tests.http.helpers import client_for, make_ctx
 
 BODY = b'{"totalResults": 0, "Resources": []}'

@@ -10,10 +10,10 @@ import asyncio
 import socket
 
 from scim_doctor.demo import pki
-from scim_doctor.http import ErrorKind, HttpClient
-from scim_doctor.http_transport import POOL_CONNECTIONS
-from scim_doctor.target import ResolvePin
-from scim_doctor.trust import Trust
+from scim_doctor.net.http import ErrorKind, HttpClient
+from scim_doctor.net.target import ResolvePin
+from scim_doctor.net.transport import POOL_CONNECTIONS
+from scim_doctor.net.trust import Trust
 from tests.http.helpers import TOKEN, client_for, make_ctx
 from tests.support.scripted_server import Raw, Reply, ScriptedServer
 

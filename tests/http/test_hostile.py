@@ -13,8 +13,8 @@ import tracemalloc
 import zlib
 from collections.abc import Iterator
 
-from scim_doctor.http import ErrorKind, common_findings
-from scim_doctor.trust import Trust
+from scim_doctor.net.http import ErrorKind, common_findings
+from scim_doctor.net.trust import Trust
 from tests.http.helpers import client_for, make_ctx
 from tests.support.scripted_server import Chunk, Raw, Reply, ScriptedServer
 

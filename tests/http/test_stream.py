@@ -10,9 +10,9 @@ import asyncio
 import gzip
 import json
 
-from scim_doctor.http import ErrorKind, HttpStream
-from scim_doctor.http_body import StreamingBody
-from scim_doctor.trust import Trust
+from scim_doctor.net.body import StreamingBody
+from scim_doctor.net.http import ErrorKind, HttpStream
+from scim_doctor.net.trust import Trust
 from tests.http.helpers import TOKEN, client_for, make_ctx
 from tests.support.scripted_server import Chunk, Reply, ScriptedServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from scim_doctor.http import ErrorKind, common_findings
-from scim_doctor.trust import Trust
+from scim_doctor.net.http import ErrorKind, common_findings
+from scim_doctor.net.trust import Trust
 from tests.http.helpers import TOKEN, client_for, make_ctx
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 

@@ -18,18 +18,18 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import Options, ProbeContext
+from scim_doctor.checks import auth
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.core.secrets import Secret, redact
 from scim_doctor.demo.fault_kit import Fault, map_response
 from scim_doctor.demo.http_faults.auth import FAULTS as AUTH_FAULTS
 from scim_doctor.demo.scim_app import Handler, Request, Response, error_response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import Severity, Status
-from scim_doctor.probes import auth
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret, redact
-from scim_doctor.target import parse_base_url, parse_resolve
-from scim_doctor.trust import load_trust
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import parse_base_url, parse_resolve
+from scim_doctor.net.trust import load_trust
 from tests.conftest import assert_valid_report
 
 TOKEN = "k7Jq2vX9pL4mN8rT1wY6zA3bC5dE0fGh-auth-tests"

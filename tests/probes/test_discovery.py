@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import ProbeContext
-from scim_doctor.model import Severity, Status
-from scim_doctor.probes import discovery
-from scim_doctor.probes.base import Outcome
-from scim_doctor.trust import Trust
+from scim_doctor.checks import discovery
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.trust import Trust
 from tests.support import probe_harness
 from tests.support.probe_harness import (
     SCIM_JSON,

@@ -27,21 +27,21 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from scim_doctor import runner
-from scim_doctor.cleanup import is_test_name
-from scim_doctor.context import Options, ProbeContext
+from scim_doctor.checks import lifecycle
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.core.secrets import Secret
+from scim_doctor.core.timeouts import within
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.http_faults.lifecycle import FAULTS
 from scim_doctor.demo.scim_app import Handler, Request, Response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import Severity, Status
-from scim_doctor.probes import lifecycle
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.timeouts import within
-from scim_doctor.trust import load_trust
+from scim_doctor.lifecycle.cleanup import is_test_name
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import load_trust
+from scim_doctor.runs import runner
 from tests.conftest import assert_valid_report
 from tests.http.helpers import TOKEN, make_ctx
 

@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import DEFAULT_MAX_BODY, Options, ProbeContext
+from scim_doctor.checks import negotiation
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import Finding, Severity, Status
+from scim_doctor.core.secrets import Secret
 from scim_doctor.demo import pki
 from scim_doctor.demo.http_faults.negotiation import FAULTS
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import Finding, Severity, Status
-from scim_doctor.probes import negotiation
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret
-from scim_doctor.target import parse_base_url, parse_resolve
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.net.context import DEFAULT_MAX_BODY, Options, ProbeContext
+from scim_doctor.net.target import parse_base_url, parse_resolve
+from scim_doctor.net.trust import Trust, load_trust
 from tests.conftest import assert_valid_report
 from tests.support.scripted_server import Raw, Recorded, Reply, ScriptedServer
 

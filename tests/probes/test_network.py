@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import Options, ProbeContext
-from scim_doctor.model import Severity, Status
-from scim_doctor.probes import network
-from scim_doctor.probes.base import Outcome
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.checks import network
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import load_trust
 from tests.support import netns
 from tests.support.backlog import full_backlog_port
 
@@ -287,10 +287,10 @@ def test_refusing_proxy_option_is_blamed_not_the_target(closed_port: int) -> Non
 SNIPPET = """
 import asyncio, contextlib, json, os, resource, socket, sys, time
 
-from scim_doctor.context import Options, ProbeContext
-from scim_doctor.probes import network
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.checks import network
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import load_trust
 from tests.support.fake_dns import FakeDns
 
 spec = json.loads(sys.argv[1])
@@ -494,7 +494,7 @@ def test_an_unscoped_link_local_address_is_a_connect_failure_naming_the_error() 
 
 _NO_THREAD = """
 import asyncio, os, resource
-from scim_doctor.probes import network
+from scim_doctor.checks import network
 
 async def main() -> None:
     # Address space capped just above what the process uses: a thread's 8 MiB stack no longer

@@ -17,16 +17,16 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import Options, ProbeContext
+from scim_doctor.checks import redirect
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.core.secrets import Secret
 from scim_doctor.demo import pki, sockets
 from scim_doctor.demo.http_faults.redirect import FAULTS
 from scim_doctor.demo.server import DemoServer, RecordedRequest
-from scim_doctor.model import Severity, Status
-from scim_doctor.probes import redirect
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url, parse_resolve
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import ResolvePin, parse_base_url, parse_resolve
+from scim_doctor.net.trust import Trust, load_trust
 from tests.conftest import assert_valid_report
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 

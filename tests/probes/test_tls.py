@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from scim_doctor import certinfo
-from scim_doctor.context import Options, ProbeContext
+from scim_doctor.checks import tls
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.model import Status
 from scim_doctor.demo import pki, sockets
-from scim_doctor.model import Status
-from scim_doctor.probes import tls
-from scim_doctor.probes.base import Outcome
-from scim_doctor.target import parse_base_url
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.net import certinfo
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import parse_base_url
+from scim_doctor.net.trust import Trust, load_trust
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 DAY = dt.timedelta(days=1)

@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.context import Options, ProbeContext
+from scim_doctor.checks import users
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import Severity, Status
+from scim_doctor.core.pii import forget_personal_data, registered_personal_data
+from scim_doctor.core.secrets import Secret
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.http_faults.users import FAULTS
 from scim_doctor.demo.scim_app import Handler, Request, Response, error_response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.findings import CATALOGUE
-from scim_doctor.model import Severity, Status
-from scim_doctor.pii import forget_personal_data, registered_personal_data
-from scim_doctor.probes import users
-from scim_doctor.probes.base import Outcome
-from scim_doctor.secrets import Secret
-from scim_doctor.target import ResolvePin, parse_base_url
-from scim_doctor.trust import load_trust
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import ResolvePin, parse_base_url
+from scim_doctor.net.trust import load_trust
 from tests.conftest import assert_valid_report
 
 TOKEN = "users-probe-token-4f1c9e2a7b3d6058"

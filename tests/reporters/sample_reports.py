@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scim_doctor import findings
-from scim_doctor.model import (
+from scim_doctor.core import findings
+from scim_doctor.core.model import (
     CheckResult,
     Exchange,
     IdpRuleResult,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scim_doctor.model import Report
+from scim_doctor.core.model import Report
 from scim_doctor.reporters import json as json_reporter
 from scim_doctor.reporters import text as text_reporter
 from tests.conftest import assert_valid_report

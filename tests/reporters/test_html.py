@@ -19,9 +19,9 @@ from typing import Any
 import jinja2
 import pytest
 
-from scim_doctor import findings
+from scim_doctor.core import findings
+from scim_doctor.core.model import CheckResult, Exchange, Report, Status, TargetInfo
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.model import CheckResult, Exchange, Report, Status, TargetInfo
 from scim_doctor.reporters import html
 from scim_doctor.reporters.text import verdict
 from tests.reporters import sample_reports

@@ -12,10 +12,10 @@ import xmlschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import findings
-from scim_doctor.model import CheckResult, Report, Severity, Status
+from scim_doctor.core import findings
+from scim_doctor.core.model import CheckResult, Report, Severity, Status
+from scim_doctor.core.secrets import Secret
 from scim_doctor.reporters import junit
-from scim_doctor.secrets import Secret
 from tests.reporters import sample_reports
 from tests.reporters.test_golden import check_golden
 

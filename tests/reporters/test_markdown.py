@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor import findings
-from scim_doctor.model import CheckResult, Report, Status
+from scim_doctor.core import findings
+from scim_doctor.core.model import CheckResult, Report, Status
+from scim_doctor.core.secrets import Secret
 from scim_doctor.reporters import markdown
-from scim_doctor.secrets import Secret
 from tests.reporters import sample_reports
 from tests.reporters.test_golden import check_golden
 

@@ -20,13 +20,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scim_doctor.context import ProbeContext
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core.model import Finding
 from scim_doctor.demo import pki
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.model import Finding
-from scim_doctor.probes.base import Outcome
-from scim_doctor.target import ResolvePin
-from scim_doctor.trust import Trust, load_trust
+from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.target import ResolvePin
+from scim_doctor.net.trust import Trust, load_trust
 from tests.conftest import CliResult, assert_valid_report
 from tests.http.helpers import TOKEN, make_ctx
 from tests.support.scripted_server import Reply, ScriptedServer

@@ -1,0 +1,44 @@
+"""The registry: every check, in the order it runs and is reported.
+
+A fixed list, not plugin discovery: nine probes do not need machinery, and the order is part of
+the public interface (the JSON report lists checks in this order).
+"""
+
+from __future__ import annotations
+
+from scim_doctor.checks import (
+    auth,
+    discovery,
+    errors,
+    lifecycle,
+    negotiation,
+    network,
+    redirect,
+    tls,
+    url,
+)
+from scim_doctor.checks import users as users_probe
+from scim_doctor.checks.base import Probe
+
+REGISTRY: tuple[Probe, ...] = (
+    Probe("url", "Base URL", (), url.run),
+    Probe("dns", "DNS resolution", (), network.run_dns),
+    Probe("connect", "TCP connection", ("dns",), network.run_connect),
+    Probe("tls", "TLS handshake and certificate", ("connect",), tls.run),
+    Probe("redirect", "Redirects", ("tls",), redirect.run),
+    Probe("auth", "Token authentication", ("tls",), auth.run),
+    Probe("negotiation", "Content negotiation", ("auth",), negotiation.run),
+    Probe("users", "/Users listing", ("auth",), users_probe.run),
+    Probe("discovery", "Discovery endpoints", ("auth",), discovery.run),
+    Probe("errors", "SCIM error responses", ("auth",), errors.run),
+    # Writes wait for the read-only checks, so a test user never shows up in their listings.
+    Probe(
+        "lifecycle",
+        "Provisioning lifecycle (writes)",
+        ("auth",),
+        lifecycle.run,
+        after=("users", "discovery", "errors"),
+    ),
+)
+
+CHECK_IDS: tuple[str, ...] = tuple(probe.id for probe in REGISTRY)

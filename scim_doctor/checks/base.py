@@ -1,0 +1,55 @@
+"""How a probe is declared and what it hands back to the runner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim_doctor.core.model import Exchange, Finding, Severity, Status
+from scim_doctor.net.context import ProbeContext
+
+
+@dataclass
+class Outcome:
+    """What one probe observed; the runner turns it into a frozen CheckResult."""
+
+    summary: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    exchanges: list[Exchange] = field(default_factory=list)
+    skip_reason: str | None = None
+    """Set when the probe found it cannot run (e.g. nothing to check); status becomes skip."""
+    unblocks_dependents: bool | None = None
+    """Override whether later checks may run after this one failed (tls with --insecure)."""
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    @property
+    def status(self) -> Status:
+        if self.skip_reason is not None:
+            return Status.SKIP
+        worst = max((f.severity.rank for f in self.findings), default=-1)
+        if worst >= Severity.FAIL.rank:
+            return Status.FAIL
+        if worst >= Severity.WARN.rank:
+            return Status.WARN
+        return Status.PASS
+
+
+ProbeFn = Callable[[ProbeContext], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A check, declared once: the registry in scim_doctor.probes lists them in run order."""
+
+    id: str
+    title: str
+    requires: tuple[str, ...]
+    """Checks that must have passed (or warned) for this one to run."""
+    run: ProbeFn
+    after: tuple[str, ...] = ()
+    """Checks that must have finished first, whatever their result (ordering only)."""

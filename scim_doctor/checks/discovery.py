@@ -1,0 +1,226 @@
+"""The `discovery` check: /ServiceProviderConfig, /ResourceTypes and /Schemas (RFC 7644 §4).
+
+Entra ID and Okta's standard provisioning never read these endpoints, while SailPoint's SCIM 2.0
+connector and Okta Identity Governance cannot work without them; so their problems are warnings,
+never failures (see the catalogue). What the server declares (filter and maxResults, PATCH,
+ETag, resource types) is left in `ctx.shared.extra["discovery"]` for checks that run later.
+The `users` check runs concurrently with this one and must not wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, Literal, Protocol, TypeVar
+
+from scim_doctor.checks.base import Outcome
+from scim_doctor.core import findings
+from scim_doctor.core.secrets import redact
+from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.http import HttpClient, HttpResult, common_findings
+from scim_doctor.scim.discovery import (
+    ListCheck,
+    check_resource_types,
+    check_schemas,
+    check_service_provider_config,
+    declaration,
+    summarize,
+)
+
+SERVICE_PROVIDER_CONFIG = "/ServiceProviderConfig"
+RESOURCE_TYPES = "/ResourceTypes"
+SCHEMAS = "/Schemas"
+PATHS = (SERVICE_PROVIDER_CONFIG, RESOURCE_TYPES, SCHEMAS)
+
+State = Literal["ok", "missing", "unusable", "unavailable"]
+C = TypeVar("C", bound=ListCheck)
+C_co = TypeVar("C_co", bound=ListCheck, covariant=True)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One discovery response, reduced to a document or the reason there is none."""
+
+    state: State
+    """ok: a JSON document; missing: 404; unusable: wrong status or not JSON; unavailable:
+    no usable answer at the HTTP level (timeouts, 5xx, 429: reported as http.*)."""
+    document: Any = None
+    problem: str = ""
+
+
+def _excerpt(result: HttpResult) -> str:
+    start = " ".join(result.exchange.body_excerpt[:120].split())
+    return f"; the body starts: {start!r}" if start else "; the body is empty"
+
+
+def _read(result: HttpResult) -> _Read:
+    status = result.status
+    if not result.ok or status is None or status >= 500 or status == 429:
+        return _Read("unavailable")
+    if status == 404:
+        return _Read("missing", problem=f"answered 404 {result.reason}".rstrip())
+    if status != 200:
+        location = result.headers.get("location")
+        where = f" (Location: {redact(location)})" if location else ""
+        return _Read(
+            "unusable",
+            problem=f"answered {status} {result.reason}{where}, expected 200{_excerpt(result)}",
+        )
+    parsed = result.json()
+    if not parsed.ok:
+        kind = result.content_type or "no Content-Type"
+        what = "an HTML page" if result.is_html else "not JSON"
+        return _Read(
+            "unusable",
+            problem=f"answered 200 with {what} ({kind}): {parsed.error}{_excerpt(result)}",
+        )
+    return _Read("ok", parsed.value)
+
+
+def _endpoint_fact(result: HttpResult) -> dict[str, Any]:
+    return {"url": result.url, "status": result.status, "content_type": result.content_type}
+
+
+async def run(ctx: ProbeContext) -> Outcome:
+    if ctx.token is None:
+        return Outcome(skip_reason="no token given (--no-token)")
+    client = HttpClient.for_context(ctx)
+    spc, types, schemas = await asyncio.gather(
+        client.request("GET", SERVICE_PROVIDER_CONFIG),
+        client.request("GET", RESOURCE_TYPES),
+        client.request("GET", SCHEMAS),
+    )
+    results = (spc, types, schemas)
+    outcome = Outcome(exchanges=[r.exchange for r in results])
+    declared: dict[str, Any] = {"service_provider_config": "unavailable", **declaration(None)}
+    declared.update(resource_types=None, endpoints={}, schemas=None)
+    facts = {path: _endpoint_fact(r) for path, r in zip(PATHS, results, strict=True)}
+    strict = ctx.options.strict
+    summary = [
+        _judge_service_provider_config(spc, outcome, declared, strict=strict),
+        _judge_list(
+            _RESOURCE_TYPES, types, outcome, declared, facts[RESOURCE_TYPES], strict=strict
+        ),
+        _judge_list(_SCHEMAS, schemas, outcome, declared, facts[SCHEMAS], strict=strict),
+    ]
+    for finding in findings.merge_by_code([f for r in results for f in common_findings(r)]):
+        outcome.add(finding)
+    ctx.shared.extra["discovery"] = declared
+    outcome.facts = {"endpoints": facts, "declared": declared}
+    outcome.summary = "; ".join(part for part in summary if part)
+    return outcome
+
+
+def _judge_service_provider_config(
+    result: HttpResult, outcome: Outcome, declared: dict[str, Any], *, strict: bool
+) -> str:
+    read = _read(result)
+    what = f"GET {result.url}"
+    if read.state == "unavailable":
+        return "/ServiceProviderConfig: no usable answer"
+    if read.state == "missing":
+        declared["service_provider_config"] = "missing"
+        outcome.add(
+            findings.make(
+                "discovery.service_provider_config_missing",
+                f"{what} {read.problem}: the server publishes no service provider configuration",
+            )
+        )
+        return "/ServiceProviderConfig missing (404)"
+    if read.state == "unusable":
+        declared["service_provider_config"] = "invalid"
+        outcome.add(
+            findings.make("discovery.service_provider_config_invalid", f"{what} {read.problem}")
+        )
+        return "/ServiceProviderConfig unusable"
+    checked = check_service_provider_config(read.document, strict=strict)
+    declared.update(checked.declared)
+    declared["service_provider_config"] = "invalid" if checked.problems else "valid"
+    if checked.problems:
+        outcome.add(
+            findings.make(
+                "discovery.service_provider_config_invalid",
+                f"{what}: {summarize(checked.problems)}",
+            )
+        )
+    return _capabilities(declared) + (" (malformed)" if checked.problems else "")
+
+
+class _Check(Protocol[C_co]):
+    def __call__(self, document: Any, *, strict: bool = ...) -> C_co: ...
+
+
+@dataclass(frozen=True)
+class _ListEndpoint(Generic[C]):
+    """What /ResourceTypes and /Schemas differ in; `_judge_list` does the rest for both."""
+
+    path: str
+    code: str
+    """The finding for a missing, unusable or malformed answer."""
+    check: _Check[C]
+    declare: Callable[[C], dict[str, Any]]
+    """What the document declares, for `ctx.shared.extra["discovery"]`."""
+    describe: Callable[[C], str]
+    """The summary's words for what was found."""
+
+
+_RESOURCE_TYPES: Final = _ListEndpoint(
+    RESOURCE_TYPES,
+    "discovery.resource_types_invalid",
+    check_resource_types,
+    declare=lambda c: {"resource_types": list(c.names), "endpoints": c.endpoints},
+    describe=lambda c: "resource types: " + (", ".join(c.names) or "none usable"),
+)
+_SCHEMAS: Final = _ListEndpoint(
+    SCHEMAS,
+    "discovery.schemas_invalid",
+    check_schemas,
+    declare=lambda c: {"schemas": list(c.ids)},
+    describe=lambda c: f"{len(c.ids)} schemas",
+)
+
+
+def _judge_list(
+    endpoint: _ListEndpoint[C],
+    result: HttpResult,
+    outcome: Outcome,
+    declared: dict[str, Any],
+    fact: dict[str, Any],
+    *,
+    strict: bool,
+) -> str:
+    read = _read(result)
+    what = f"GET {result.url}"
+    if read.state == "unavailable":
+        return f"{endpoint.path}: no usable answer"
+    if read.state != "ok":
+        outcome.add(findings.make(endpoint.code, f"{what} {read.problem}"))
+        return f"{endpoint.path} {'missing (404)' if read.state == 'missing' else 'unusable'}"
+    checked = endpoint.check(read.document, strict=strict)
+    declared.update(endpoint.declare(checked))
+    fact["shape"] = checked.shape
+    found = endpoint.describe(checked)
+    mismatch = checked.only_items_per_page
+    if mismatch is not None:
+        message = f"{what}: {mismatch.explanation()}"
+        outcome.add(findings.make(endpoint.code, message, remediation=mismatch.fix()))
+        said, returned = mismatch.items_per_page, mismatch.returned
+        return f"{found} ({checked.shape}, itemsPerPage {said} for {returned})"
+    if checked.problems:
+        outcome.add(findings.make(endpoint.code, f"{what}: {summarize(checked.problems)}"))
+        return f"{found} ({checked.shape}, malformed)"
+    return found
+
+
+def _capabilities(declared: dict[str, Any]) -> str:
+    def says(key: str) -> str:
+        value = declared.get(key)
+        return "?" if value is None else ("yes" if value else "no")
+
+    max_results = declared.get("max_results")
+    limit = f", maxResults {max_results}" if max_results is not None else ""
+    return (
+        f"filter {says('filter_supported')}{limit}, PATCH {says('patch_supported')}, "
+        f"ETag {says('etag_supported')}, bulk {says('bulk_supported')}"
+    )

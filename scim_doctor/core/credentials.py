@@ -1,0 +1,76 @@
+"""Where the token comes from: an environment variable, a file or stdin — never argv.
+
+A token given as a command-line value lands in shell history and in `ps` for every user of the
+machine, so there is deliberately no option that takes one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.secrets import Secret
+
+DEFAULT_TOKEN_ENV = "SCIM_TOKEN"  # noqa: S105 - a variable name, not a secret
+# Bearer tokens in the field are at most a few KiB (JWTs with many claims); anything larger is
+# a wrong file, and reading it whole would be a memory hazard.
+MAX_TOKEN_BYTES = 16 * 1024
+
+
+def _decode(raw: bytes, where: str) -> Secret:
+    if len(raw) > MAX_TOKEN_BYTES:
+        raise InputError(f"{where} holds {len(raw)} bytes: too large to be a token")
+    if b"\x00" in raw:
+        raise InputError(f"{where} holds binary data, not a token")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{where} is not UTF-8 text, so it cannot be a token") from None
+    # One trailing newline is what `echo token > file` writes; a token never ends with one.
+    # Anything else odd (spaces, quotes, "Bearer ") is left for the token linter to diagnose.
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if not text.strip():
+        raise InputError(f"{where} is empty")
+    return Secret(text)
+
+
+def read_token(
+    *,
+    token_env: str | None,
+    token_file: Path | None,
+    token_stdin: bool,
+    stdin: BinaryIO | None = None,
+) -> Secret:
+    """Read the one token source the user chose (SCIM_TOKEN when none was chosen)."""
+    chosen = [token_env is not None, token_file is not None, token_stdin]
+    if sum(chosen) > 1:
+        raise InputError("choose one of --token-env, --token-file and --token-stdin")
+    if token_file is not None:
+        where = f"--token-file {token_file}"
+        if token_file.is_dir():
+            raise InputError(f"{where}: is a directory")
+        try:
+            with token_file.open("rb") as handle:
+                raw = handle.read(MAX_TOKEN_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{where}: cannot be read ({exc.strerror})") from None
+        return _decode(raw, where)
+    if token_stdin:
+        if stdin is None:
+            raise InputError("--token-stdin: no standard input")
+        return _decode(stdin.read(MAX_TOKEN_BYTES + 1), "standard input (--token-stdin)")
+    name = token_env or DEFAULT_TOKEN_ENV
+    if not name or "=" in name:
+        raise InputError(f"--token-env {name!r} is not an environment variable name")
+    value = os.environ.get(name)
+    if value is None:
+        raise InputError(
+            f"no token: set {name} (or use --token-env NAME, --token-file PATH, --token-stdin; "
+            "--no-token checks without one)"
+        )
+    return _decode(value.encode("utf-8", "surrogateescape"), f"environment variable {name}")

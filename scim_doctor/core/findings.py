@@ -1,0 +1,1588 @@
+"""The catalogue of finding codes: what each means, why it matters, how to fix it, and its source.
+
+Codes are a public interface (`scim-doctor explain CODE`, the JSON report, docs/findings.md):
+never rename one; retire it by leaving it here with a note. A probe raises a finding with
+`make(code, message)`, so severity, remediation and reference always come from this one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scim_doctor.core.model import Finding, ReferenceKind, Severity
+
+RFC = ReferenceKind.RFC
+IDP = ReferenceKind.IDP
+ADVICE = ReferenceKind.ADVICE
+FAIL = Severity.FAIL
+WARN = Severity.WARN
+INFO = Severity.INFO
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """One catalogue entry."""
+
+    code: str
+    severity: Severity
+    title: str
+    """Short name of the problem."""
+    why: str
+    """Why it matters: what breaks for the identity provider."""
+    fix: str
+    """How to fix it, in plain words."""
+    reference: str
+    """RFC section, IdP document, or the field experience the advice rests on."""
+    reference_kind: ReferenceKind
+
+
+_SPECS: tuple[FindingSpec, ...] = (
+    # --- url: the base URL as given -------------------------------------------------------------
+    FindingSpec(
+        "url.endpoint_suffix",
+        WARN,
+        "Base URL ends with a resource endpoint",
+        "Identity providers append /Users, /Groups and so on to the base URL themselves; a base "
+        "that already ends with one makes them request /Users/Users and get 404.",
+        "Configure the base URL without the endpoint; scim-doctor checked the stripped URL.",
+        "RFC 7644 §3.2 (endpoints are relative to the base URI)",
+        RFC,
+    ),
+    FindingSpec(
+        "url.query_or_fragment",
+        WARN,
+        "Base URL carries a query string or fragment",
+        "Clients build endpoint URLs by appending paths; a query or fragment in the base ends up "
+        "in the middle of every URL, or is dropped.",
+        "Remove everything from '?' or '#' on. If the query is a tenant switch, ask the vendor "
+        "for a path-based tenant URL.",
+        "RFC 7644 §3.2; RFC 3986 §3",
+        RFC,
+    ),
+    FindingSpec(
+        "url.underscore_in_host",
+        WARN,
+        "Host name contains an underscore",
+        "Underscores are not valid in host names; Okta refuses such base URLs and some TLS "
+        "stacks reject the certificate.",
+        "Use a host name made of letters, digits and hyphens (a CNAME works).",
+        "Okta: Build a SCIM provisioning integration — base URL requirements; RFC 952 / RFC 1123",
+        IDP,
+    ),
+    FindingSpec(
+        "url.trailing_slash",
+        INFO,
+        "Base URL ends with a slash",
+        "Some identity providers append '/Users' verbatim and request '//Users', which many "
+        "servers answer with 404 or a redirect that drops the Authorization header.",
+        "Configure the base URL without the trailing slash.",
+        "Advice: seen with Entra ID and OneLogin custom apps",
+        ADVICE,
+    ),
+    # --- dns -------------------------------------------------------------------------------------
+    FindingSpec(
+        "dns.nxdomain",
+        FAIL,
+        "Host name does not exist",
+        "The resolver says the name does not exist, so nothing can connect to it.",
+        "Check the spelling of the host in the base URL, and that the DNS record exists in the "
+        "public zone (not only on an internal resolver).",
+        "RFC 1035 §4.1.1 (NXDOMAIN / name error)",
+        RFC,
+    ),
+    FindingSpec(
+        "dns.no_address",
+        FAIL,
+        "Host name has no address record",
+        "The name exists but has neither an A nor an AAAA record, so there is nothing to connect "
+        "to.",
+        "Add an A (IPv4) and/or AAAA (IPv6) record, or a CNAME to a name that has them.",
+        "RFC 1035 §3.4.1 (A), RFC 3596 (AAAA)",
+        RFC,
+    ),
+    FindingSpec(
+        "dns.timeout",
+        FAIL,
+        "Name resolution timed out",
+        "The resolver gave no answer in time; identity providers give up the same way.",
+        "Check the DNS servers this machine uses (or the corporate resolver / VPN), and that the "
+        "domain's authoritative servers answer.",
+        "Advice: a resolver that never answers looks like an outage to every client",
+        ADVICE,
+    ),
+    FindingSpec(
+        "dns.resolution_failed",
+        FAIL,
+        "Name resolution failed",
+        "The system resolver failed for a reason of its own, not because the name does not "
+        "exist: until it works, this machine cannot tell whether the endpoint is reachable.",
+        "Check this machine's resolver configuration: the hosts: line of /etc/nsswitch.conf "
+        "(a listed service that is not installed makes glibc fail with EBUSY), /etc/resolv.conf, "
+        "VPN and proxy settings; on 'Too many open files' (EMFILE) raise the limit (ulimit -n). "
+        "Then retry.",
+        "Advice: getaddrinfo(3) error codes",
+        ADVICE,
+    ),
+    FindingSpec(
+        "dns.private_address",
+        WARN,
+        "Host resolves to a private, loopback or link-local address",
+        "Cloud identity providers (Entra ID, Okta, Google, ...) connect from the internet; they "
+        "cannot reach a private, loopback or link-local address. It works from this machine, "
+        "not from the IdP.",
+        "Publish the SCIM endpoint on a public address (or through the vendor's on-premises "
+        "agent), or resolve the name publicly to a reverse proxy.",
+        "RFC 1918, RFC 4193, RFC 3927; Entra ID: provisioning calls come from the "
+        "AzureActiveDirectory service tag",
+        ADVICE,
+    ),
+    # --- connect ---------------------------------------------------------------------------------
+    FindingSpec(
+        "connect.refused",
+        FAIL,
+        "Connection refused",
+        "The host answered, but nothing listens on that port (or a firewall actively rejects).",
+        "Check the port in the base URL, that the service is running, and the load balancer's "
+        "listener for that port.",
+        "RFC 9293 §3.10.7.1 (RST on a closed port)",
+        RFC,
+    ),
+    FindingSpec(
+        "connect.timeout",
+        FAIL,
+        "Connection timed out",
+        "No answer to the TCP handshake: a firewall drops the packets, the host is down, or the "
+        "address is wrong.",
+        "Check firewall / security-group rules and IP allowlists for this port. An allowlist must "
+        "include the identity provider's egress ranges, not only yours.",
+        "Advice: silent drops are the signature of firewalls and allowlists",
+        ADVICE,
+    ),
+    FindingSpec(
+        "connect.unreachable",
+        FAIL,
+        "Network or host unreachable",
+        "This machine has no route to the address (or a router said there is none).",
+        "Check routing, VPN and IPv6 connectivity from this network; if only IPv6 fails, check "
+        "the AAAA record.",
+        "RFC 792 / RFC 4443 (destination unreachable)",
+        RFC,
+    ),
+    FindingSpec(
+        "connect.failed",
+        FAIL,
+        "Connection failed",
+        "The TCP connection failed for a reason other than refusal, timeout or routing.",
+        "Read the error in the message; check proxies and local firewalls.",
+        "Advice: connect(2) error codes",
+        ADVICE,
+    ),
+    FindingSpec(
+        "connect.some_addresses_failed",
+        WARN,
+        "Some of the host's addresses do not accept connections",
+        "This machine got through on a later address, but an identity provider may pick the "
+        "broken one and fail, intermittently or always. Typical of a dead node behind DNS "
+        "round-robin, or of an AAAA record on a host without working IPv6.",
+        "Repair the failing address, or remove its A/AAAA record from DNS.",
+        "Advice: clients try addresses in their own order (RFC 8305 happy eyeballs is not "
+        "universal)",
+        ADVICE,
+    ),
+    # --- tls -------------------------------------------------------------------------------------
+    FindingSpec(
+        "tls.not_https",
+        FAIL,
+        "Base URL is not HTTPS",
+        "SCIM carries a bearer token and personal data; over plain HTTP both travel in clear "
+        "text, and identity providers refuse http:// base URLs.",
+        "Serve the API over HTTPS and configure the https:// URL. scim-doctor never sends the "
+        "token over plain HTTP.",
+        "RFC 7644 §7.2 (TLS is required); Okta and Entra ID accept HTTPS only",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.cert_expired",
+        FAIL,
+        "Certificate has expired",
+        "Every client refuses an expired certificate; provisioning stops until it is renewed.",
+        "Renew the certificate and deploy it (with its intermediate) on every node behind the "
+        "host name.",
+        "RFC 5280 §4.1.2.5 (validity)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.cert_not_yet_valid",
+        FAIL,
+        "Certificate is not yet valid",
+        "Its validity starts in the future: the server's or this machine's clock is wrong, or a "
+        "certificate was deployed too early.",
+        "Check the clocks (NTP) of this machine and the server; deploy a certificate that is "
+        "valid now.",
+        "RFC 5280 §4.1.2.5 (validity)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.hostname_mismatch",
+        FAIL,
+        "Certificate does not cover the host name",
+        "Clients check that the certificate names the host they connect to; a mismatch is "
+        "treated like an impostor.",
+        "Deploy a certificate whose Subject Alternative Names include this host name, or "
+        "configure the base URL with a name the certificate covers.",
+        "RFC 6125 §6; RFC 9110 §4.3.4",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.untrusted_ca",
+        FAIL,
+        "Certificate issued by an untrusted authority",
+        "The chain ends at a root that is not in the trust store (self-signed, private CA, or a "
+        "TLS-inspecting proxy); identity providers refuse it.",
+        "Use a certificate from a public CA. If a corporate proxy intercepts TLS, run with "
+        "--cacert pointing at its root CA (the IdP itself is not behind that proxy).",
+        "RFC 5280 §6 (path validation)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.incomplete_chain",
+        FAIL,
+        "Server does not send the intermediate certificate",
+        "Browsers often fetch a missing intermediate themselves (AIA); API clients, identity "
+        "providers included, do not, and fail verification.",
+        "Configure the server to send the full chain (leaf + intermediates, often 'fullchain."
+        "pem').",
+        "RFC 8446 §4.4.2 (the sender's certificate chain); RFC 5280 §4.2.2.1 (AIA)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.protocol_too_old",
+        FAIL,
+        "Server only offers TLS older than 1.2",
+        "TLS 1.0 and 1.1 are deprecated; SCIM requires TLS 1.2 support and Entra ID accepts "
+        "TLS 1.2 only.",
+        "Enable TLS 1.2 (and 1.3) on the server or load balancer.",
+        "RFC 7644 §7.2; RFC 8996 (TLS 1.0 and 1.1 deprecated)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.handshake_timeout",
+        FAIL,
+        "TLS handshake timed out",
+        "The port accepted the TCP connection but never completed a TLS handshake: a hung "
+        "server, a proxy that expects something else, or a firewall inspecting traffic.",
+        "Check that the port speaks TLS and the server is healthy; try from another network to "
+        "rule out an inspecting firewall.",
+        "Advice: a silent TLS port hangs naive clients",
+        ADVICE,
+    ),
+    FindingSpec(
+        "tls.not_tls",
+        FAIL,
+        "Port does not speak TLS",
+        "The server answered in plain text (usually HTTP) on a port used for HTTPS.",
+        "Use the HTTPS port (often 443), or enable TLS on this listener.",
+        "RFC 8446 §5 (record layer); RFC 9110 §4.2.2",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.handshake_failed",
+        FAIL,
+        "TLS handshake failed",
+        "The TLS handshake failed for a reason other than the certificate.",
+        "Read OpenSSL's reason in the message: usually no shared cipher suite, a required "
+        "client certificate, or SNI routing on the server.",
+        "RFC 8446 §6 (alerts)",
+        RFC,
+    ),
+    FindingSpec(
+        "tls.cert_expires_soon",
+        WARN,
+        "Certificate expires soon",
+        "When it expires, provisioning stops without warning.",
+        "Renew the certificate now, and automate renewal (ACME) if you can.",
+        "Advice: renew well before notAfter",
+        ADVICE,
+    ),
+    FindingSpec(
+        "tls.weak_key",
+        FAIL,
+        "Certificate key is too small",
+        "RSA keys under 2048 bits and EC keys under 256 bits are refused by Entra ID and by "
+        "modern TLS stacks.",
+        "Issue a new certificate with an RSA key of at least 2048 bits or an EC P-256 key.",
+        "Entra ID: TLS requirements for SCIM endpoints (RSA >= 2048, ECC >= 256); NIST SP 800-57",
+        IDP,
+    ),
+    # --- redirect ---------------------------------------------------------------------------------
+    FindingSpec(
+        "redirect.http_not_redirected",
+        FAIL,
+        "Plain HTTP answers the API in clear text",
+        "The http:// counterpart of the base URL answers the SCIM path itself instead of "
+        "redirecting to https. An identity provider configured with http:// by mistake sends its "
+        "bearer token and user data in clear text and gets answers, so nobody notices.",
+        "Make the plain-HTTP listener answer every request with a 308 to the same URL over https "
+        "(nginx: `return 308 https://$host$request_uri;`), or close the port; never route plain "
+        "HTTP to the SCIM application.",
+        "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3 (clients MUST use TLS with bearer tokens)",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.method_changing_status",
+        WARN,
+        "Redirect with a status that turns POST into GET (301/302/303)",
+        "After a 301 or 302 many clients (curl by default, browsers, several HTTP libraries) "
+        "repeat a POST as a GET, and a 303 always means GET: a create or a PATCH sent to this "
+        "URL arrives as a GET without its body. SCIM lists only 307 and 308, which keep the "
+        "method and the body.",
+        "Use 308 (permanent) or 307 (temporary) for this redirect, e.g. nginx "
+        "`return 308 https://$host$request_uri;`, Apache `Redirect 308 / https://HOST/`.",
+        "Advice: RFC 9110 §15.4.2-§15.4.4 (301/302/303 may or must become GET) and §15.4.8-"
+        "§15.4.9 (307/308 keep the method); RFC 7644 §3.12 lists only 307/308; curl --post301 / "
+        "--post302 / --post303 (curl turns POST into GET by default)",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.http_redirects_elsewhere",
+        INFO,
+        "Plain HTTP redirects somewhere other than the https base URL",
+        "The http:// counterpart of the base URL redirects to another host, or drops the path. "
+        "A client configured with http:// by mistake ends up at another URL (and drops its "
+        "Authorization header if the host changes) instead of at the SCIM API.",
+        "Redirect plain HTTP to the same host and path over https "
+        "(`return 308 https://$host$request_uri;`), or close the port.",
+        "Advice: RFC 9110 §15.4 (redirection); clients drop Authorization across origins",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.downgrade",
+        FAIL,
+        "Redirect from https to plain http",
+        "A hop of the redirect chain leaves TLS: clients that follow it send the request and its "
+        "data in clear text (some keep the Authorization header on the same host), careful "
+        "clients refuse it, and provisioning fails or leaks.",
+        "Find what builds the http:// Location: usually the application behind a TLS-"
+        "terminating proxy that ignores X-Forwarded-Proto (nginx `proxy_set_header "
+        "X-Forwarded-Proto $scheme;`, Django SECURE_PROXY_SSL_HEADER, Spring "
+        "server.forward-headers-strategy). Make it redirect to https, or not at all.",
+        "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3; RFC 9110 §15.4",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.cross_host",
+        FAIL,
+        "Base URL redirects to another host",
+        "The base URL sends clients to another host or port. Clients drop the Authorization "
+        "header when a redirect changes origin (httpx, curl without --location-trusted, the "
+        "Fetch standard), and identity providers that do not follow redirects see a 3xx: either "
+        "way no call reaches the API with the token. Failed rather than warned: no compliant "
+        "client gets through, and the fix is a one-line change in the identity provider.",
+        "Configure the URL the chain ends at as the base URL (see the message).",
+        "Advice: RFC 9110 §15.4; RFC 7644 §3.12 (308: use the new URI as the permanent "
+        "reference); curl --location-trusted; httpx and Fetch strip Authorization across origins",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.loop",
+        FAIL,
+        "Redirect loop",
+        "The chain revisits a URL or is still redirecting after 10 requests; every client gives "
+        "up without reaching the API.",
+        "Usually two layers disagree: a proxy adding and the application removing a trailing "
+        "slash, or an application behind a TLS-terminating proxy that redirects to https forever "
+        "because it sees http. Make exactly one layer own each redirect.",
+        "RFC 9110 §15.4 (a client SHOULD detect and intervene in cyclical redirections)",
+        RFC,
+    ),
+    FindingSpec(
+        "redirect.to_login_page",
+        FAIL,
+        "Redirected to a sign-in page",
+        "The SCIM URL sends API clients to an interactive login (an SSO gateway or the web "
+        "application's own login): the identity provider gets HTML instead of SCIM JSON and "
+        "reports a parse error or a meaningless success.",
+        "Exclude the SCIM path from the web sign-in layer (reverse-proxy auth, Cloudflare Access "
+        "or IAP policy, application middleware) so that the bearer token alone protects it.",
+        "Advice: SCIM paths answered with a login page (label-studio#3487)",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.trailing_slash",
+        WARN,
+        "URL redirects to add a trailing slash",
+        "The URL answers only after a redirect to the same path with '/' appended (directory "
+        "handling in nginx or Apache, Django APPEND_SLASH). Identity providers that do not follow "
+        "redirects fail, and those that do lose POST bodies after a 301 or 302.",
+        "Serve the URL without the slash directly (nginx `location = /scim/v2`, APPEND_SLASH "
+        "off for the SCIM routes) and keep configuring the base URL without the slash.",
+        "Advice: RFC 7644 §3.2 endpoint URLs have no trailing slash; IdPs append '/Users' "
+        "themselves",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.path_moved",
+        WARN,
+        "Base URL redirects to another path",
+        "The base URL redirects to another path on the same host. It works only for clients "
+        "that follow redirects (and keep POST bodies, which needs 307/308), and every call pays "
+        "an extra round trip.",
+        "Configure the URL the chain ends at as the base URL (see the message).",
+        "RFC 7644 §3.12 (308: the client SHOULD use the new URI as the permanent reference)",
+        RFC,
+    ),
+    # --- auth ------------------------------------------------------------------------------------
+    FindingSpec(
+        "auth.endpoint_not_found",
+        FAIL,
+        "/Users not found (404)",
+        "GET /Users is the first call identity providers make (Okta's and Google's probe, Entra "
+        "ID's test connection); a 404 there means no SCIM API is served at this base URL, "
+        "usually a wrong path (/scim instead of /scim/v2, a missing tenant segment), so every "
+        "provisioning call fails the same way.",
+        "Copy the SCIM base URL exactly as the application documents it (tenant and version "
+        "segments included) and re-run scim-doctor with it; if the URL is right, check that SCIM "
+        "is enabled, since some applications only add the route then.",
+        "RFC 7644 §3.2 (endpoints under the base URI); field reports github/docs#3165, "
+        "snipe-it#11913",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.sso_login_page",
+        FAIL,
+        "SCIM path answered by a sign-in page",
+        "The request reached a single-sign-on front end or the web application's login instead "
+        "of the SCIM API: the identity provider gets HTML or a redirect where it expects SCIM "
+        "JSON, and reports a parse or authentication error.",
+        "Exempt the SCIM path from the SSO / web-login layer (reverse proxy, identity-aware "
+        "proxy, application middleware) so it is authenticated by the bearer token alone and "
+        "answers 401, not a login page, without one.",
+        "RFC 7644 §3.1 and §8.1 (SCIM JSON responses); field report label-studio#3487",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.invalid_credentials_not_401",
+        WARN,
+        "Missing or invalid credentials not answered with 401",
+        "A request without valid credentials should get 401 with a challenge; a 403, a "
+        "redirect to a login page, a 404 or a 400 makes identity providers and admins misread "
+        'the cause ("forbidden" or "not found" for what is a missing token), and fails '
+        "Okta's SCIM spec test.",
+        "Answer every request that lacks a valid bearer token with 401 and "
+        "`WWW-Authenticate: Bearer ...`; keep 403 for valid tokens without permission, and keep "
+        "browser login redirects away from the SCIM path.",
+        "RFC 9110 §15.5.2 (401) and §15.5.4 (403); RFC 6750 §3.1; Okta SCIM 2.0 Spec Test "
+        "(Okta-SCIM-20-SPEC-Test.json)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.401_not_scim_error",
+        WARN,
+        "401 without a SCIM Error body",
+        "Every SCIM error, 401 included, is a SCIM Error with the Error URN in `schemas` and "
+        "`status` as a JSON string; Okta's spec test sends `Authorization: non-token` and checks "
+        'for `"status": "401"`, and identity providers show the `detail` to admins, which a '
+        "framework's default 401 page does not have.",
+        "Answer authentication failures from the SCIM layer, not a proxy or framework default: "
+        '`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401", '
+        '"detail": "..."}` as application/scim+json.',
+        "RFC 7644 §3.12; Okta SCIM 2.0 Spec Test (Okta-SCIM-20-SPEC-Test.json)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_malformed_accepted",
+        WARN,
+        "Token looks mis-pasted, but was accepted",
+        "This server tolerates the stray characters (it trims or ignores them), so the request "
+        "passed; the identity provider's copy may be pasted differently, and a stricter server "
+        "or proxy in front would refuse it.",
+        "Store and paste the token clean: no 'Bearer ' prefix, quotes, spaces or line breaks.",
+        "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_dates_ignored",
+        WARN,
+        "JWT outside its validity window was accepted",
+        "By this machine's clock the token's exp has passed or its nbf lies ahead, yet the "
+        "server accepted it: either the server does not check the validity dates (an expired "
+        "or leaked token keeps working), or this machine's clock is wrong.",
+        "Check this machine's clock (NTP); if it is right, make the server validate exp and nbf "
+        "and issue a fresh token.",
+        "RFC 7519 §4.1.4 (exp) and §4.1.5 (nbf)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_malformed",
+        FAIL,
+        "Token looks mis-pasted",
+        "Identity providers send the token exactly as pasted after 'Bearer '; a 'Bearer ' prefix, "
+        "quotes, spaces or a line break inside it make every request fail with 401.",
+        "Paste only the token itself into the identity provider: no 'Bearer ' prefix, no quotes, "
+        "no surrounding whitespace or line breaks.",
+        "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_expired",
+        FAIL,
+        "Token has expired",
+        "The token is a JWT whose 'exp' lies in the past; the server will reject it.",
+        "Generate a new token in the application's SCIM settings and update it in the identity "
+        "provider; prefer a long-lived provisioning token if the vendor offers one.",
+        "RFC 7519 §4.1.4 (exp)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.token_not_yet_valid",
+        FAIL,
+        "Token is not yet valid",
+        "The token is a JWT whose 'nbf' lies in the future: a clock is wrong, or the token was "
+        "issued for later.",
+        "Check the clocks (NTP) of the token issuer and of this machine, or issue a new token.",
+        "RFC 7519 §4.1.5 (nbf)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.rejected",
+        FAIL,
+        "The server refuses the token (401)",
+        "The server does not accept this token, so the identity provider cannot provision.",
+        "Generate a new SCIM token in the application and paste it into the identity provider; "
+        "check it belongs to this tenant and has not been revoked.",
+        "RFC 7644 §2 (authentication); RFC 6750 §3.1 (invalid_token)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.forbidden",
+        FAIL,
+        "Access forbidden with this token (403)",
+        "The token is known but not allowed to use the SCIM API: SCIM not enabled or not in the "
+        "plan, a token of the wrong type, or an IP allowlist that blocks this network.",
+        "Enable SCIM provisioning in the application (and check the plan includes it); use a "
+        "SCIM provisioning token, not a personal API key; if there is an IP allowlist, add the "
+        "identity provider's egress ranges — they differ from your office's addresses.",
+        "RFC 7644 §3.12 (403); RFC 6750 §3.1 (insufficient_scope)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.no_token_accepted",
+        FAIL,
+        "Requests without a token are accepted",
+        "Anyone who can reach the endpoint can read (and maybe change) the user directory.",
+        "Require a valid bearer token on every SCIM endpoint, and answer 401 without one.",
+        "RFC 7644 §2 and §7 (security considerations); Okta SCIM spec test (401 without token)",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.bogus_token_accepted",
+        FAIL,
+        "A random token is accepted",
+        "The server does not check the token's value: anyone can provision or read users.",
+        "Validate the bearer token's value on every request and answer 401 for unknown tokens.",
+        "RFC 6750 §3.1 (invalid_token); RFC 7644 §7",
+        RFC,
+    ),
+    FindingSpec(
+        "auth.missing_www_authenticate",
+        WARN,
+        "401 without a WWW-Authenticate header",
+        "HTTP requires the header on 401; without it clients and admins cannot tell what kind of "
+        "credentials are expected or why they were refused.",
+        'Send `WWW-Authenticate: Bearer realm="..."` (with error="invalid_token" when a '
+        "token was sent) on every 401.",
+        "RFC 9110 §11.6.1; RFC 6750 §3",
+        RFC,
+    ),
+    # --- negotiation ------------------------------------------------------------------------------
+    FindingSpec(
+        "negotiation.scim_json_rejected",
+        FAIL,
+        "Accept: application/scim+json is refused",
+        "SCIM's own media type is the one identity providers ask for: Entra ID and Okta send it on "
+        "every request, so a server that answers 406 or 415 to it fails every provisioning call, "
+        "however well it works from curl or Postman.",
+        "Register application/scim+json as a JSON media type the API produces and consumes (e.g. "
+        "a [Produces] attribute listing it in ASP.NET, a MediaType in Spring's "
+        "produces/consumes, Mime::Type.register in Rails) and answer it exactly like "
+        "application/json.",
+        "RFC 7644 §3.8 (service providers MUST support Accept: application/scim+json) and §8.1; "
+        "field reports: MicrosoftDocs/azure-docs#116775 (415 to Entra ID's requests), #12728 "
+        "(Entra ID sends application/scim+json)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.json_rejected",
+        WARN,
+        "Accept: application/json is refused",
+        "Clients that predate the SCIM media type, scripts and some identity-provider test "
+        "buttons ask for application/json; the RFC asks servers to serve it too.",
+        "Accept application/json as an equivalent of application/scim+json in the Accept header "
+        "(the body is the same JSON).",
+        "RFC 7644 §3.8 (service providers SHOULD support Accept: application/json)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.no_accept_rejected",
+        FAIL,
+        "A request without an Accept header is refused",
+        "Without an Accept header a client accepts any media type, and SCIM says the format then "
+        "defaults to application/scim+json; a server that refuses such requests fails clients "
+        "that send none — Entra ID's Test connection was answered 406 this way.",
+        "Serve application/scim+json when the request has no Accept header (and for */*); only "
+        "answer 406 when the client asks exclusively for a type you cannot produce.",
+        "RFC 7644 §3.8 (the format defaults to application/scim+json); RFC 9110 §12.5.1 (no "
+        "Accept means any media type); field report: MicrosoftDocs/azure-docs#94189",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.wrong_content_type",
+        WARN,
+        "JSON served with a non-JSON Content-Type",
+        "Clients decide how to read a body from its Content-Type: JSON labelled text/plain, "
+        "text/html or application/octet-stream (or not labelled at all) is refused or mis-read "
+        "by strict clients and by proxies that rewrite HTML.",
+        "Send Content-Type: application/scim+json (application/json also works) on every SCIM "
+        "response, set explicitly on the response rather than left to the framework's default.",
+        "RFC 7644 §3.8 and §8.1 (application/scim+json); RFC 9110 §8.3 (Content-Type)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.json_content_type",
+        INFO,
+        "application/json served where application/scim+json was asked for",
+        "Legal — the RFC only says SHOULD, and identity providers accept application/json — but "
+        "the SCIM media type is what the client asked for and what the RFC defaults to.",
+        "Label SCIM responses application/scim+json (keep accepting application/json in Accept).",
+        "RFC 7644 §3.8 (format defaults to application/scim+json); IANA registration of "
+        "application/scim+json (RFC 7644 §8.1)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.html_response",
+        FAIL,
+        "An HTML page answered instead of SCIM JSON",
+        "Something other than the SCIM API answered: a web app's catch-all route, a login or SSO "
+        "page, a WAF or CDN block page, or a server's default error page. Identity providers see "
+        "a parse error or a generic failure and never say which.",
+        "Follow the page type named in the message: route the SCIM base path to the API before "
+        "any SPA fallback; exempt it from interactive login (SCIM authenticates with its bearer "
+        "token); allowlist it in the WAF/CDN (quote the page's reference id to the vendor); or "
+        "correct the base URL.",
+        "RFC 7644 §3.8 (responses are application/scim+json); field report: "
+        "HumanSignal/label-studio#3487 (SCIM path answered with an HTML login page)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.not_json",
+        FAIL,
+        "The body is not JSON",
+        "The answer is XML, text, or JSON that is malformed or cut off; no identity provider can "
+        "read it, and provisioning fails with a parse error.",
+        "Return a complete JSON document (a SCIM ListResponse here). XML for a missing Accept "
+        "usually comes from a framework's XML formatter taking precedence (Spring with "
+        "jackson-dataformat-xml, ASP.NET XML formatters); a cut-off body from a proxy buffer or "
+        "a worker that dies while writing.",
+        "RFC 7644 §3.8 (JSON structured responses); RFC 8259 (JSON)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.bad_encoding",
+        FAIL,
+        "The body is not in the character set it claims",
+        "The body is declared (or, as JSON, defaults to) UTF-8 but contains bytes that are not "
+        "UTF-8 — usually a Latin-1 default in the server; clients fail to parse it, or mangle "
+        "every accented name they provision.",
+        "Encode responses as UTF-8 (set the framework's response charset, e.g. "
+        "server.servlet.encoding.charset / force in Spring, or the servlet container's default) "
+        "and declare it: Content-Type: application/scim+json; charset=utf-8.",
+        "RFC 7644 §3.8 (UTF-8 is the default encoding); RFC 8259 §8.1 (JSON MUST be UTF-8)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.non_utf8_charset",
+        WARN,
+        "JSON declared in a character set other than UTF-8",
+        "JSON exchanged between systems must be UTF-8; clients that ignore the charset parameter "
+        "(many do for JSON) mis-read every non-ASCII character.",
+        "Encode SCIM responses as UTF-8 and declare charset=utf-8 (or no charset at all).",
+        "RFC 8259 §8.1 (JSON text MUST be encoded using UTF-8); RFC 7644 §3.8",
+        RFC,
+    ),
+    # --- users ------------------------------------------------------------------------------------
+    FindingSpec(
+        "users.deep_duplicate_id",
+        FAIL,
+        "Two users share an id (--deep)",
+        "The id is the identity provider's handle on a user: it stores it and sends every update "
+        "and the deprovisioning DELETE to /Users/{id}. Two users with one id means changes meant "
+        "for one person reach the other, or one of them can never be managed.",
+        "Make id the primary key of users (a UUID or the database key), never reused and never "
+        "derived from data that can repeat; find the duplicates by the ids the message names.",
+        "RFC 7643 §3.1 (id: unique across the service provider's entire set of resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_duplicate_user_name",
+        FAIL,
+        "Two users share a userName (--deep)",
+        "userName is the key identity providers match accounts on, compared without regard to "
+        "case. Two users whose userNames differ only in case (or not at all) make the "
+        "`userName eq` search return two people: the IdP links the wrong one or stops with an "
+        "error.",
+        "Enforce a case-insensitive unique index on userName, then merge or rename the duplicates "
+        "the message points at.",
+        "RFC 7643 §4.1.1 (userName: unique across the service provider's Users, caseExact false)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_total_changed",
+        WARN,
+        "totalResults changes from page to page (--deep)",
+        "Identity providers compute the number of pages from the first page's totalResults. A "
+        "count that moves while nothing changes makes imports stop early or ask for pages that "
+        "do not exist.",
+        "Compute totalResults from the same query, filter and snapshot as the page itself; if the "
+        "directory really was changing during the check, run it again when it is quiet.",
+        "RFC 7644 §3.4.2 (totalResults) and §3.4.2.4 (pagination is not stateful: changes between "
+        "requests are allowed)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_total_mismatch",
+        WARN,
+        "The pages hold a different number of users than totalResults (--deep)",
+        "Walking every page returned fewer (or more) users than totalResults announced: users "
+        "hidden behind short pages, or counted but not listable, are never imported or "
+        "reconciled by the identity provider.",
+        "Make totalResults count exactly the users the listing can return, and return count "
+        "users per page while more remain (or declare a smaller filter.maxResults).",
+        "RFC 7644 §3.4.2 (totalResults: the total number of results) and §3.4.2.4 (pagination)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_unstable_order",
+        WARN,
+        "Paging order is not stable (--deep)",
+        "Identity providers page with startIndex and count and expect each user exactly once. A "
+        "listing whose order changes between requests (no ORDER BY, or ordered by a value that "
+        "changes) shows some users twice and others never.",
+        "Order the listing by a stable, unique key (the id or the creation sequence) before "
+        "applying startIndex and count.",
+        "Okta SCIM 2.0 reference (imports page through /Users with startIndex and count); RFC "
+        "7644 §3.4.2.4 (pagination is not stateful: changes between requests are allowed)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.deep_invalid_users",
+        FAIL,
+        "Users further down the directory are malformed (--deep)",
+        "The deep sweep validated every user, not only the first page: those listed here lack "
+        "what every identity provider needs (id, userName, the User schema) or return a "
+        "password, and will fail to import or be managed.",
+        "Fix the users the message names (ids and the problem for each); they usually share a "
+        "cause, such as a migration or an import that skipped a field.",
+        "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1 (User resource)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_nonconformant_users",
+        WARN,
+        "Users further down the directory deviate from RFC 7643 (--deep)",
+        "The deep sweep found users whose representation breaks the schema in ways tolerant "
+        "identity providers accept and stricter clients reject.",
+        "See the problems and the users the message names; fix them where the users are "
+        "serialised.",
+        "RFC 7643 §3.1 (meta), §3.3 (extensions) and §4.1 (User attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_page_failed",
+        FAIL,
+        "A page of /Users could not be read (--deep)",
+        "A page that errors, times out or is not a readable ListResponse ends the identity "
+        "provider's import there: every user after it is missing until the page works. Deep "
+        "pages fail most often because the offset query gets slow far into a large table.",
+        "Look at the pages the message names (status, error, startIndex): an index that keeps "
+        "deep offsets fast, or a larger --timeout if the server is merely slow, usually fixes it.",
+        "RFC 7644 §3.4.2.4 (pagination)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.deep_incomplete",
+        INFO,
+        "The deep sweep did not reach the end of the directory",
+        "The sweep stopped early (the run's deadline was near, or the directory was too large "
+        "to walk), so the users after that point were not validated: they are untested, not "
+        "passed.",
+        "Run again with a larger --deadline (and --timeout) to walk the whole directory.",
+        "Advice: a check can only vouch for the users it read",
+        ADVICE,
+    ),
+    FindingSpec(
+        "users.status_error",
+        FAIL,
+        "/Users answered an error status",
+        "Listing users is the first thing identity providers do (Okta's and Entra ID's 'Test "
+        "connection', imports, the existence check before every create); an error here stops "
+        "provisioning even though the token works.",
+        "Check that the token's role or scope may read users, that /Users exists under the base "
+        "URL, and the application's log for this request; the message shows the status and the "
+        "server's detail.",
+        "RFC 7644 §3.4.2 (query resources) and §3.12 (error status codes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.not_list_response",
+        FAIL,
+        "/Users does not answer with a SCIM ListResponse",
+        "Identity providers read the answer as a ListResponse (schemas, totalResults, "
+        "Resources); a bare array, another envelope or a non-JSON body makes every import and "
+        "existence check fail.",
+        'Answer GET /Users with {"schemas": ["urn:ietf:params:scim:api:messages:2.0:'
+        'ListResponse"], "totalResults": N, "startIndex": 1, "itemsPerPage": n, "Resources": '
+        "[...]} as application/scim+json.",
+        "RFC 7644 §3.4.2 (ListResponse URN and attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.missing_total_results",
+        FAIL,
+        "ListResponse without totalResults",
+        "totalResults is REQUIRED: clients use it to know how many pages to fetch and whether a "
+        "search found a user. Without it Okta cannot page and Entra ID cannot tell whether a "
+        "user exists.",
+        "Always include totalResults: the number of all matching resources (not only those on "
+        "the page), 0 when nothing matches.",
+        "RFC 7644 §3.4.2 (totalResults REQUIRED)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.paging_field_not_integer",
+        FAIL,
+        "Paging value is not a JSON integer",
+        "totalResults, itemsPerPage and startIndex are integers; Okta rejects strings such as "
+        '"3" (and floats or booleans) and the import fails.',
+        'Serialise the paging values as JSON numbers without quotes or fractions: "totalResults": '
+        '3, not "3" or 3.0.',
+        "Okta SCIM 2.0 reference, Retrieving users (itemsPerPage, startIndex and totalResults "
+        "need to be exchanged as integers, not as strings); RFC 7644 §3.4.2",
+        IDP,
+    ),
+    FindingSpec(
+        "users.list_response_inconsistent",
+        WARN,
+        "ListResponse paging values do not add up",
+        "itemsPerPage, startIndex and totalResults describe the page; when they contradict the "
+        "Resources actually returned, or are missing on a partial page, clients compute the "
+        "next page wrongly and skip or repeat users.",
+        "Set itemsPerPage to the number of resources on this page, startIndex to the 1-based "
+        "index of the first one and totalResults to the number of all matches; include "
+        "startIndex and itemsPerPage whenever a page holds fewer than all results.",
+        "RFC 7644 §3.4.2 and §3.4.2.4",
+        RFC,
+    ),
+    FindingSpec(
+        "users.invalid_resource",
+        FAIL,
+        "User resource is malformed",
+        "Each user needs a server-assigned id (the identity provider stores it for every later "
+        "update), a userName (its matching key) and the core User schema URN; a user without "
+        "them cannot be linked, updated or deprovisioned.",
+        'Return every user with "schemas" containing urn:ietf:params:scim:schemas:core:2.0:User, '
+        'a non-empty string "id", a string "userName" and meta.resourceType "User".',
+        "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1.1 (userName)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.resource_nonconformant",
+        WARN,
+        "User resource deviates from RFC 7643",
+        "Parts of the user representation break the schema in ways tolerant identity providers "
+        "accept and stricter clients reject: meta.location outside the base URL (an internal "
+        "host, or http:// behind a TLS proxy), extensions not declared in schemas, attributes "
+        "of the wrong JSON type.",
+        "Build meta.location from the public base URL (honour X-Forwarded-Proto and -Host, or "
+        "configure it), list every extension URN in schemas, and give each attribute the type "
+        "RFC 7643 §4.1 defines.",
+        "RFC 7643 §3.1 (meta.location), §3.3 (extensions) and §4.1 (User attributes)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.password_returned",
+        FAIL,
+        "User passwords are returned",
+        "A password (or its hash) in a response leaks credentials to every client, log and "
+        "support ticket that sees user listings; the password attribute is returned 'never'.",
+        "Never serialise the password attribute, not even hashed or empty; if real passwords "
+        "were returned, treat them as exposed and have them changed.",
+        "RFC 7643 §4.1.1 (password SHALL NOT be returnable) and §8.7.1 (returned: never)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.pagination_ignored",
+        FAIL,
+        "count or startIndex is ignored",
+        "Identity providers page through users with startIndex and count (Okta: count=100, "
+        "startIndex 1, 101, ...); a server that returns more than count, or the same users for "
+        "every startIndex, makes imports loop, time out or duplicate users.",
+        "Return at most count resources starting at the 1-based startIndex; cap large counts "
+        "with a declared filter.maxResults instead of ignoring count.",
+        "RFC 7644 §3.4.2.4 (never more results than count)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.zero_based_start_index",
+        FAIL,
+        "startIndex counted from 0 (the first user is never listed)",
+        "startIndex is 1-based. A server that uses it as a 0-based offset skips the first user "
+        "on startIndex=1 and answers the last page empty, so identity providers never import or "
+        "reconcile that user.",
+        "Compute the offset as startIndex - 1, and treat values below 1 as 1.",
+        "RFC 7644 §3.4.2.4 (startIndex: the 1-based index of the first query result)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.short_page",
+        WARN,
+        "Page shorter than count without a declared limit",
+        "The server returned fewer users than count although more remain, and "
+        "ServiceProviderConfig declares no smaller filter.maxResults. The RFC allows it, but "
+        "Okta advances startIndex by count (1, 101, 201, ...), so the users after each short "
+        "page are never imported.",
+        "Return count resources when that many remain, or declare the real page size as "
+        "filter.maxResults in ServiceProviderConfig.",
+        "Okta SCIM 2.0 reference, Retrieving users (pages of count=100); RFC 7644 §3.4.2.4; "
+        "RFC 7643 §5 (filter.maxResults)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.count_zero_ignored",
+        WARN,
+        "count=0 is not answered with the total only",
+        "count=0 asks for totalResults only, the cheap way to count users; returning a page of "
+        "users, or refusing the request, shows that count is not handled as the RFC defines.",
+        "For count=0 (or a negative count) return totalResults and no Resources.",
+        "RFC 7644 §3.4.2.4 (a count of 0 returns only totalResults)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_unsupported",
+        FAIL,
+        "userName eq search not supported",
+        "Before creating a user, Entra ID and Okta search GET /Users?filter=userName eq "
+        '"..."; without eq on userName they cannot tell whether the user exists, and '
+        "provisioning fails.",
+        'Support at least `userName eq "value"` (Entra ID also sends externalId eq and "and"); '
+        "answer filters you do not support with 400 and scimType invalidFilter.",
+        "RFC 7644 §3.4.2.2; Okta SCIM 2.0 reference (userName eq is required); Entra ID SCIM "
+        "compatibility (eq and and)",
+        IDP,
+    ),
+    FindingSpec(
+        "users.filter_ignored",
+        FAIL,
+        "Search returns users that do not match",
+        "Identity providers take the result of a userName search as the existing account: a "
+        "server that ignores the filter makes them link a new person to someone else's account "
+        "(a security problem) or update the wrong user.",
+        "Apply the filter and return only matching users; when nothing matches, return "
+        "totalResults 0 and no resources.",
+        "RFC 7644 §3.4.2.2 (filtering) and §3.4.2 (no match: totalResults 0)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_misses_user",
+        FAIL,
+        "userName search does not find an existing user",
+        "The search for a userName listed on page 1 came back empty, so the identity provider "
+        "will try to create that user again and fail with a conflict, or create a duplicate.",
+        "Match the filter value against the stored userName (case-insensitively, without "
+        "re-encoding it), and check that the filter parser handles the quotes and characters "
+        "in it.",
+        "RFC 7644 §3.4.2.2 (filtering)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.filter_case_sensitive",
+        WARN,
+        "userName search is case-sensitive",
+        "userName is not case-exact, so `userName eq` must match whatever the letter case; "
+        "identity providers send the name as their directory spells it, and a case-sensitive "
+        "match makes them create duplicates or fail with 409.",
+        "Compare userName case-insensitively in filters and in the uniqueness check.",
+        "RFC 7643 §4.1.1 (userName: caseExact false); RFC 7644 §3.4.2.2 (comparison follows "
+        "caseExact)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.empty_filter_404",
+        INFO,
+        "Search without matches answers 404",
+        "A search that matches nobody should return 200 with totalResults 0. Okta accepts 404 "
+        "here, but Entra ID's 'Test connection' searches a random userName and expects the "
+        "empty ListResponse.",
+        'Answer searches without matches with 200 and {"schemas": [ListResponse URN], '
+        '"totalResults": 0, "Resources": []}.',
+        "RFC 7644 §3.4.2 (no match: 200 with totalResults 0); Okta SCIM 2.0 reference (404 "
+        "accepted); Entra ID: develop a SCIM endpoint (Test connection)",
+        RFC,
+    ),
+    FindingSpec(
+        "users.empty_directory",
+        INFO,
+        "No users to check paging and searches with",
+        "The directory lists no users, so pagination and userName searches could not be "
+        "checked: they are untested, not passed.",
+        "Create at least two test users (or provision them from the identity provider) and run "
+        "scim-doctor again.",
+        "Advice: paging and filters can only be judged against real users",
+        ADVICE,
+    ),
+    # --- discovery --------------------------------------------------------------------------------
+    FindingSpec(
+        "discovery.service_provider_config_missing",
+        WARN,
+        "/ServiceProviderConfig not found",
+        "RFC 7644 §4 defines /ServiceProviderConfig as where clients learn which features the "
+        "server supports (PATCH, filter and its maxResults, ETag, bulk, sort). Entra ID and "
+        "Okta's standard provisioning never read it, so they are unaffected; SailPoint's SCIM 2.0 "
+        "connector requires it and refuses to connect, and generic SCIM clients fall back to "
+        "guessing.",
+        "Serve GET <base>/ServiceProviderConfig (same token as the other endpoints) with the "
+        "RFC 7643 §5 attributes: patch, bulk, filter, changePassword, sort, etag (each with "
+        "'supported') and authenticationSchemes; check that no proxy or router drops the path.",
+        "RFC 7644 §4; RFC 7643 §5; SailPoint SCIM 2.0 connector: required discovery endpoints",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.service_provider_config_invalid",
+        WARN,
+        "/ServiceProviderConfig is malformed",
+        "Clients that read the configuration (SailPoint, SCIM SDKs, Okta Identity Governance) "
+        "take a missing or mistyped attribute as 'not supported', or reject the whole document, "
+        "and then avoid PATCH, filtering or ETags the server actually offers.",
+        "Return one JSON object (not a ListResponse) with 'schemas': "
+        "['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'] and every required "
+        "attribute of RFC 7643 §5: patch, bulk (supported, maxOperations, maxPayloadSize), "
+        "filter (supported, maxResults), changePassword, sort, etag — 'supported' as JSON "
+        "true/false, the maxima as integers — and authenticationSchemes (type, name, "
+        "description).",
+        "RFC 7643 §5; RFC 7644 §4",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.resource_types_invalid",
+        WARN,
+        "/ResourceTypes is missing or malformed",
+        "/ResourceTypes tells clients which resources exist and at which endpoint; SailPoint's "
+        "SCIM 2.0 connector and Okta Identity Governance (entitlements) read it first and stop "
+        "when it is absent or not a ListResponse; clients that page by itemsPerPage skip or "
+        "re-read entries when it differs from the number of entries returned. Entra ID and "
+        "Okta's standard provisioning do not use it.",
+        "Answer GET <base>/ResourceTypes with a ListResponse ('schemas': "
+        "['urn:ietf:params:scim:api:messages:2.0:ListResponse'], 'totalResults', 'Resources', "
+        "and itemsPerPage, when sent, equal to the number of Resources), not a bare JSON array, "
+        "listing each resource type with 'name', 'endpoint' and 'schema'.",
+        "RFC 7644 §4; RFC 7643 §6; RFC 7644 §3.4.2 (ListResponse)",
+        RFC,
+    ),
+    FindingSpec(
+        "discovery.schemas_invalid",
+        WARN,
+        "/Schemas is missing or malformed",
+        "/Schemas describes the attributes each resource accepts; clients that map attributes "
+        "from it (SailPoint's SCIM 2.0 connector, Okta Identity Governance) cannot build a "
+        "User profile without the core User schema; those that page by itemsPerPage skip or "
+        "re-read schemas when it differs from the number of schemas returned. Entra ID and "
+        "Okta's standard provisioning do not use it.",
+        "Answer GET <base>/Schemas with a ListResponse of schema resources (itemsPerPage, when "
+        "sent, equal to the number of Resources), each with 'id' (its URN) and 'attributes'; "
+        "include urn:ietf:params:scim:schemas:core:2.0:User with at least the attributes the "
+        "server supports (userName first).",
+        "RFC 7644 §4; RFC 7643 §7; RFC 7644 §3.4.2 (ListResponse)",
+        RFC,
+    ),
+    # --- errors -----------------------------------------------------------------------------------
+    FindingSpec(
+        "errors.unknown_id_not_404",
+        FAIL,
+        "A user id that does not exist is not answered with 404",
+        "Identity providers read users by id (Okta does before each update) and take 404 to "
+        "mean the user is gone. A 200 for a random id means the server ignores the id and "
+        "returns something else — another user, or a list — which the identity provider then "
+        "updates; any other code makes 'not found' look like a failure, so deprovisioning and "
+        "re-creation stall.",
+        "Look the id up and answer 404 with a SCIM Error when there is no such resource, also "
+        "for ids that are not in your id format; never fall back to a list or a default record.",
+        "RFC 7644 §3.4.1 and §3.12 (404: the specified resource does not exist)",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.not_scim_error",
+        WARN,
+        "Error response is not a SCIM Error",
+        "Identity providers show the SCIM Error's 'detail' to the admin, and strict clients "
+        "(SCIM SDKs, Okta's SCIM spec tests) parse it; an HTML page or a framework's own JSON "
+        "envelope gives them nothing to show, or a parse error instead of the real cause. An "
+        "HTML 404 often also means the request never reached the SCIM routes.",
+        "Answer every error under the SCIM base with Content-Type application/scim+json and a "
+        'body like {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], '
+        '"status": "404", "detail": "..."}; make the framework\'s not-found and '
+        "exception handlers produce it for the SCIM routes.",
+        "RFC 7644 §3.12; field reports: SimpleIdServer#227 (Okta spec test), wire-server#5434",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.status_not_string",
+        WARN,
+        "Error 'status' is a number, not a string",
+        "RFC 7644 §3.12 defines 'status' as the HTTP status code expressed as a JSON string; "
+        "strictly typed clients can fail to parse such an error, and Okta's integration review "
+        "flags it.",
+        'Serialise \'status\' as a string: "status": "404", not "status": 404 (in Java '
+        "SDKs a string serializer on the field; see SCIM-SDK#834).",
+        "RFC 7644 §3.12; field reports: SCIM-SDK#834, pingidentity/scim2#87",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.status_invalid",
+        WARN,
+        "Error 'status' missing or not the HTTP status",
+        "'status' is REQUIRED in a SCIM Error and must repeat the HTTP status code; clients that "
+        "read the body rather than the status line get a wrong or no code.",
+        "Set 'status' to the response's HTTP status code as a string (\"404\" on a 404).",
+        "RFC 7644 §3.12",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_not_rejected",
+        FAIL,
+        "Invalid filter answered with 200",
+        "The server ignores filters it cannot parse and answers as if there were none (or none "
+        "matched). Identity providers look users up by filter before creating them: a filter "
+        "the server does not understand then returns all users, or none, and the identity "
+        "provider links the wrong account or creates a duplicate instead of being told.",
+        "Parse the filter and answer 400 with a SCIM Error whose scimType is 'invalidFilter' for "
+        "any syntax or operator you do not support.",
+        "RFC 7644 §3.4.2.2 (filter grammar) and §3.12 (400 invalidFilter)",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_wrong_status",
+        FAIL,
+        "Invalid filter not answered with 400",
+        "An invalid filter must be answered 400 invalidFilter. A 5xx instead is an unhandled "
+        "exception: identity providers retry it again and again and finally report an outage; "
+        "other codes hide the real cause from the admin.",
+        "Catch filter parse errors and answer 400 with a SCIM Error, scimType 'invalidFilter', "
+        "and a 'detail' naming what could not be parsed.",
+        "RFC 7644 §3.4.2.2 and §3.12 (400 invalidFilter); field report: phasehq/console#1007",
+        RFC,
+    ),
+    FindingSpec(
+        "errors.invalid_filter_scim_type",
+        WARN,
+        "Invalid filter rejected without scimType 'invalidFilter'",
+        "The 400 is right, but without scimType 'invalidFilter' clients cannot tell a filter "
+        "they must not send again from any other bad request.",
+        'Add "scimType": "invalidFilter" to the SCIM Error of a 400 caused by the filter.',
+        "RFC 7644 §3.12 (scimType invalidFilter)",
+        RFC,
+    ),
+    # --- lifecycle --------------------------------------------------------------------------------
+    FindingSpec(
+        "lifecycle.writes_made",
+        INFO,
+        "Test data was written to the server",
+        "The lifecycle check (--allow-writes) created, changed and deleted a test user and a test "
+        "group on this server, as an identity provider's own validator does; the message lists "
+        "what was created and what was deleted again.",
+        "Nothing to fix. Test resources are named scim-doctor-<8 hex digits>; "
+        "`scim-doctor cleanup` finds and deletes any left behind.",
+        "Advice: the validators of Entra ID, Okta and JumpCloud write test data the same way",
+        ADVICE,
+    ),
+    FindingSpec(
+        "lifecycle.cleanup_incomplete",
+        FAIL,
+        "Test data left on the server",
+        "scim-doctor could not delete everything it created: a test user or group named "
+        "scim-doctor-… is still on the server and may be provisioned onward (licences, "
+        "downstream apps, audit noise).",
+        "Delete the resources listed (by id) by hand, or run `scim-doctor cleanup URL`, which "
+        "finds test resources by their name prefix and deletes them; then fix whatever made the "
+        "DELETE fail (see the other findings).",
+        "Advice: a diagnostic must leave nothing behind",
+        ADVICE,
+    ),
+    FindingSpec(
+        "lifecycle.create_failed",
+        FAIL,
+        "Creating a user failed",
+        "POST /Users is how every identity provider provisions a new user; when it fails, no "
+        "user assigned to the app is ever created (Entra ID's and Okta's validators stop here).",
+        "Read the status and the server's detail in the message: 401/403 usually means the "
+        "token may read but not write (grant it write scope), 400 names the attribute the "
+        "server rejects, 5xx is a server bug to look up in its log.",
+        "RFC 7644 §3.3 (creating resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_not_201",
+        WARN,
+        "User created, but not answered with 201",
+        "RFC 7644 requires 201 Created for a successful POST; Entra ID's SCIM Validator and "
+        "Okta's test suite fail the create test on a 200, and strict clients treat anything "
+        "else as an error even though the user exists.",
+        "Answer a successful POST /Users (and /Groups) with 201 Created, a Location header and "
+        "the created resource in the body.",
+        "RFC 7644 §3.3 (201 Created)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_location",
+        WARN,
+        "Created user has no Location header",
+        "RFC 7644 requires the URI of the created resource in the Location header; clients that "
+        "follow it (and the SCIM validators) find nothing to read back.",
+        "Send `Location: <base URL>/Users/<id>` with the 201, the same URL as meta.location.",
+        "RFC 7644 §3.3 (Location header SHALL be returned)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_id",
+        FAIL,
+        "Created user comes back without an id",
+        "Identity providers store the server-assigned id from the create response and address "
+        "every later update and delete to /Users/<id>; without it the user is orphaned: Entra "
+        "ID and Okta cannot update or deprovision it.",
+        "Return the created resource in the 201 body, with the non-empty string 'id' the "
+        "server assigned.",
+        "RFC 7643 §3.1 (id MUST be included); RFC 7644 §3.3",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_meta",
+        WARN,
+        "Created user lacks meta (resourceType, location)",
+        "'meta' carries the resource type, location and version clients use to read the "
+        "resource back and detect changes; SCIM validators flag a created resource without it.",
+        "Return meta with resourceType, created, lastModified, location (and version when ETags "
+        "are supported) on every resource.",
+        "RFC 7643 §3.1 (meta)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.create_no_etag",
+        WARN,
+        "ETags declared but the created user has no ETag header",
+        "ServiceProviderConfig says etag.supported: true, so clients expect an ETag header "
+        "with each resource to send If-Match on updates; without it they cannot do the "
+        "versioned updates the server advertises.",
+        "Send an ETag header (the resource's meta.version) with every response carrying a "
+        "single resource, or declare etag.supported: false.",
+        "RFC 7644 §3.14 (ETags MUST be specified as an HTTP header)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_accepted",
+        FAIL,
+        "Creating a user with a taken userName succeeded",
+        "userName is unique; a second create must be refused with 409 so the identity provider "
+        "knows the account exists and links it. Accepting it creates duplicate accounts for one "
+        "person (or silently returns the existing one, so the IdP believes it created it).",
+        "Enforce userName uniqueness (case-insensitively) and answer a conflicting POST with 409 "
+        "and scimType 'uniqueness'.",
+        "RFC 7644 §3.3 (409 with scimType uniqueness); RFC 7643 §4.1.1 (userName unique)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_not_409",
+        FAIL,
+        "Duplicate userName not answered with 409",
+        "Identity providers recognise 'already exists' by 409: Okta and Entra ID then match "
+        "and link the existing account. Any other status makes them report a failed "
+        "assignment and retry it (a 5xx forever).",
+        "Answer a POST whose userName is taken with 409 Conflict and a SCIM Error with scimType "
+        "'uniqueness'.",
+        "RFC 7644 §3.3 (MUST return 409 with scimType uniqueness)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.duplicate_no_uniqueness",
+        WARN,
+        "409 for a duplicate lacks scimType 'uniqueness'",
+        "The 409 is right; scimType 'uniqueness' is what tells a client the conflict is a taken "
+        "unique attribute and not something else.",
+        'Add "scimType": "uniqueness" to the SCIM Error of a 409 caused by a taken userName.',
+        "RFC 7644 §3.3 and §3.12 (scimType uniqueness)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.get_failed",
+        FAIL,
+        "A user just created cannot be read by its id",
+        "Identity providers read users by id before updating them (Okta does before each "
+        "update); a fresh user that is not found looks deleted, and the IdP recreates it or "
+        "stops managing it.",
+        "Serve GET /Users/<id> for every id the server hands out, immediately after the create "
+        "(read your own writes; no lagging replica behind reads).",
+        "RFC 7644 §3.4.1 (retrieving a known resource)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.filter_not_found",
+        FAIL,
+        "A user just created is not found by userName filter",
+        'Before creating a user, Entra ID and Okta look it up with filter=userName eq "…"; '
+        "when the server does not find an existing user they try to create it again and get a "
+        "conflict, or create a duplicate.",
+        "Match userName eq filters case-insensitively against the stored users, including ones "
+        "created moments ago (no stale search index).",
+        "RFC 7644 §3.4.2.2 (filtering); Entra ID and Okta provisioning query userName eq",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.put_failed",
+        FAIL,
+        "Replacing a user with PUT failed",
+        "Okta updates user profiles with PUT by default; a PUT that fails or is ignored means "
+        "profile changes never reach the application.",
+        "Support PUT /Users/<id> with the full representation: answer 200 with the updated "
+        "resource. If IIS answers 405, remove the WebDAV module (it claims PUT and DELETE too).",
+        "RFC 7644 §3.5.1 (replacing with PUT; implementers MUST support PUT)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_method_not_allowed",
+        FAIL,
+        "PATCH answered 405 Method Not Allowed",
+        "Entra ID does every update with PATCH, Okta deactivates users with it; a 405 means no "
+        "change and no deprovisioning ever reaches the application. Behind IIS the usual cause "
+        "is the WebDAV module, which claims the PATCH verb before the application sees it.",
+        "Allow PATCH for the SCIM routes: on IIS remove the WebDAV module and handler "
+        '(<modules><remove name="WebDAVModule"/></modules> and <handlers><remove '
+        'name="WebDAV"/></handlers> in web.config); elsewhere check the proxy\'s and '
+        "framework's allowed methods.",
+        "RFC 7644 §3.5.2 (modifying with PATCH); field report: snipe-it#11094",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_rfc_rejected",
+        FAIL,
+        "PATCH in the RFC 7644 form rejected",
+        "A PatchOp with lower-case ops, a path and a JSON boolean is the standard form; a server "
+        "that rejects it breaks every standards-following client, including Entra ID with the "
+        "aadOptscim062020 flag.",
+        "Accept PatchOp requests as RFC 7644 §3.5.2 defines them: op add/replace/remove, an "
+        "attribute path, values in their schema types (active as true/false).",
+        "RFC 7644 §3.5.2 (PATCH operations)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_entra_rejected",
+        WARN,
+        "PATCH in Entra ID's dialect rejected",
+        'Entra ID sends "op": "Replace" (capitalised) and booleans as the strings "True"/"False" '
+        "unless the tenant URL carries aadOptscim062020; a server that rejects them fails "
+        "every update and every disable from Entra ID.",
+        'Match op case-insensitively and accept "True"/"False" strings for boolean '
+        "attributes; or append ?aadOptscim062020 to the Tenant URL in Entra ID so it sends the "
+        "RFC form.",
+        "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
+        "Microsoft Entra user provisioning service",
+        IDP,
+    ),
+    FindingSpec(
+        "lifecycle.patch_okta_rejected",
+        FAIL,
+        "PATCH without a path (Okta's deactivation) rejected",
+        'Okta deactivates a user with one PatchOp, {"op": "replace", "value": {"active": '
+        "false}}, with no path — valid RFC 7644; a server that rejects it never deactivates "
+        "users unassigned in Okta.",
+        "Support replace operations without a path whose value is an object of attributes to "
+        "set (RFC 7644 §3.5.2.3).",
+        "RFC 7644 §3.5.2.3 (replace without path); Okta SCIM 2.0 reference (Update a specific "
+        "user, PATCH)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.patch_not_applied",
+        FAIL,
+        "PATCH answered success but changed nothing",
+        "The identity provider believes the change (often a deactivation) was made; the user "
+        "stays active and unchanged in the application, silently.",
+        "Apply every operation or reject the request with a SCIM Error; never answer 200/204 "
+        "for operations that were skipped (match op names case-insensitively, store booleans "
+        "as booleans).",
+        "RFC 7644 §3.5.2 (the PATCH is atomic: all operations applied, or an error)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.group_create_failed",
+        WARN,
+        "Creating a group failed",
+        "Identity providers push group assignments as SCIM Groups; if the server cannot create "
+        "one, group provisioning fails (user provisioning may still work).",
+        "Support POST /Groups with displayName and members, answered 201 with the group's id; "
+        "or turn group provisioning off in the identity provider.",
+        "RFC 7644 §3.3; RFC 7643 §4.2 (Group)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.group_member_failed",
+        FAIL,
+        "Adding or removing a group member failed",
+        "Identity providers change group membership with PATCH on members (add, and remove with "
+        "a value filter); when it fails or is not applied, people keep or never get the access "
+        "the group grants.",
+        'Support PATCH add on "members" and remove with path members[value eq "<id>"] (and '
+        'Entra ID\'s remove with path "members" and a value list); answer 204 or 200.',
+        "RFC 7644 §3.5.2.1 and §3.5.2.2 (add and remove members); Entra ID group PATCH",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.delete_failed",
+        FAIL,
+        "Deleting a resource failed",
+        "Deprovisioning ends with DELETE (Entra ID deletes users soft-deleted for 30 days, "
+        "JumpCloud and Okta delete groups); when it fails, removed people keep their account.",
+        "Support DELETE /Users/<id> and /Groups/<id> and answer 204 No Content.",
+        "RFC 7644 §3.6 (deleting resources)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.delete_not_204",
+        WARN,
+        "DELETE not answered with 204",
+        "RFC 7644 prescribes 204 No Content for a successful DELETE; strict clients and the "
+        "SCIM validators report any other success code.",
+        "Answer a successful DELETE with 204 and an empty body.",
+        "RFC 7644 §3.6 (SHALL return 204)",
+        RFC,
+    ),
+    FindingSpec(
+        "lifecycle.deleted_still_found",
+        FAIL,
+        "A deleted resource can still be read",
+        "After a DELETE the resource must be gone: reads answer 404. A server that only "
+        "deactivates keeps the account, and the identity provider's later create of the same "
+        "person collides with it.",
+        "Delete the resource (or hide soft-deleted ones from every read, answering 404), and "
+        "free its userName.",
+        "RFC 7644 §3.6 (MUST return 404 for a deleted resource)",
+        RFC,
+    ),
+    # --- http (cross-cutting) --------------------------------------------------------------------
+    FindingSpec(
+        "http.timeout",
+        FAIL,
+        "No complete response in time",
+        "Identity providers wait a limited time for each SCIM call, then count it as failed and "
+        "retry later; an endpoint this slow makes provisioning stall or fail intermittently.",
+        "Find where the time goes (the timings show connect, TLS, first byte): a slow database "
+        "query behind the filter, a cold start, or a firewall that drops instead of rejecting. "
+        "Raise --timeout only if the server is known to be this slow.",
+        "Advice: identity providers time out and retry slow SCIM calls",
+        ADVICE,
+    ),
+    FindingSpec(
+        "http.connection_failed",
+        FAIL,
+        "No usable HTTP response",
+        "The request got no complete, valid HTTP answer: the connection was refused or reset, "
+        "the TLS handshake failed, the proxy refused the tunnel, or the bytes were not valid "
+        "HTTP. The identity provider sees the same and reports a generic connection error.",
+        "Follow the message: check the server (or load balancer) logs for the reset, the proxy "
+        "for the refused tunnel, the TLS checks for the handshake; a malformed answer usually "
+        "comes from a middlebox or a crashed worker.",
+        "RFC 9112 (HTTP/1.1 message syntax); advice",
+        ADVICE,
+    ),
+    FindingSpec(
+        "http.body_too_large",
+        WARN,
+        "Response body too large",
+        "The answer was larger than --max-body, so it was not read in full and could not be "
+        "checked; identity providers page through users and expect bounded pages.",
+        "Honour 'count' and page large result sets (startIndex/count), and advertise a "
+        "maxResults in ServiceProviderConfig; raise --max-body if such answers are intended.",
+        "RFC 7644 §3.4.2.4 (pagination); RFC 7643 §5 (filter.maxResults)",
+        RFC,
+    ),
+    FindingSpec(
+        "http.server_error",
+        FAIL,
+        "Server error (5xx)",
+        "The server failed to handle the request; identity providers retry 5xx answers and "
+        "eventually mark the operation or the whole integration as failed.",
+        "Look in the application's logs for the request at this time; a 502/504 points at the "
+        "proxy or load balancer in front of it, a 500 at the application itself.",
+        "RFC 9110 §15.6 (5xx); RFC 7644 §3.12",
+        RFC,
+    ),
+    FindingSpec(
+        "http.rate_limited",
+        WARN,
+        "Rate limited (429)",
+        "The server refused the request for sending too many; identity providers burst requests "
+        "during imports and will see the same, slowing or stalling provisioning.",
+        "Raise the limit for the identity provider's client, or send Retry-After so it backs "
+        "off for the right time; re-run scim-doctor after the indicated delay.",
+        "RFC 6585 §4 (429); RFC 9110 §10.2.3 (Retry-After)",
+        RFC,
+    ),
+    FindingSpec(
+        "http.unexpected_status",
+        FAIL,
+        "Unexpected HTTP status",
+        "SCIM fixes the status code of each outcome; an identity provider treats any other code "
+        "as a failure, or misreads it (a 200 where 201 is expected, 404 for an empty search).",
+        "Return the status RFC 7644 prescribes for this operation (see the message for what was "
+        "expected and what came back).",
+        "RFC 7644 §3.12 (HTTP status and error response handling)",
+        RFC,
+    ),
+    # --- run -------------------------------------------------------------------------------------
+    FindingSpec(
+        "run.deadline_exceeded",
+        FAIL,
+        "Run deadline reached",
+        "The whole run has a time budget (--deadline); this check had not finished when it ran "
+        "out, so its result is unknown.",
+        "Look at the timings of the earlier checks: a slow step usually shows the cause. Raise "
+        "--deadline if the server is known to be slow.",
+        "Advice: identity providers give up on slow endpoints too",
+        ADVICE,
+    ),
+)
+
+CATALOGUE: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
+
+
+def merge_by_code(found: list[Finding]) -> list[Finding]:
+    """One finding per code, its message naming every occurrence: a problem seen by several
+    requests of one check is one problem, not several."""
+    by_code: dict[str, list[str]] = {}
+    for finding in found:
+        messages = by_code.setdefault(finding.code, [])
+        if finding.message not in messages:
+            messages.append(finding.message)
+    return [make(code, "; ".join(messages)) for code, messages in by_code.items()]
+
+
+def make(code: str, message: str, *, remediation: str | None = None) -> Finding:
+    """Build a finding from the catalogue: `message` says what was observed, with values.
+
+    `remediation` replaces the catalogue's fix when the observed values make a sharper one.
+    """
+    spec = CATALOGUE[code]
+    return Finding(
+        code=spec.code,
+        severity=spec.severity,
+        message=message,
+        remediation=remediation or spec.fix,
+        reference=spec.reference,
+        reference_kind=spec.reference_kind,
+    )

@@ -1,0 +1,3 @@
+"""Reaching the server: target URLs, DNS, connections, the one HTTP client, bodies, trust
+stores, certificate facts.
+"""

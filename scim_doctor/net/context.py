@@ -1,0 +1,115 @@
+"""What a probe is given: the target, the options, the token, the trust store, the clock, and
+what earlier probes left for it.
+
+Time is the budget every network step draws from: `step_timeout()` is `--timeout`, cut short by
+the run's deadline, so no single step can outlive the run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scim_doctor.core.defaults import (
+    DEFAULT_DEADLINE,
+    DEFAULT_EXPIRY_WARN_DAYS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_TIMEOUT,
+)
+from scim_doctor.core.secrets import Secret
+from scim_doctor.net.target import ResolvePin, Target
+from scim_doctor.net.trust import Trust
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_EXPIRY_WARN_DAYS",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_TIMEOUT",
+    "Options",
+    "ProbeContext",
+    "Shared",
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything the user chose that changes how checks run."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds for each network step (resolve, connect, handshake, one request)."""
+    deadline: float = DEFAULT_DEADLINE
+    """Seconds for the whole run."""
+    cacert: Path | None = None
+    insecure: bool = False
+    """Let later checks run past a certificate failure; the TLS findings stay in the report."""
+    resolve: tuple[ResolvePin, ...] = ()
+    proxy: str | None = None
+    expiry_warn_days: int = DEFAULT_EXPIRY_WARN_DAYS
+    max_body: int = DEFAULT_MAX_BODY
+    http_port: int = 80
+    """Where the plain-HTTP listener of the host is expected (the redirect check probes it)."""
+    only: frozenset[str] | None = None
+    skip: frozenset[str] = frozenset()
+    idp: str | None = None
+    """Limit the identity-provider verdicts to this profile (entra, okta, ...); None = all."""
+    strict: bool = False
+    """SCIM validators report leniently tolerated deviations too."""
+    deep: bool = False
+    """Walk every page of /Users and validate every user (read-only, but many requests)."""
+    allow_writes: bool = False
+    """Run the lifecycle check: create, change and delete test resources, then clean up."""
+    show_pii: bool = False
+    """Keep personal data (userNames, emails, names) in the report: for a local run only."""
+
+
+@dataclass
+class Shared:
+    """Facts one probe leaves for later ones (only through declared prerequisites)."""
+
+    addresses: list[str] = field(default_factory=list)
+    """Addresses `dns` found (or the --resolve pin), in the order to try them."""
+    connected_address: str | None = None
+    """The address `connect` reached first."""
+    tls: dict[str, Any] = field(default_factory=dict)
+    """Protocol, cipher and chain facts from `tls`."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else a probe family wants to hand on (keyed by check id)."""
+
+
+@dataclass
+class ProbeContext:
+    """The run as seen by one probe."""
+
+    target: Target
+    options: Options
+    token: Secret | None
+    trust: Trust
+    deadline_at: float
+    """time.monotonic() value at which the run must end."""
+    shared: Shared = field(default_factory=Shared)
+    http: Any = None
+    """The run's HTTP client (scim_doctor.http), built by the runner when an HTTP probe runs."""
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline_at - time.monotonic())
+
+    def step_timeout(self) -> float:
+        """Timeout for one network step: --timeout, never past the run's deadline."""
+        return max(0.001, min(self.options.timeout, self.remaining()))
+
+    def pinned_address(self, host: str | None = None, port: int | None = None) -> str | None:
+        """The --resolve address for host:port (the target's by default), if pinned.
+
+        A pin for the same host on another port is used when this port has none, so that the
+        http:// probe of a pinned https target reaches the same server (curl would look the
+        name up instead, which for a pinned test name fails).
+        """
+        host = host or self.target.host
+        port = port or self.target.port
+        same_host = [pin for pin in self.options.resolve if pin.host == host]
+        for pin in same_host:
+            if pin.port == port:
+                return pin.address
+        return same_host[0].address if same_host else None

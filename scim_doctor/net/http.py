@@ -1,0 +1,692 @@
+"""The run's one HTTP client: every HTTP-level probe asks its questions through `request()`
+(or `stream()`, for bodies too large to hold: the deep sweep's pages).
+
+It exists so that no probe can get the dangerous parts wrong:
+- the token goes only over https to exactly the target's host and port; anything else is
+  refused here, before a byte is sent (`ErrorKind.UNSAFE`), whatever the probe asked for;
+- no body is read unbounded: decoded size (after gzip/deflate) is capped at --max-body while
+  streaming, so neither a 200 MiB answer nor a gzip bomb inflates in memory; `stream()` hands
+  a body on in pieces of at most 256 KiB and keeps none of it but the excerpt;
+- each request has one deadline for connect + headers + the whole body (httpx's read timeout is
+  per read, so a one-byte-per-second trickle would never trip it), and it is never past the run's;
+- every failure is a result with a kind and a clean line, never an exception or a traceback;
+- every exchange is recorded as a redacted `Exchange`, with curl-style timings and the TLS facts
+  of the connection that carried it.
+
+Redirects are never followed: the redirect probe walks hops itself. Retry-After is parsed and
+reported, never slept on. Transport details (--resolve pins, proxies, the pool) live in
+`http_transport`; pure body helpers (JSON, charsets, media types) in `http_body`; the result
+type and the cross-cutting `http.*` findings in `http_result`; error kinds in `http_errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json as jsonlib
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
+
+import httpx
+
+from scim_doctor import __version__
+from scim_doctor.core.model import Exchange
+from scim_doctor.core.secrets import SENSITIVE_HEADERS, redact, redact_headers
+from scim_doctor.core.timeouts import within
+from scim_doctor.net.body import (
+    SCIM_JSON,
+    CappedBody,
+    StreamingBody,
+    decode_text,
+    parse_retry_after,
+)
+from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.failures import ErrorKind, HttpError, classify
+from scim_doctor.net.result import HttpResult, TlsInfo, common_findings, connection_facts
+from scim_doctor.net.transport import DoctorTransport
+from scim_doctor.net.trust import unverified_context
+
+__all__ = [
+    "SCIM_JSON",
+    "ErrorKind",
+    "HttpClient",
+    "HttpError",
+    "HttpResult",
+    "HttpStream",
+    "TlsInfo",
+    "common_findings",
+]
+
+# httpcore runs `import sniffio` whenever it makes a lock, several times a request. Without
+# sniffio installed that import fails, and Python does not remember failures: each is a search
+# of sys.path costing about a millisecond, most of a request's CPU time on loopback (a deep
+# sweep of 1,000 pages spent seconds there). Remembering the absence makes the same
+# ImportError immediate; httpcore then picks asyncio, exactly as before.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+USER_AGENT = f"scim-doctor/{__version__}"
+EXCERPT_CHARS = 2048
+# The excerpt is redacted before it is cut, over a window wide enough that a secret starting
+# inside the excerpt is matched whole (cutting first could leave half a token showing).
+_REDACT_WINDOW = 64 * 1024
+_STREAM_HEAD = 8 * 1024
+"""Bytes of a streamed body kept for its result: an error document whole."""
+_STREAM_WINDOW = EXCERPT_CHARS + 2048
+"""A streamed body's excerpt is redacted over this many characters: room past the excerpt for
+a secret (a long JWT) starting inside it. Redacting 64 KiB, as `request()` does, takes about
+a millisecond: more than reading a page of 100 users, over each of a sweep's 1,000 pages."""
+
+_unverified_lock = threading.Lock()
+_unverified: ssl.SSLContext | None = None
+
+
+def _shared_unverified_context() -> ssl.SSLContext:
+    """One unverified context per process, like the verifying one (building one costs ~ms)."""
+    global _unverified
+    with _unverified_lock:
+        if _unverified is None:
+            _unverified = unverified_context()
+        return _unverified
+
+
+@dataclass
+class _Progress:
+    """How far one request got: filled in as it goes, so a timeout still has a transcript."""
+
+    started: float
+    events: dict[str, float] = field(default_factory=dict)
+    response: httpx.Response | None = None
+    body: CappedBody | None = None
+    tls: TlsInfo | None = None
+    remote: str | None = None
+    received: int = 0
+    """Decoded body bytes handed on so far (streams keep no `body`)."""
+
+    async def trace(self, name: str, info: Mapping[str, Any]) -> None:
+        # 'connection.connect_tcp.complete', 'proxy.start_tls.complete', 'http11.…': the last
+        # event of each name wins (a tunnel's CONNECT exchange comes before the real one).
+        self.events[name.split(".", 1)[-1]] = time.perf_counter()
+
+    def ms(self, event: str) -> float | None:
+        at = self.events.get(event)
+        return None if at is None else round((at - self.started) * 1000, 1)
+
+    def timings(self) -> dict[str, float]:
+        phases = {
+            "connect": "connect_tcp.complete",
+            "tls": "start_tls.complete",
+            "request_sent": "send_request_body.complete",
+            "first_byte": "receive_response_headers.complete",
+        }
+        timings = {name: ms for name, ev in phases.items() if (ms := self.ms(ev)) is not None}
+        timings["total"] = round((time.perf_counter() - self.started) * 1000, 1)
+        return timings
+
+    def phase(self) -> str:
+        ev = self.events
+        if self.response is not None:
+            got = len(self.body.body) if self.body else self.received
+            return f"while reading the body ({got} bytes received)"
+        if "receive_response_headers.started" in ev:
+            return "waiting for the response headers"
+        if "start_tls.started" in ev and "start_tls.complete" not in ev:
+            return "during the TLS handshake"
+        if "connect_tcp.started" in ev and "connect_tcp.complete" not in ev:
+            return "while connecting"
+        if not ev:
+            return "waiting for a free connection to the server"
+        return "while sending the request"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A request that may be sent, with its clock and time budget."""
+
+    request: httpx.Request
+    progress: _Progress
+    budget: float
+    """Seconds this request may take (--timeout or `timeout`, cut by the run's deadline)."""
+    wanted: float
+    """Seconds asked for, before the deadline cut it."""
+
+
+class _BodySeen(NamedTuple):
+    """What was read of a body, for the result and the transcript."""
+
+    kept: bytes
+    """The bytes kept: the whole (capped) body, or a stream's first bytes."""
+    total: int
+    """Decoded bytes read in all."""
+    too_large: bool
+    truncated: bool
+    """Not read to its end (too large, timed out, or a stream's reader stopped early)."""
+    window: int = _REDACT_WINDOW
+    """Characters redacted before the excerpt is cut from them."""
+
+
+def _as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """Headers with their names' original case, as on the wire (HTTP header bytes are Latin-1)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
+
+
+def _header_items(headers: Mapping[str, str] | Sequence[tuple[str, str]] | None) -> list[Any]:
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
+class HttpClient:
+    """The run's HTTP client (one per run, in `ctx.http`; the runner closes it)."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self._ctx = ctx
+        ssl_context = _shared_unverified_context() if ctx.options.insecure else ctx.trust.context
+        self._transport = DoctorTransport(
+            ssl_context=ssl_context,
+            pins={(pin.host, pin.port): pin.address for pin in ctx.options.resolve},
+            proxy=ctx.options.proxy,
+            trust_env=True,
+        )
+        # trust_env=False: the transport reads the proxy environment itself; nothing else of
+        # the environment (netrc, SSL_CERT_FILE) may change what this client sends or trusts.
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            timeout=ctx.options.timeout,
+        )
+        self.exchanges: list[Exchange] = []
+        """Every exchange of the run, in completion order (redacted)."""
+        self.target_tls: TlsInfo | None = None
+        """The TLS facts of the first https connection to the target."""
+
+    @classmethod
+    def for_context(cls, ctx: ProbeContext) -> HttpClient:
+        """The run's client, built on first use and kept in `ctx.http`."""
+        if not isinstance(ctx.http, HttpClient):
+            ctx.http = cls(ctx)
+        client: HttpClient = ctx.http
+        return client
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        auth: Literal["token", "none"] | str = "token",
+        json: Any = None,
+        content: bytes | None = None,
+        accept: str | None = SCIM_JSON,
+        timeout: float | None = None,
+    ) -> HttpResult:
+        """Send one request and read its response (never raises for network trouble).
+
+        `url_or_path`: an absolute URL, or a path relative to the base URL ('/Users?count=1').
+        `auth`: "token" sends `Authorization: Bearer <token>`; "none" sends none; any other
+        string is sent as the raw Authorization value (negative probes: 'non-token').
+        `json` is sent as application/scim+json; `content` as raw bytes (with your own
+        Content-Type in `headers`). `accept=None` sends no Accept header. `headers` win over
+        everything built from the other arguments. `timeout` (seconds) replaces --timeout for
+        this request; the run's deadline still caps it.
+        """
+        prepared = self._prepare(method, url_or_path, headers, auth, json, content, accept, timeout)
+        if isinstance(prepared, HttpResult):
+            return prepared
+        request, progress = prepared.request, prepared.progress
+        error: HttpError | None = None
+        try:
+            await within(self._exchange(request, progress), prepared.budget)
+        except asyncio.TimeoutError:
+            error = self._timeout(progress, prepared.budget, prepared.wanted)
+        except Exception as exc:  # every network failure becomes a result
+            error = classify(exc)
+            if error.kind is ErrorKind.TIMEOUT:
+                error = self._timeout(progress, prepared.budget, prepared.wanted)
+        capped = progress.body
+        if error is None and capped is not None and capped.error is not None:
+            error = HttpError(ErrorKind.DECODING, redact(capped.error))
+        body = bytes(capped.body) if capped is not None else b""
+        too_large = capped is not None and capped.too_large
+        cut_short = error is not None and error.kind is ErrorKind.TIMEOUT
+        seen = _BodySeen(body, len(body), too_large, too_large or cut_short)
+        return self._finish(request, progress, error, seen)
+
+    def stream(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        auth: Literal["token", "none"] | str = "token",
+        accept: str | None = SCIM_JSON,
+        timeout: float | None = None,
+        limit: int | None = None,
+        record: bool = True,
+    ) -> HttpStream:
+        """Send one request and hand its body on piece by piece, for bodies too large to hold.
+
+            async with client.stream("GET", "/Users?count=100000") as response:
+                if response.status == 200:
+                    async for piece in response.chunks():
+                        parser.feed(piece)
+            result = response.result
+
+        Same rules as `request()` (same arguments, minus a request body): the token only over
+        https to the target, refusals and failures as `error` (never an exception), one budget
+        of `timeout` (default --timeout, never past the run's deadline) for connecting, the
+        headers and every wait for the next piece. The time the reader spends between pieces
+        is not charged to the server. Pieces are decoded (gzip, deflate) and at most 256 KiB;
+        `limit` caps the decoded bytes handed on (default --max-body). On leaving the block
+        the response is closed and the exchange recorded (redacted, with an excerpt of the
+        first bytes), as `result`. `record=False` leaves it out of the run's transcript
+        (`exchanges`): for a caller that makes thousands of requests and keeps a sample.
+        """
+        prepared = self._prepare(method, url_or_path, headers, auth, None, None, accept, timeout)
+        cap = self._ctx.options.max_body if limit is None else limit
+        return HttpStream(self, prepared, cap, record=record)
+
+    def _prepare(
+        self,
+        method: str,
+        url_or_path: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None,
+        auth: Literal["token", "none"] | str,
+        json: Any,
+        content: bytes | None,
+        accept: str | None,
+        timeout: float | None,
+    ) -> _Prepared | HttpResult:
+        """The request ready to send, or the result of refusing it (unsafe, no token, invalid)."""
+        ctx = self._ctx
+        started = time.perf_counter()
+        method = method.upper()
+        relative = url_or_path == "" or url_or_path.startswith(("/", "?"))
+        url_text = ctx.target.url(url_or_path) if relative else url_or_path
+
+        outgoing: list[tuple[str, str]] = []
+        if accept is not None:
+            outgoing.append(("Accept", accept))
+        body = content
+        if json is not None:
+            body = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8")
+            outgoing.append(("Content-Type", SCIM_JSON))
+        if auth == "token":
+            if ctx.token is None:
+                return self._refused(
+                    method, url_text, outgoing, started, ErrorKind.NO_TOKEN,
+                    "not sent: the request needs the token and none was given",
+                )  # fmt: skip
+            outgoing.append(("Authorization", f"Bearer {ctx.token.reveal()}"))
+        elif auth != "none":
+            outgoing.append(("Authorization", auth))
+        for name, value in _header_items(headers):
+            outgoing = [(n, v) for n, v in outgoing if n.lower() != name.lower()]
+            outgoing.append((name, value))
+
+        try:
+            url = httpx.URL(url_text)
+            if url.scheme not in ("http", "https") or not url.host:
+                raise httpx.InvalidURL("only absolute http:// and https:// URLs can be requested")
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            return self._refused(
+                method, url_text, outgoing, started, ErrorKind.INVALID_REQUEST,
+                redact(f"not sent: invalid URL {url_text}: {exc}"),
+            )  # fmt: skip
+        unsafe = self._unsafe(url, outgoing, body)
+        if unsafe is not None:
+            return self._refused(method, url_text, outgoing, started, ErrorKind.UNSAFE, unsafe)
+
+        wanted = ctx.options.timeout if timeout is None else timeout
+        budget = (
+            ctx.step_timeout() if timeout is None else max(0.001, min(timeout, ctx.remaining()))
+        )
+        progress = _Progress(started)
+        try:
+            request = self._client.build_request(
+                method,
+                url,
+                headers=outgoing,
+                content=body,
+                timeout=httpx.Timeout(budget),
+                extensions={"trace": progress.trace},
+            )
+        except Exception as exc:  # whatever httpx rejects becomes a result
+            failure = classify(exc)
+            return self._refused(
+                method, url_text, outgoing, started, ErrorKind.INVALID_REQUEST,
+                f"not sent: {failure.message}",
+            )  # fmt: skip
+        if accept is None and not any(n.lower() == "accept" for n, _ in outgoing):
+            del request.headers["Accept"]
+        return _Prepared(request, progress, budget, wanted)
+
+    async def _exchange(self, request: httpx.Request, progress: _Progress) -> None:
+        response = await self._client.send(request, stream=True)
+        progress.response = response
+        progress.tls, progress.remote = connection_facts(response)
+        body = CappedBody(response.headers.get("content-encoding"), self._ctx.options.max_body)
+        progress.body = body
+        try:
+            async for chunk in response.aiter_raw():
+                body.feed(chunk)
+                if body.done:
+                    break
+            else:
+                body.finish()
+        finally:
+            await response.aclose()
+
+    def _unsafe(
+        self, url: httpx.URL, outgoing: list[tuple[str, str]], body: bytes | None
+    ) -> str | None:
+        """Why this request must not be sent (credentials leaving https://target), else None."""
+        token = self._ctx.token.reveal() if self._ctx.token else ""
+        credential_header = any(name.lower() in SENSITIVE_HEADERS for name, _ in outgoing)
+        forms = {token, urllib.parse.quote(token, safe=""), urllib.parse.quote_plus(token)}
+        token_inside = len(token) >= 4 and (
+            any(form in str(url) for form in forms)
+            or any(token in value for _, value in outgoing)
+            or (body is not None and token.encode("utf-8", "surrogatepass") in body)
+        )
+        if not (credential_header or token_inside):
+            return None
+        target = self._ctx.target
+        host = url.raw_host.decode("ascii").lower()
+        port = url.port or (443 if url.scheme == "https" else 80)
+        where = redact(f"{url.scheme}://{url.netloc.decode('ascii')}")
+        if url.scheme != "https":
+            return (
+                "not sent: credentials are only ever sent over https, and this request goes "
+                f"to {where}"
+            )
+        if host != target.host or port != target.port:
+            return (
+                f"not sent: credentials are only ever sent to the target "
+                f"{target.host}:{target.port}, and this request goes to {where}"
+            )
+        return None
+
+    def _timeout(self, progress: _Progress, budget: float, wanted: float) -> HttpError:
+        message = f"no complete response within {budget:.3g} s: timed out {progress.phase()}"
+        if budget < wanted:
+            message += " (the run's --deadline was nearly spent)"
+        return HttpError(ErrorKind.TIMEOUT, message)
+
+    def _finish(
+        self,
+        request: httpx.Request,
+        progress: _Progress,
+        error: HttpError | None,
+        seen: _BodySeen,
+        *,
+        record: bool = True,
+    ) -> HttpResult:
+        response = progress.response
+        headers = response.headers if response is not None else httpx.Headers()
+        body, too_large = seen.kept, seen.too_large
+        timings = progress.timings()
+        excerpt = redact(decode_text(body[: seen.window], headers.get("content-type")))
+        exchange = Exchange(
+            method=request.method,
+            url=redact(str(request.url)),
+            request_headers=redact_headers(_as_sent(request.headers)),
+            status=response.status_code if response is not None else None,
+            http_version=response.http_version if response is not None else None,
+            response_headers=redact_headers(_as_sent(headers)),
+            body_excerpt=excerpt[:EXCERPT_CHARS],
+            body_bytes=seen.total,
+            body_truncated=response is not None and seen.truncated,
+            timings_ms=timings,
+            error=redact(error.message) if error else None,
+        )
+        if record:
+            self.exchanges.append(exchange)
+        target = self._ctx.target
+        if (
+            progress.tls is not None
+            and self.target_tls is None
+            and request.url.raw_host.decode("ascii").lower() == target.host
+            and (request.url.port or 443) == target.port
+        ):
+            self.target_tls = progress.tls
+        proxy = self._transport.proxy_for(request.url)
+        return HttpResult(
+            method=request.method,
+            url=exchange.url,
+            status=exchange.status,
+            reason=response.reason_phrase if response is not None else "",
+            http_version=exchange.http_version,
+            headers=headers,
+            body=body,
+            too_large=too_large,
+            error=error,
+            retry_after=parse_retry_after(headers.get("retry-after"), date=headers.get("date")),
+            tls=progress.tls,
+            remote_address=progress.remote,
+            proxy=redact(proxy) if proxy else None,
+            timings_ms=timings,
+            exchange=exchange,
+        )
+
+    def _refused(
+        self,
+        method: str,
+        url_text: str,
+        outgoing: list[tuple[str, str]],
+        started: float,
+        kind: ErrorKind,
+        message: str,
+    ) -> HttpResult:
+        """A result for a request that was never sent, with what it would have carried."""
+        timings = {"total": round((time.perf_counter() - started) * 1000, 1)}
+        exchange = Exchange(
+            method=method,
+            url=redact(url_text),
+            request_headers=redact_headers(outgoing),
+            status=None,
+            http_version=None,
+            response_headers=(),
+            body_excerpt="",
+            body_bytes=0,
+            body_truncated=False,
+            timings_ms=timings,
+            error=redact(message),
+        )
+        self.exchanges.append(exchange)
+        return HttpResult(
+            method=method,
+            url=exchange.url,
+            status=None,
+            reason="",
+            http_version=None,
+            headers=httpx.Headers(),
+            body=b"",
+            too_large=False,
+            error=HttpError(kind, redact(message)),
+            retry_after=None,
+            tls=None,
+            remote_address=None,
+            proxy=None,
+            timings_ms=timings,
+            exchange=exchange,
+        )
+
+
+class HttpStream:
+    """One response read piece by piece (see `HttpClient.stream`): an async context manager.
+
+    Inside the block: `status`, `reason`, `headers` (None / empty when no response came, then
+    `error` says why) and `chunks()`. After it: `result`, an `HttpResult` whose `body` holds
+    the first 8 KiB of the decoded body (all of it for a short one, such as an error
+    document), `complete` (the body was read to its end) and `received` (decoded bytes).
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        prepared: _Prepared | HttpResult,
+        limit: int,
+        *,
+        record: bool = True,
+    ) -> None:
+        self._client = client
+        self._record = record
+        self._prepared = prepared if isinstance(prepared, _Prepared) else None
+        self.result: HttpResult | None = prepared if isinstance(prepared, HttpResult) else None
+        self.error: HttpError | None = self.result.error if self.result is not None else None
+        self._limit = limit
+        self._response: httpx.Response | None = None
+        self._body: StreamingBody | None = None
+        self._head = bytearray()
+        self._waited = 0.0
+        self._pieces: AsyncIterator[bytes] | None = None
+        self.complete = False
+        self.received = 0
+
+    # what arrived
+
+    @property
+    def status(self) -> int | None:
+        return self._response.status_code if self._response is not None else None
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason_phrase if self._response is not None else ""
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._response.headers if self._response is not None else httpx.Headers()
+
+    @property
+    def content_type(self) -> str | None:
+        value = self.headers.get("content-type")
+        return None if value is None else str(value)
+
+    @property
+    def too_large(self) -> bool:
+        """The body went past `limit`; only that much was handed on."""
+        return self._body is not None and self._body.too_large
+
+    # the exchange
+
+    async def __aenter__(self) -> HttpStream:
+        prepared = self._prepared
+        if prepared is None:
+            return self
+        started = time.perf_counter()
+        try:
+            response = await within(
+                self._client._client.send(prepared.request, stream=True), prepared.budget
+            )
+        except asyncio.TimeoutError:
+            self._fail_timeout()
+        except Exception as exc:  # every network failure becomes a result
+            self.error = classify(exc)
+            if self.error.kind is ErrorKind.TIMEOUT:
+                self._fail_timeout()
+        else:
+            self._response = prepared.progress.response = response
+            prepared.progress.tls, prepared.progress.remote = connection_facts(response)
+            self._body = StreamingBody(response.headers.get("content-encoding"), self._limit)
+        self._waited = time.perf_counter() - started
+        return self
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The decoded body, piece by piece, until its end, `limit`, an error or the budget."""
+        if self._pieces is None:
+            self._pieces = self._read()
+        return self._pieces
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        prepared, response, body = self._prepared, self._response, self._body
+        if prepared is None or response is None or body is None or self.error is not None:
+            return
+        raw = response.aiter_raw()
+        ctx = self._client._ctx
+        while not body.done:
+            left = min(prepared.budget - self._waited, ctx.remaining())
+            if left <= 0:
+                self._fail_timeout()
+                return
+            started = time.perf_counter()
+            try:
+                data = await within(raw.__anext__(), left)
+            except StopAsyncIteration:
+                body.finish()
+                break
+            except asyncio.TimeoutError:
+                self._fail_timeout()
+                return
+            except Exception as exc:  # every network failure becomes a result
+                self.error = classify(exc)
+                if self.error.kind is ErrorKind.TIMEOUT:
+                    self._fail_timeout()
+                return
+            finally:
+                self._waited += time.perf_counter() - started
+            for piece in body.feed(data):
+                self._keep(piece)
+                yield piece
+        if body.error is not None:
+            self.error = HttpError(ErrorKind.DECODING, redact(body.error))
+        self.complete = self.error is None and not body.too_large
+
+    def _keep(self, piece: bytes) -> None:
+        self.received += len(piece)
+        if self._prepared is not None:
+            self._prepared.progress.received = self.received
+        room = _STREAM_HEAD - len(self._head)
+        if room > 0:
+            self._head += piece[:room]
+
+    def _fail_timeout(self) -> None:
+        prepared = self._prepared
+        if prepared is not None:
+            self.error = self._client._timeout(prepared.progress, prepared.budget, prepared.wanted)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        prepared = self._prepared
+        if prepared is None or self.result is not None:
+            return
+        try:
+            if exc is None and self._pieces is None and self._response is not None:
+                # An unread body (an error document, say) still belongs in the transcript:
+                # read its first bytes, as `request()` would have.
+                async for _ in self.chunks():
+                    if len(self._head) >= _STREAM_HEAD:
+                        break
+            if isinstance(self._pieces, AsyncGenerator):
+                await self._pieces.aclose()
+            if self._response is not None:
+                await self._response.aclose()
+        except Exception as failure:  # closing a broken connection must not raise
+            if self.error is None:
+                self.error = classify(failure)
+        finally:
+            if self.error is None and exc is not None and self._response is not None:
+                if isinstance(exc, asyncio.CancelledError):
+                    self.error = HttpError(ErrorKind.TIMEOUT, "cancelled while reading the body")
+            seen = _BodySeen(
+                bytes(self._head), self.received, self.too_large, not self.complete, _STREAM_WINDOW
+            )
+            self.result = self._client._finish(
+                prepared.request, prepared.progress, self.error, seen, record=self._record
+            )

@@ -1,0 +1,194 @@
+"""The base URL and network pins as the user gave them, checked and normalised once.
+
+Parsing errors raise `InputError` (exit code 2, one line); mistakes an admin makes when pasting
+a base URL into an IdP become `url.*` findings, and the run checks the corrected URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from dataclasses import dataclass
+
+from scim_doctor.core import findings
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.model import Finding
+from scim_doctor.core.secrets import redact
+
+__all__ = ["InputError", "ResolvePin", "Target", "parse_base_url", "parse_resolve"]
+
+# Endpoints an admin may paste on the end of the base URL (RFC 7644 §3.2), longest first.
+ENDPOINT_SUFFIXES = (
+    "/ServiceProviderConfigs",
+    "/ServiceProviderConfig",
+    "/ResourceTypes",
+    "/Schemas",
+    "/.search",
+    "/Groups",
+    "/Users",
+    "/Bulk",
+    "/Me",
+)
+
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ResolvePin:
+    """`--resolve HOST:PORT:ADDR`: connect to ADDR for HOST:PORT, keep HOST for SNI and Host."""
+
+    host: str
+    port: int
+    address: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """A SCIM base URL, normalised, with what the URL lint found."""
+
+    given_url: str
+    """The URL as typed (redacted before it is shown)."""
+    base_url: str
+    """The URL checked: https or http, host, port when not default, path without trailing slash."""
+    scheme: str
+    host: str
+    """ASCII (IDNA) host name or IP literal without brackets, lower case."""
+    port: int
+    path: str
+    """Base path without trailing slash ('' for the root)."""
+    lint: tuple[Finding, ...] = ()
+
+    @property
+    def is_https(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def host_is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+    def url(self, endpoint: str = "") -> str:
+        """Absolute URL of an endpoint relative to the base (`url('/Users')`)."""
+        return f"{self.scheme}://{self.netloc}{self.path}{endpoint}"
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host.lower()
+    if host.endswith("."):
+        host = host[:-1]
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as exc:
+        raise InputError(f"host name {host!r} is not a valid internationalised name") from exc
+    ascii_host = ascii_host.lower()
+    if len(ascii_host) > 253 or not all(_HOST_LABEL.match(lbl) for lbl in ascii_host.split(".")):
+        raise InputError(f"{host!r} is not a valid host name")
+    return ascii_host
+
+
+def parse_base_url(raw: str) -> Target:
+    """Parse and lint a base URL; raise InputError when it cannot be checked at all."""
+    text = raw.strip()
+    if not text:
+        raise InputError("the base URL is empty")
+    if any(ch.isspace() for ch in text) or any(ord(ch) < 32 for ch in text):
+        raise InputError("the base URL contains whitespace or control characters")
+    shown = redact(text)
+    if "://" not in text:
+        raise InputError(f"{shown} has no scheme: use https://HOST/scim/v2")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port_given = parts.port
+    except ValueError as exc:
+        raise InputError(f"{shown} is not a valid URL ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise InputError(f"unsupported scheme {scheme!r} in {shown}: use https://")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"{shown} has credentials in it: remove them and pass the token with "
+            "SCIM_TOKEN, --token-env, --token-file or --token-stdin"
+        )
+    if not parts.hostname:
+        raise InputError(f"{shown} has no host name")
+    host = _ascii_host(parts.hostname)
+    port = port_given if port_given is not None else (443 if scheme == "https" else 80)
+    if port == 0:
+        raise InputError(f"port 0 in {shown} is not a port a server can listen on")
+
+    lint: list[Finding] = []
+    path = parts.path
+    if parts.query or parts.fragment:
+        lint.append(
+            findings.make(
+                "url.query_or_fragment",
+                f"the base URL carries {'?' + parts.query if parts.query else ''}"
+                f"{'#' + parts.fragment if parts.fragment else ''}; it was checked without it",
+            )
+        )
+    if "_" in host:
+        lint.append(findings.make("url.underscore_in_host", f"host name {host!r} contains '_'"))
+    if path.endswith("/") and path != "/":
+        lint.append(findings.make("url.trailing_slash", f"the path {path!r} ends with '/'"))
+    path = path.rstrip("/")
+    for suffix in ENDPOINT_SUFFIXES:
+        if path.lower().endswith(suffix.lower()):
+            stripped = path[: -len(suffix)]
+            lint.append(
+                findings.make(
+                    "url.endpoint_suffix",
+                    f"the base URL ends with {path[-len(suffix) :]}; it was checked as "
+                    f"{scheme}://{parts.netloc}{stripped}",
+                    remediation=f"Configure {scheme}://{parts.netloc}{stripped} as the base URL "
+                    "in the identity provider.",
+                )
+            )
+            path = stripped.rstrip("/")
+            break
+    base = Target(given_url=text, base_url="", scheme=scheme, host=host, port=port, path=path)
+    return Target(
+        given_url=text,
+        base_url=base.url(),
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=path,
+        lint=tuple(lint),
+    )
+
+
+def parse_resolve(spec: str) -> ResolvePin:
+    """Parse curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 literal)."""
+    host, sep1, rest = spec.partition(":")
+    port_text, sep2, address = rest.partition(":")
+    if not (sep1 and sep2 and host and port_text and address):
+        raise InputError(f"--resolve {spec!r}: expected HOST:PORT:ADDRESS")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise InputError(f"--resolve {spec!r}: port {port_text!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise InputError(f"--resolve {spec!r}: port {port} is out of range 1-65535")
+    address = address.strip()
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise InputError(f"--resolve {spec!r}: {address!r} is not an IP address") from None
+    return ResolvePin(host=_ascii_host(host), port=port, address=address)

@@ -1,0 +1,272 @@
+"""How the run's HTTP requests reach the wire: --resolve pins, proxies, one bounded pool.
+
+Why our own `httpx.AsyncBaseTransport` over `httpcore.AsyncConnectionPool` rather than
+`httpx.AsyncHTTPTransport`: only the httpcore pool accepts a `network_backend`, and a backend is
+the one place where curl's `--resolve HOST:PORT:ADDR` can be honoured exactly. `connect_tcp` is
+the only call that sees an address; the connection keeps the URL's host for the TLS SNI, the
+certificate's host name check and the Host header, so a pinned request is indistinguishable from
+one whose DNS answered ADDR. Rewriting the URL to the address instead would break all three, and
+patching `getaddrinfo` would leak into the whole process. Everything used here is public
+httpcore/httpx API (`AsyncConnectionPool(network_backend=..., proxy=...)`, `AnyIOBackend`,
+`Proxy`); the request/response mapping mirrors what `httpx.AsyncHTTPTransport` does.
+
+Proxies: `--proxy` (curl's `-x`) applies to every request; without it the environment's
+`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` apply, read with the standard library's
+`urllib.request` rules. httpx only reads the environment when it builds its own transport, so we
+do it here. A tunnelled request's TLS runs end-to-end with the target, so the token never shows
+in clear to the proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import select
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+import httpcore
+import httpx
+
+from scim_doctor.core.secrets import redact
+from scim_doctor.net.failures import ProxyConfigError
+
+# anyio imports its stream classes and its asyncio backend lazily, on the run's first
+# connection: some 50 ms of imports that every first request of the checks after `tls` would
+# wait for together, on the run's critical path. They load with this module instead (the
+# backend is the module `anyio.get_async_backend()` imports under asyncio).
+for _name in (
+    "anyio.abc",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
+    "anyio._backends._asyncio",
+):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
+
+POOL_CONNECTIONS = 16
+"""Connections per pool. Once `tls` passes, six checks (redirect, auth, negotiation, users,
+discovery, errors) send their first requests at once, some 16 in all: fewer connections make
+a far-away target's requests queue for round trips. Still far below what a browser opens."""
+KEEPALIVE_EXPIRY = 5.0
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to the pinned address for a pinned HOST:PORT, to HOST itself otherwise."""
+
+    def __init__(
+        self,
+        pins: Mapping[tuple[str, int], str],
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._pins = {(host.lower(), port): address for (host, port), address in pins.items()}
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    def address_for(self, host: str, port: int) -> str:
+        """The pin for HOST:PORT, else a pin for HOST on another port (as
+        `ProbeContext.pinned_address` does: the http:// counterpart of a pinned https target
+        must reach the same server, not look the name up), else HOST itself."""
+        name = host.lower().strip("[]")
+        exact = self._pins.get((name, port))
+        if exact is not None:
+            return exact
+        return next((addr for (pinned, _), addr in self._pins.items() if pinned == name), host)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(
+            self.address_for(host, port),
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return _Stream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - never used: no --unix-socket option
+        return await self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - only httpcore retries
+        await self._inner.sleep(seconds)
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection whose socket is looked up once.
+
+    Before each request httpcore asks every idle connection of the pool whether its socket is
+    readable (the server closed it); anyio answers by rebuilding a table of attributes over
+    every layer of the stream each time, a third of the pool's CPU in a run of full checks.
+    The socket does not change (TLS wraps the same one), so it is kept and polled directly.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, sock: Any = None) -> None:
+        self._inner = inner
+        self._socket = sock if sock is not None else inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        wrapped = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _Stream(wrapped, self._socket)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "socket":
+            return self._socket
+        if info == "is_readable":
+            return _readable_or_closed(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def _readable_or_closed(sock: Any) -> bool:
+    """What httpcore's own check answers: True when the peer sent something or hung up (an
+    idle HTTP/1.1 connection that is readable can only be closing), or the socket is gone."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)  # pragma: no cover - Windows
+    return bool(readable)
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            await self._stream.aclose()
+
+
+def _httpcore_proxy(proxy_url: str, ssl_context: ssl.SSLContext) -> httpcore.Proxy:
+    try:
+        proxy = httpx.Proxy(proxy_url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ProxyConfigError(f"proxy {redact(proxy_url)} cannot be used: {exc}") from None
+    scheme = proxy.url.scheme
+    if scheme in ("socks5", "socks5h") and importlib.util.find_spec("socksio") is None:
+        raise ProxyConfigError(
+            f"proxy {redact(proxy_url)} is a SOCKS proxy, which needs the 'socksio' package"
+        )
+    return httpcore.Proxy(
+        url=httpcore.URL(
+            scheme=proxy.url.raw_scheme,
+            host=proxy.url.raw_host,
+            port=proxy.url.port,
+            target=proxy.url.raw_path,
+        ),
+        auth=proxy.raw_auth,
+        headers=proxy.headers.raw,
+        # An https:// proxy is verified with the same roots as the target (--cacert applies).
+        ssl_context=ssl_context if scheme == "https" else None,
+    )
+
+
+class DoctorTransport(httpx.AsyncBaseTransport):
+    """One bounded connection pool per proxy route (direct, or via a proxy), created on demand."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        pins: Mapping[tuple[str, int], str],
+        proxy: str | None = None,
+        trust_env: bool = True,
+        max_connections: int = POOL_CONNECTIONS,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._backend = PinnedBackend(pins)
+        self._proxy = proxy
+        self._env_proxies = urllib.request.getproxies() if trust_env else {}
+        self._max_connections = max_connections
+        self._pools: dict[str | None, httpcore.AsyncConnectionPool] = {}
+
+    def proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy URL a request to `url` goes through (None: direct)."""
+        if self._proxy:
+            return self._proxy if "://" in self._proxy else f"http://{self._proxy}"
+        env = self._env_proxies
+        chosen = env.get(url.scheme) or env.get("all")
+        if not chosen:
+            return None
+        host = url.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        # The same question the network probe asks (scim_doctor.probes.network.proxy_for).
+        if urllib.request.proxy_bypass(host if ":" in host else f"{host}:{port}"):
+            return None
+        return chosen if "://" in chosen else f"http://{chosen}"
+
+    def _pool(self, proxy_url: str | None) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(proxy_url)
+        if pool is None:
+            proxy = _httpcore_proxy(proxy_url, self._ssl_context) if proxy_url else None
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl_context,
+                proxy=proxy,
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+                network_backend=self._backend,
+            )
+            self._pools[proxy_url] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)  # noqa: S101 - httpx guarantees it
+        pool = self._pool(self.proxy_for(request.url))
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        response = await pool.handle_async_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()

@@ -1,0 +1,114 @@
+"""The trust store: one verifying SSL context per process, built the way curl would.
+
+certifi by default; `--cacert` replaces it (curl semantics); `SSL_CERT_FILE` / `SSL_CERT_DIR`
+are honoured when no --cacert is given, like httpx and OpenSSL do. Building a context loads
+and parses a whole CA bundle (~20 ms), so it is built once and shared by every probe and client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from scim_doctor.core.errors import InputError
+
+_cache: dict[tuple[str, str, str], Trust] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Trust:
+    """A verifying client context and a human description of where its roots come from."""
+
+    context: ssl.SSLContext
+    description: str
+    """e.g. 'certifi 2024.8.30', '--cacert corp.pem', 'SSL_CERT_FILE=/etc/ssl/x.pem'."""
+
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.exists():
+        raise InputError(f"{what} {path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{what} {path}: is a directory, expected a PEM file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise InputError(f"{what} {path}: holds no PEM certificate")
+
+
+def _new_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _identity(path: Path | None) -> str:
+    """The cache key of a CA file: its path and content, so a rewritten file is reloaded."""
+    if path is None:
+        return ""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = "unreadable"  # _check_file reports it when the context is built
+    return f"{path}#{digest}"
+
+
+def load_trust(cacert: Path | None = None) -> Trust:
+    """The shared verifying context for this process (and this --cacert)."""
+    env_file = os.environ.get("SSL_CERT_FILE", "")
+    env_dir = os.environ.get("SSL_CERT_DIR", "")
+    key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        context = _new_context()
+        if cacert is not None:
+            _check_file(cacert, "--cacert")
+            try:
+                context.load_verify_locations(cafile=str(cacert))
+            except ssl.SSLError as exc:
+                raise InputError(f"--cacert {cacert}: not a valid PEM bundle ({exc})") from None
+            description = f"--cacert {cacert}"
+        elif env_file or env_dir:
+            if env_file:
+                _check_file(Path(env_file), "SSL_CERT_FILE")
+            try:
+                context.load_verify_locations(cafile=env_file or None, capath=env_dir or None)
+            except (ssl.SSLError, OSError) as exc:
+                raise InputError(f"SSL_CERT_FILE/SSL_CERT_DIR cannot be loaded ({exc})") from None
+            description = f"SSL_CERT_FILE={env_file}" if env_file else f"SSL_CERT_DIR={env_dir}"
+        else:
+            import certifi
+
+            context.load_verify_locations(cafile=certifi.where())
+            description = f"certifi {certifi.__version__}"
+        trust = Trust(context=context, description=description)
+        _cache[key] = trust
+        return trust
+
+
+def unverified_context(minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> ssl.SSLContext:
+    """A context that accepts any certificate: only to fetch what a failing server presents."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if minimum < ssl.TLSVersion.TLSv1_2:
+        # OpenSSL 3 refuses TLS < 1.2 at the default security level, and Python deprecates
+        # the old versions themselves; we only want to see whether the server speaks one, to
+        # name the problem.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = minimum
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    else:
+        context.minimum_version = minimum
+    return context

@@ -1,0 +1,155 @@
+"""The support bundle: one zip a user can attach to a ticket, safe to send as it is.
+
+It holds the report in every format a support engineer may want (HTML to read, JSON to diff or
+script, text as the user saw it with the HTTP exchanges, Markdown to paste) and a README saying
+how it was made. Everything in it passes through `secrets.redact()`, and personal data is masked
+unless the caller explicitly asks for it, so attaching the bundle never leaks the token and by
+default not the users the server returned either. The zip is written to a temporary sibling and
+renamed, so a half-written bundle is never left behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import shlex
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from scim_doctor.core.errors import InputError
+from scim_doctor.core.model import Report
+from scim_doctor.core.pii import mask_report, mask_text
+from scim_doctor.core.secrets import redact
+from scim_doctor.reporters import json as json_reporter
+from scim_doctor.reporters import markdown as markdown_reporter
+from scim_doctor.reporters import text as text_reporter
+
+HTML_MODULE = "scim_doctor.reporters.html"
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as the user typed it, quoted for a shell and redacted.
+
+    The token never is on the command line (it comes from an environment variable, a file or
+    standard input), so this shows where it came from without showing it.
+    """
+    words = ["scim-doctor", *argv[1:]] if argv else ["scim-doctor"]
+    return redact(shlex.join(words))
+
+
+def _html_renderer() -> Callable[[Report], str] | None:
+    try:
+        module = importlib.import_module(HTML_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name in (HTML_MODULE, "jinja2"):
+            return None
+        raise
+    render: Callable[[Report], str] = module.render
+    return render
+
+
+def _readme(
+    report: Report, *, command: str, created_at: str, show_pii: bool, files: Sequence[str]
+) -> str:
+    privacy = (
+        "Personal data is NOT masked in this bundle (--show-pii was given): user names, "
+        "e-mail addresses, names, phone numbers and addresses appear as the server sent them."
+        if show_pii
+        else "Personal data is masked: user names, e-mail addresses, names, phone numbers and "
+        "addresses that the server returned keep their shape but not their content "
+        "(a***@e***.com, A*** L***, +1 *** *** **67)."
+    )
+    lines = [
+        "scim-doctor support bundle",
+        "",
+        f"Made by:   scim-doctor {report.tool_version}",
+        f"Made at:   {created_at}",
+        f"Run at:    {report.started_at}",
+        f"Command:   {command}",
+        f"Target:    {report.target.base_url}",
+        f"Verdict:   {report.status.value} - {text_reporter.verdict(report)}",
+        "",
+        "Redaction: the token is never included. Authorization, Cookie and similar headers, "
+        "tokens in URLs and the token's own value are replaced by [REDACTED] in every file.",
+        privacy,
+        "",
+        "Files:",
+        "  report.json  the JSON report (schema: docs/report-schema-v1.json); compare two with "
+        "`scim-doctor diff OLD NEW`",
+        "  report.txt   the terminal report with the HTTP exchanges (as with -v)",
+        "  report.md    the Markdown report, to paste into a ticket",
+    ]
+    if "report.html" in files:
+        lines.append("  report.html  the HTML report, to open in a browser")
+    else:
+        lines.append(
+            "  (no report.html: the HTML report is not available in this installation of "
+            "scim-doctor)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"bundle {path}: is a directory")
+    if not path.parent.is_dir():
+        raise InputError(f"bundle {path}: directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"bundle {path}: directory {path.parent} is not writable")
+
+
+def write_bundle(
+    report: Report,
+    path: Path,
+    *,
+    command: str,
+    show_pii: bool = False,
+    now: dt.datetime | None = None,
+) -> Path:
+    """Write the support bundle zip for `report` to `path` atomically; return the path.
+
+    `command` is the command line to record (see `command_line`); `show_pii=True` keeps
+    personal data unmasked (the token is redacted regardless).
+    """
+    path = Path(path)
+    _check_path(path)
+    shown = report if show_pii else mask_report(report)
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    members: dict[str, str] = {
+        "report.json": json_reporter.render(shown),
+        "report.txt": text_reporter.render(shown, verbose=True),
+        "report.md": markdown_reporter.render(shown),
+    }
+    render_html = _html_renderer()
+    if render_html is not None:
+        members["report.html"] = render_html(shown)
+    readme = _readme(
+        shown,
+        command=command if show_pii else mask_text(command),
+        created_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        show_pii=show_pii,
+        files=list(members),
+    )
+    members = {"README.txt": readme, **members}
+    stamp = moment.timetuple()[:6]
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"bundle {path}: cannot write there ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            for name, content in members.items():
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                data = redact(content).encode("utf-8", "backslashreplace")
+                archive.writestr(info, data)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,701 @@
+"""The fleet file `scim-doctor.toml`: `[defaults]` and `[[targets]]`, validated into frozen records.
+
+A CI job checks many endpoints with one file, so a mistake in it must name the file, the line
+and the key, and stop the run before any network step (InputError: exit 2, one line). tomllib
+reports no line numbers for keys; they are found by scanning the text of the key's table (best
+effort: the table's header line when the key cannot be found).
+
+Tokens never live in the file: a target names where its token is (`token_env`, `token_file`).
+A `token` key, or a value that looks like a token where a name or a path belongs, is refused
+with a message that does not show the value: the file is probably committed to a repository.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
+from scim_doctor.core.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    from scim_doctor.core.model import Severity
+    from scim_doctor.core.secrets import Secret
+    from scim_doctor.net.context import Options
+    from scim_doctor.net.target import ResolvePin, Target
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_FILE",
+    "FleetConfig",
+    "TargetConfig",
+    "TokenSource",
+    "load_config",
+    "looks_like_token",
+]
+
+DEFAULT_FILE = "scim-doctor.toml"
+DEFAULT_CONCURRENCY = 20
+MAX_CONCURRENCY = 1000
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""A fleet file of thousands of targets is a few hundred KiB; more is the wrong file."""
+
+# Keys a target may set; [defaults] takes the same except the target's identity.
+_TARGET_ONLY = ("name", "url", "tags")
+_SHARED_KEYS = (
+    "token_env",
+    "token_file",
+    "no_token",
+    "cacert",
+    "insecure",
+    "resolve",
+    "proxy",
+    "http_port",
+    "idp",
+    "only",
+    "skip",
+    "fail_on",
+    "timeout",
+    "deadline",
+    "expiry_warn_days",
+    "write",
+)
+TARGET_KEYS = frozenset(_TARGET_ONLY + _SHARED_KEYS)
+DEFAULTS_KEYS = frozenset((*_SHARED_KEYS, "concurrency"))
+TOP_KEYS = frozenset(("defaults", "targets"))
+
+# Keys that can only mean "the credential itself is in this file".
+_SECRET_KEYS = frozenset(
+    {
+        "token",
+        "scim_token",
+        "bearer",
+        "bearer_token",
+        "access_token",
+        "auth_token",
+        "api_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "password",
+        "secret",
+        "client_secret",
+        "credentials",
+    }
+)
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,99}$")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}")
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk-")
+_SCHEME_PREFIXES = ("bearer ", "basic ", "ssws ", "token ")
+
+
+def _class_changes(segment: str) -> float:
+    """Share of neighbouring characters of different kinds (lower, upper, digit)."""
+
+    def kind(ch: str) -> int:
+        return 0 if ch.islower() else 1 if ch.isupper() else 2
+
+    changes = sum(kind(a) != kind(b) for a, b in itertools.pairwise(segment))
+    return changes / max(1, len(segment) - 1)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_BASE64ISH = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
+_WORD_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]{2,}(?![a-z])|\d{1,4}")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5,}")
+
+
+def _wordlike_share(joined: str) -> float:
+    """Share of the characters that sit in pieces a person writes: Camel- or snake-case words
+    with a vowel and no run of five consonants, upper-case acronyms, short numbers."""
+    covered = 0
+    for match in _WORD_PIECE.finditer(joined):
+        piece = match.group()
+        if piece.isdigit() or (_VOWEL.search(piece) and not _CONSONANT_RUN.search(piece)):
+            covered += len(piece)
+    return covered / len(joined)
+
+
+def _random_run(text: str) -> bool:
+    joined = "".join(re.split(r"[^A-Za-z0-9]+", text))
+    if len(joined) < 16:
+        return False
+    if _HEX.fullmatch(joined) and not joined.isdigit() and not joined.isalpha():
+        return True  # a hex secret: 32 or 40 hex digits are never a name
+    share = _wordlike_share(joined)
+    return share < 0.85 or (share < 0.95 and _class_changes(joined) >= 0.45)
+
+
+def looks_like_token(value: str) -> bool:
+    """True for what is probably a credential: a scheme prefix, a JWT, a random-looking run.
+
+    Names (`ACME_SCIM_TOKEN`, `entraIdScimToken2024`) and paths (`secrets/acme.token`) are made
+    of words; tokens are runs of letters and digits that no one would pronounce. Measured on
+    20,000 random tokens each: 99.2 % of `token_urlsafe(16)`, 99.9 % of `token_urlsafe(32)`
+    and every hex token are recognised (the former rule, on how often the kind of character
+    changes, missed 4.4 %, 0.1 % and 0.3 %, and took CamelCase names for tokens).
+    """
+    text = value.strip()
+    lowered = text.lower()
+    if lowered.startswith(_SCHEME_PREFIXES) or _JWT.search(text):
+        return True
+    if len(text) >= 20 and lowered.startswith(_TOKEN_PREFIXES):
+        return True
+    if any(ch.isspace() for ch in text):
+        return False  # a sentence or a name with spaces
+    # A path is judged part by part; standard base64 also has '/', so a run of its alphabet
+    # is judged whole as well.
+    candidates = re.split(r"[/\\]", text)
+    if _BASE64ISH.fullmatch(text):
+        candidates.append(text)
+    return any(_random_run(candidate) for candidate in candidates)
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """Where a target's token comes from (one of them, or none at all)."""
+
+    env: str | None = None
+    """Name of an environment variable."""
+    file: Path | None = None
+    """A file, resolved against the config file's directory."""
+    none: bool = False
+    """`no_token = true`: check without a token, as `--no-token`."""
+
+    def describe(self) -> str:
+        if self.none:
+            return "no token"
+        if self.file is not None:
+            return f"token_file {self.file}"
+        return f"token_env {self.env}"
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One `[[targets]]` entry with `[defaults]` applied, checked and normalised."""
+
+    name: str
+    """Unique in the file; what --target selects and reports show."""
+    target: Target
+    """The parsed base URL."""
+    tags: tuple[str, ...]
+    token: TokenSource
+    cacert: Path | None
+    """Resolved against the config file's directory."""
+    insecure: bool
+    resolve: tuple[ResolvePin, ...]
+    proxy: str | None
+    http_port: int
+    idp: str | None
+    """An identity provider profile name (free text for now)."""
+    only: frozenset[str] | None
+    skip: frozenset[str]
+    fail_on: Severity
+    timeout: float
+    deadline: float
+    expiry_warn_days: int
+    source: str
+    """`FILE:LINE` of the target's `[[targets]]` header, for messages and annotations."""
+    line: int
+    """Line of the `[[targets]]` header (1-based)."""
+    allow_writes: bool = False
+    """`write = true`: run the lifecycle check (creates and deletes test resources)."""
+    deep: bool = False
+    strict: bool = False
+    show_pii: bool = False
+
+    def options(self) -> Options:
+        from scim_doctor.net.context import Options
+
+        return Options(
+            timeout=self.timeout,
+            deadline=self.deadline,
+            cacert=self.cacert,
+            insecure=self.insecure,
+            resolve=self.resolve,
+            proxy=self.proxy,
+            http_port=self.http_port,
+            expiry_warn_days=self.expiry_warn_days,
+            only=self.only,
+            skip=self.skip,
+            idp=self.idp,
+            allow_writes=self.allow_writes,
+            deep=self.deep,
+            strict=self.strict,
+            show_pii=self.show_pii,
+        )
+
+    def read_token(self) -> Secret | None:
+        """The token, read now from where the file says it is (InputError naming the target)."""
+        from scim_doctor.core.credentials import read_token
+
+        source = self.token
+        if source.none:
+            return None
+        where = f"{self.source}: target {self.name!r}"
+        if source.file is not None:
+            if not source.file.exists():
+                raise InputError(f"{where}: token_file {source.file}: no such file")
+            try:
+                return read_token(token_env=None, token_file=source.file, token_stdin=False)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+        name = source.env or "SCIM_TOKEN"
+        if name not in os.environ:
+            raise InputError(
+                f"{where}: no token: the environment variable {name} (token_env) is not set"
+            )
+        try:
+            return read_token(token_env=name, token_file=None, token_stdin=False)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """A whole config file: its targets in file order and how many run at once."""
+
+    path: Path
+    targets: tuple[TargetConfig, ...]
+    concurrency: int
+
+    def select(
+        self, names: Sequence[str] = (), tags: Sequence[str] = ()
+    ) -> tuple[TargetConfig, ...]:
+        """Targets named by --target or carrying a --tag (all when neither is given), in order."""
+        known = {t.name for t in self.targets}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(
+                f"--target {unknown[0]!r}: no such target in {self.path} "
+                f"(known: {_short_list(sorted(known))})"
+            )
+        all_tags = {tag for t in self.targets for tag in t.tags}
+        missing = [tag for tag in tags if tag not in all_tags]
+        if missing:
+            raise InputError(
+                f"--tag {missing[0]!r}: no target in {self.path} carries it "
+                f"(tags: {_short_list(sorted(all_tags)) or 'none'})"
+            )
+        if not names and not tags:
+            return self.targets
+        wanted_names, wanted_tags = set(names), set(tags)
+        return tuple(
+            t for t in self.targets if t.name in wanted_names or wanted_tags.intersection(t.tags)
+        )
+
+
+def _short_list(items: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")
+
+
+# --- locating keys in the text ----------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
+
+
+class _Lines:
+    """Best-effort line numbers for tables and keys, from the raw text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.tables: list[tuple[str, int]] = []
+        """(table name, header line) in file order; array entries repeat their name."""
+        for number, line in enumerate(self.lines, start=1):
+            match = _HEADER.match(line)
+            if match:
+                self.tables.append((match.group(2).strip().strip("\"'"), number))
+
+    def table(self, name: str, index: int = 0) -> int | None:
+        found = [number for table, number in self.tables if table == name]
+        return found[index] if index < len(found) else None
+
+    def key(self, table_line: int | None, key: str) -> int | None:
+        """The line of `key = ...` inside the table starting at `table_line` (0: top level)."""
+        start = table_line or 0
+        ends = [number for _, number in self.tables if number > start]
+        end = min(ends) if ends else len(self.lines) + 1
+        pattern = re.compile(
+            rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
+        )
+        for number in range(start + 1, end):
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return None
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a table is: used to prefix every message about it."""
+
+    path: str
+    lines: _Lines
+    table_line: int | None
+    label: str
+    """e.g. '[defaults]', '[[targets]] #3 "acme"'."""
+
+    def error(self, key: str | None, message: str) -> InputError:
+        line = self.lines.key(self.table_line, key) if key is not None else None
+        line = line or self.table_line
+        location = f"{self.path}:{line}" if line else self.path
+        subject = f"{self.label}: {key}" if key is not None else self.label
+        return InputError(f"{location}: {subject}: {message}")
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _string(where: _Where, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise where.error(key, f"expected a string, got {_type_name(value)}")
+    if not value.strip():
+        raise where.error(key, "is empty")
+    return value
+
+
+def _no_token_in(where: _Where, key: str, value: str, what: str) -> None:
+    if looks_like_token(value):
+        raise where.error(
+            key,
+            f"the value looks like a token, not {what} (it is not shown here); tokens never go "
+            "in the config file: put it in an environment variable (token_env) or a file "
+            "(token_file)",
+        )
+
+
+def _strings(where: _Where, key: str, value: object) -> tuple[str, ...]:
+    """An array of strings, or one string (`only = "dns,tls"` is accepted like the option)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise where.error(key, f"expected an array of strings, got {_type_name(value)}")
+    return tuple(item.strip() for item in items if isinstance(item, str))
+
+
+def _bool(where: _Where, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise where.error(key, f"expected true or false, got {_type_name(value)}")
+    return value
+
+
+def _number(where: _Where, key: str, value: object, upper: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise where.error(key, f"expected a number of seconds, got {_type_name(value)}")
+    if not (0 < value <= upper and math.isfinite(value)):
+        raise where.error(key, f"{value:g}: must be more than 0 and at most {upper:g} seconds")
+    return float(value)
+
+
+def _integer(where: _Where, key: str, value: object, lower: int, upper: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.error(key, f"expected an integer, got {_type_name(value)}")
+    if not lower <= value <= upper:
+        raise where.error(key, f"{value}: must be between {lower} and {upper}")
+    return value
+
+
+def _path(where: _Where, key: str, value: object, base: Path) -> Path:
+    text = _string(where, key, value)
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def _check_ids(where: _Where, key: str, value: object) -> frozenset[str]:
+    from scim_doctor.checks import CHECK_IDS
+
+    ids: set[str] = set()
+    for item in _strings(where, key, value):
+        for check_id in (part.strip() for part in item.split(",")):
+            if not check_id:
+                continue
+            if check_id not in CHECK_IDS:
+                raise where.error(
+                    key, f"{check_id!r} is not a check (known: {', '.join(CHECK_IDS)})"
+                )
+            ids.add(check_id)
+    return frozenset(ids)
+
+
+def _proxy(where: _Where, key: str, value: object) -> str:
+    import urllib.parse
+
+    from scim_doctor.core.secrets import redact
+
+    text = _string(where, key, value)
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise where.error(key, f"{redact(text)}: not a valid URL") from None
+    if parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
+        raise where.error(key, f"{redact(text)}: expected http://HOST:PORT")
+    return text
+
+
+def _check_keys(where: _Where, table: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    for key in table:
+        if key.lower() in _SECRET_KEYS:
+            raise where.error(
+                key,
+                "refused: tokens never go in the config file (the value is not shown); name "
+                'where the token is with token_env = "NAME" or token_file = "PATH"',
+            )
+    for key, value in table.items():
+        if key in allowed:
+            continue
+        if isinstance(value, str) and looks_like_token(value):
+            raise where.error(
+                key,
+                "unknown key, and its value looks like a token (it is not shown); tokens never "
+                "go in the config file: use token_env or token_file",
+            )
+        raise where.error(key, f"unknown key (known: {', '.join(sorted(allowed))})")
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """The shared keys of one table, checked and converted (only those present)."""
+    from scim_doctor.core.model import Severity
+    from scim_doctor.net.target import parse_resolve
+
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "token_env":
+            name = _string(where, key, value)
+            _no_token_in(where, key, name, "the name of an environment variable")
+            if not _ENV_NAME.match(name):
+                raise where.error(key, f"{name!r} is not an environment variable name")
+            out[key] = name
+        elif key == "token_file":
+            _no_token_in(where, key, _string(where, key, value), "a file name")
+            out[key] = _path(where, key, value, base)
+        elif key in ("no_token", "insecure", "write"):
+            out[key] = _bool(where, key, value)
+        elif key == "cacert":
+            path = _path(where, key, value, base)
+            if not path.is_file():
+                raise where.error(key, f"{path}: no such file")
+            out[key] = path
+        elif key == "resolve":
+            pins = []
+            for spec in _strings(where, key, value):
+                try:
+                    pins.append(parse_resolve(spec))
+                except InputError as exc:
+                    raise where.error(key, str(exc).removeprefix("--resolve ")) from None
+            out[key] = tuple(pins)
+        elif key == "proxy":
+            out[key] = _proxy(where, key, value)
+        elif key == "http_port":
+            out[key] = _integer(where, key, value, 1, 65535)
+        elif key == "idp":
+            idp = _string(where, key, value)
+            _no_token_in(where, key, idp, "an identity provider profile name")
+            from scim_doctor.scim.idp import resolve_idp_name
+
+            try:
+                out[key] = resolve_idp_name(idp)
+            except InputError as exc:
+                raise InputError(f"{where}: {key}: {exc}") from None
+        elif key in ("only", "skip"):
+            ids = _check_ids(where, key, value)
+            # `only = []` lifts a default restriction: every check, as without --only.
+            out[key] = None if key == "only" and not ids else ids
+        elif key == "fail_on":
+            if value not in ("warn", "fail"):
+                raise where.error(key, 'expected "warn" or "fail"')
+            out[key] = Severity(value)
+        elif key == "timeout":
+            out[key] = _number(where, key, value, 3600.0)
+        elif key == "deadline":
+            out[key] = _number(where, key, value, 86400.0)
+        elif key == "expiry_warn_days":
+            out[key] = _integer(where, key, value, 0, 3650)
+        elif key == "concurrency":
+            out[key] = _integer(where, key, value, 1, MAX_CONCURRENCY)
+    return out
+
+
+_TOKEN_KEYS = ("token_env", "token_file", "no_token")
+
+
+def _token_keys(table: Mapping[str, Any]) -> list[str]:
+    return [key for key in _TOKEN_KEYS if key in table and table[key] is not False]
+
+
+def _token_source(
+    where: _Where, own: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> TokenSource:
+    """The target's own token source replaces the defaults' as a whole."""
+    chosen = own if _token_keys(own) else defaults
+    keys = _token_keys(chosen)
+    if len(keys) > 1:
+        raise where.error(keys[1], f"choose one of {', '.join(_TOKEN_KEYS)}")
+    if chosen.get("no_token"):
+        return TokenSource(none=True)
+    if "token_file" in chosen:
+        return TokenSource(file=chosen["token_file"])
+    return TokenSource(env=chosen.get("token_env"))
+
+
+def _target(
+    where: _Where, table: Mapping[str, Any], defaults: Mapping[str, Any], base: Path, line: int
+) -> TargetConfig:
+    from scim_doctor.core.model import Severity
+    from scim_doctor.core.secrets import redact
+    from scim_doctor.net.target import parse_base_url
+
+    _check_keys(where, table, TARGET_KEYS)
+    if "url" not in table:
+        raise where.error(None, "has no url")
+    url = _string(where, "url", table["url"])
+    try:
+        target = parse_base_url(url)
+    except InputError as exc:
+        raise where.error("url", redact(str(exc))) from None
+    name = _string(where, "name", table["name"]) if "name" in table else target.host
+    if _JWT.search(name) or name.lower().startswith(_SCHEME_PREFIXES):
+        _no_token_in(where, "name", name, "a name")
+    if not _NAME.match(name):
+        raise where.error(
+            "name", f"{name!r}: use letters, digits and . _ - : @ + / (at most 100, no spaces)"
+        )
+    tags = _strings(where, "tags", table.get("tags", []))
+    for tag in tags:
+        if not _NAME.match(tag):
+            raise where.error("tags", f"{tag!r}: use letters, digits and . _ - : @ + /")
+    own = _settings(where, {k: v for k, v in table.items() if k not in _TARGET_ONLY}, base)
+    merged = {**defaults, **own}
+    timeout = merged.get("timeout", DEFAULT_TIMEOUT)
+    deadline = merged.get("deadline", max(DEFAULT_DEADLINE, 6 * timeout))
+    return TargetConfig(
+        name=name,
+        target=target,
+        tags=tuple(dict.fromkeys(tags)),
+        token=_token_source(where, own, defaults),
+        cacert=merged.get("cacert"),
+        insecure=merged.get("insecure", False),
+        resolve=merged.get("resolve", ()),
+        proxy=merged.get("proxy"),
+        http_port=merged.get("http_port", 80),
+        idp=merged.get("idp"),
+        only=merged.get("only"),
+        skip=merged.get("skip", frozenset()),
+        fail_on=merged.get("fail_on", Severity.FAIL),
+        timeout=timeout,
+        deadline=deadline,
+        expiry_warn_days=merged.get("expiry_warn_days", DEFAULT_EXPIRY_WARN_DAYS),
+        source=f"{where.path}:{line}",
+        line=line,
+        allow_writes=merged.get("write", False),
+    )
+
+
+def _read(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"--config {path}: no such file")
+    if path.is_dir():
+        raise InputError(f"--config {path}: is a directory")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"--config {path}: cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InputError(f"--config {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--config {path}: not UTF-8 text (byte {exc.start})") from None
+
+
+_DECODE_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def parse_config(text: str, path: Path, shown: str | None = None) -> FleetConfig:
+    """Validate the text of a config file; `path` anchors relative paths in it."""
+    shown = shown or str(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _DECODE_POSITION.search(message)
+        line = f":{position.group(1)}" if position else ""
+        reason = _DECODE_POSITION.sub("", message).strip().rstrip(".")
+        raise InputError(f"{shown}{line}: not valid TOML: {reason}") from None
+    lines = _Lines(text)
+    base = path.resolve().parent
+    top = _Where(shown, lines, None, "top level")
+    _check_keys(top, data, TOP_KEYS)
+
+    raw_defaults = data.get("defaults", {})
+    defaults_where = _Where(shown, lines, lines.table("defaults"), "[defaults]")
+    if not isinstance(raw_defaults, dict):
+        raise top.error("defaults", "expected a table ([defaults])")
+    _check_keys(defaults_where, raw_defaults, DEFAULTS_KEYS)
+    defaults = _settings(defaults_where, raw_defaults, base)
+    if len(_token_keys(defaults)) > 1:
+        raise defaults_where.error(
+            _token_keys(defaults)[1], f"choose one of {', '.join(_TOKEN_KEYS)}"
+        )
+    concurrency = defaults.pop("concurrency", DEFAULT_CONCURRENCY)
+
+    raw_targets = data.get("targets")
+    if raw_targets is None:
+        raise InputError(f"{shown}: no [[targets]]: add one per endpoint to check")
+    if not isinstance(raw_targets, list) or not all(isinstance(t, dict) for t in raw_targets):
+        raise top.error("targets", "expected an array of tables ([[targets]])")
+    if not raw_targets:
+        raise InputError(f"{shown}: no [[targets]]: add one per endpoint to check")
+
+    targets: list[TargetConfig] = []
+    names: dict[str, int] = {}
+    for index, table in enumerate(raw_targets):
+        header = lines.table("targets", index) or lines.key(None, "targets") or 0
+        label = f"[[targets]] #{index + 1}"
+        if isinstance(table.get("name"), str) and not looks_like_token(table["name"]):
+            label += f" {table['name']!r}"
+        where = _Where(shown, lines, header or None, label)
+        target = _target(where, table, defaults, base, header)
+        if target.name in names:
+            raise where.error(
+                "name" if "name" in table else "url",
+                f"target name {target.name!r} is already used by target #{names[target.name]}; "
+                "names must be unique (set name = ...)",
+            )
+        names[target.name] = index + 1
+        targets.append(target)
+    return FleetConfig(path=path, targets=tuple(targets), concurrency=concurrency)
+
+
+def load_config(path: Path) -> FleetConfig:
+    """Read and validate a config file (InputError naming file, line and key on any mistake)."""
+    return parse_config(_read(path), path)

@@ -1,0 +1,191 @@
+"""Runs the probes: prerequisites first, independent ones concurrently, results in fixed order.
+
+Every probe is a task that first waits for its prerequisites. A check whose prerequisite did not
+pass is skipped with the reason; a crash becomes `error` with a bug-report hint and the run goes
+on; the run's deadline cuts every probe short, however it is stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+from scim_doctor import __version__
+from scim_doctor.checks import REGISTRY
+from scim_doctor.checks.base import Outcome, Probe
+from scim_doctor.core import findings, pii
+from scim_doctor.core.model import CheckResult, Report, Status, TargetInfo
+from scim_doctor.core.secrets import Secret, redact
+from scim_doctor.core.timeouts import within
+from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.target import Target
+from scim_doctor.net.trust import Trust
+from scim_doctor.scim import idp
+
+BUG_REPORT_HINT = (
+    "scim-doctor itself failed here; this says nothing about the endpoint. Please report it "
+    "with this report attached (the token is redacted)."
+)
+
+_BLOCKING = {Status.FAIL: "failed", Status.ERROR: "broke", Status.SKIP: "was skipped"}
+
+
+def selected(probe: Probe, options: Options) -> bool:
+    if options.only is not None and probe.id not in options.only:
+        return False
+    return probe.id not in options.skip
+
+
+def _skip(probe: Probe, reason: str) -> CheckResult:
+    return CheckResult(
+        id=probe.id,
+        title=probe.title,
+        status=Status.SKIP,
+        duration_ms=0.0,
+        summary=reason,
+        skip_reason=reason,
+    )
+
+
+def _result(probe: Probe, outcome: Outcome, duration_ms: float) -> CheckResult:
+    status = outcome.status
+    return CheckResult(
+        id=probe.id,
+        title=probe.title,
+        status=status,
+        duration_ms=round(duration_ms, 1),
+        summary=outcome.summary or outcome.skip_reason or status.value,
+        skip_reason=outcome.skip_reason,
+        findings=tuple(outcome.findings),
+        facts=dict(outcome.facts),
+        timings_ms={k: round(v, 1) for k, v in outcome.timings_ms.items()},
+        exchanges=tuple(outcome.exchanges),
+    )
+
+
+async def _run_one(probe: Probe, ctx: ProbeContext) -> tuple[CheckResult, bool]:
+    """Run one probe under the deadline; also say whether its dependents may run."""
+    started = time.monotonic()
+    budget = ctx.remaining()
+    if budget <= 0:
+        return _skip(probe, "the run's deadline was reached before this check could start"), False
+    try:
+        outcome = await within(probe.run(ctx), budget)
+    except asyncio.TimeoutError:
+        if ctx.remaining() > 0:
+            return _crashed(probe, started, "a timeout escaped the probe"), False
+        outcome = Outcome(
+            summary=f"not finished when the run's deadline ({ctx.options.deadline:g} s) was "
+            "reached",
+        )
+        outcome.add(
+            findings.make(
+                "run.deadline_exceeded",
+                f"{probe.id} was still running after {time.monotonic() - started:.1f} s, when "
+                f"the whole run reached its {ctx.options.deadline:g} s deadline",
+            )
+        )
+    except Exception as exc:  # a probe crash must not end the run
+        return _crashed(probe, started, f"{type(exc).__name__}: {exc}", exc), False
+    result = _result(probe, outcome, (time.monotonic() - started) * 1000)
+    unblocks = outcome.unblocks_dependents
+    return result, (result.status not in _BLOCKING) if unblocks is None else unblocks
+
+
+def _crashed(
+    probe: Probe, started: float, what: str, exc: BaseException | None = None
+) -> CheckResult:
+    facts = {}
+    if exc is not None:
+        facts["traceback"] = redact("".join(traceback.format_exception(exc)[-6:]))
+    return CheckResult(
+        id=probe.id,
+        title=probe.title,
+        status=Status.ERROR,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        summary=redact(f"internal error ({what}). {BUG_REPORT_HINT}"),
+        facts=facts,
+    )
+
+
+async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> list[CheckResult]:
+    """Run every probe once its prerequisites are settled; return results in registry order."""
+    by_id = {probe.id: probe for probe in probes}
+    tasks: dict[str, asyncio.Task[tuple[CheckResult, bool]]] = {}
+
+    async def gated(probe: Probe) -> tuple[CheckResult, bool]:
+        if not selected(probe, ctx.options):
+            return _skip(probe, "not selected (--only / --skip)"), True
+        for req in probe.requires:
+            if req not in tasks or not selected(by_id[req], ctx.options):
+                continue  # an unselected prerequisite does not block: the user chose to skip it
+            before, unblocks = await tasks[req]
+            if not unblocks:
+                why = _BLOCKING.get(before.status, "did not pass")
+                return _skip(probe, f"requires {req}, which {why}"), False
+        for earlier in probe.after:
+            if earlier in tasks:
+                await tasks[earlier]
+        return await _run_one(probe, ctx)
+
+    for probe in probes:
+        tasks[probe.id] = asyncio.ensure_future(gated(probe))
+    try:
+        return [(await tasks[probe.id])[0] for probe in probes]
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        if ctx.http is not None:
+            await ctx.http.aclose()
+
+
+def environment(trust: Trust, options: Options) -> dict[str, object]:
+    return {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "trust_store": trust.description,
+        "proxy": redact(options.proxy) if options.proxy else None,
+        "timeout_s": options.timeout,
+        "deadline_s": options.deadline,
+        "insecure": options.insecure,
+        "resolve": [f"{p.host}:{p.port}:{p.address}" for p in options.resolve],
+    }
+
+
+async def diagnose(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:
+    """Run every check against one target and build its report."""
+    only_idp = idp.resolve_idp_name(options.idp) if options.idp else None  # before any traffic
+    started_wall = dt.datetime.now(dt.timezone.utc)
+    started = time.monotonic()
+    ctx = ProbeContext(
+        target=target,
+        options=options,
+        token=token,
+        trust=trust,
+        deadline_at=started + options.deadline,
+    )
+    checks = await run_checks(ctx)
+    report = Report(
+        tool_version=__version__,
+        target=TargetInfo(base_url=target.base_url, host=target.host, port=target.port),
+        started_at=started_wall.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        checks=tuple(checks),
+        environment=environment(trust, options),
+        idp_verdicts=idp.verdicts(checks, only=only_idp),
+    )
+    # Personal data seen in sampled resources is masked here, once, for every output format
+    # (reports are attached to support tickets); --show-pii keeps it for a local run.
+    return report if options.show_pii else pii.mask_report(report)
+
+
+def run(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:
+    """Synchronous entry point for the CLI."""
+    if sys.platform == "win32":  # pragma: no cover - the selector loop is what httpx expects
+        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
+    return asyncio.run(diagnose(target, options, token, trust))

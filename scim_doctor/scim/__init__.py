@@ -1,0 +1,3 @@
+"""SCIM semantics as pure functions: resource and ListResponse validation, discovery
+documents, identity-provider verdicts.
+"""

@@ -15,10 +15,10 @@ import jsonschema
 import pytest
 
 from scim_doctor.checks import CHECK_IDS
+from scim_doctor.core.fleet import FleetReport, TargetOutcome
 from scim_doctor.core.model import Severity
 from scim_doctor.net import trust
 from scim_doctor.reporters import fleet as fleet_reporter
-from scim_doctor.runs.fleet import FleetReport, TargetOutcome
 from scim_doctor.scim import idp
 from tests.conftest import ROOT, assert_valid_report
 from tests.reporters import sample_reports
@@ -145,8 +145,9 @@ def test_a_pipe_gets_no_progress_line(run_cli: Any, fleet: FleetServers) -> None
 def test_progress_on_a_terminal_counts_done_and_failing_targets_on_one_line() -> None:
     import io
 
+    from scim_doctor.core.fleet import TargetOutcome
     from scim_doctor.core.model import Severity
-    from scim_doctor.runs.fleet import Progress, TargetOutcome
+    from scim_doctor.runs.fleet import Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -265,7 +266,7 @@ def test_targets_run_concurrently_up_to_the_limit_and_results_keep_config_order(
     in_flight = peak = 0
     original = fleet_module.diagnose_one
 
-    async def counting(spec: fleet_module.FleetTarget) -> fleet_module.TargetOutcome:
+    async def counting(spec: fleet_module.FleetTarget) -> TargetOutcome:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
@@ -510,8 +511,8 @@ def test_a_fleet_without_targets_is_dumped_in_one_piece() -> None:
 
 
 def test_a_json_report_written_in_pieces_is_redacted_in_every_piece(tmp_path: Path) -> None:
+    from scim_doctor.core.output import write_output
     from scim_doctor.core.secrets import register_secret
-    from scim_doctor.reporters.writer import write_output
 
     register_secret("piecewise-canary-token-0123456789")
     pieces = ['{"a": "piecewise-canary-token-0123456789",\n', '"b": "Bearer abcdefgh12345678"}\n']

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from scim_doctor.core.model import CheckResult, Report, Severity, Status, TargetInfo
+from scim_doctor.core.repeat import percentile, statistics
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.scim_app import Handler, Request, Response, error_response
 from scim_doctor.demo.server import DemoServer
-from scim_doctor.runs.repeat import percentile, statistics
 
 TOKEN = "canary-repeat-5e8a1c3f7b2d9046"
 ENV = {"SCIM_TOKEN": TOKEN, "GITHUB_ACTIONS": None}

@@ -1,4 +1,4 @@
-"""SIGTERM and SIGHUP end a command as Ctrl-C does (scim_doctor.signals): handlers live only for
+"""SIGTERM and SIGHUP end a command as Ctrl-C does (core.signals): handlers live only for
 the command and are restored after it, a signal ignored by the parent (nohup) stays ignored, a
 repeat is acknowledged instead of cutting the stop short, and a fleet run (`check --config`)
 stopped by SIGTERM exits 130 with one line and no traceback.
@@ -85,7 +85,7 @@ def test_importing_scim_doctor_changes_no_signal_handler() -> None:
         "import signal\n"
         "def shown(): return [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)]\n"
         "before = shown()\n"
-        "import scim_doctor.cli, scim_doctor.signals\n"
+        "import scim_doctor.cli, scim_doctor.core.signals\n"
         "print(before == shown(), before)\n"
     )
     result = subprocess.run(

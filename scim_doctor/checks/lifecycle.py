@@ -81,7 +81,7 @@ def _left_reason(entry: Written) -> str:
 
 def _announce(session: Session, cleanup: CleanupRun) -> None:
     """Ctrl-C leaves no report: say on stderr what the interrupted run wrote and removed."""
-    from scim_doctor.reporters.writer import say
+    from scim_doctor.core.output import say
 
     deleted = [_label(e) for e in session.ledger.entries if e.state == "deleted"]
     left = [f"{_label(e)}: {_left_reason(e)}" for e in session.ledger.left_behind()]

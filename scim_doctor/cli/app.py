@@ -427,7 +427,7 @@ def _use_color() -> bool:
 
 def deliver(report: Report, how: ReportOptions) -> int:
     """Render, write, and turn the verdict into the exit code."""
-    from scim_doctor.reporters.writer import say, write_output
+    from scim_doctor.core.output import say, write_output
 
     for output_format, destination in ((how.output_format, how.output), *how.extra):
         written = write_output(
@@ -445,8 +445,8 @@ def _write_bundle(report: Report, how: ReportOptions) -> None:
         return
     from pathlib import Path
 
+    from scim_doctor.core.output import say
     from scim_doctor.reporters import bundle
-    from scim_doctor.reporters.writer import say
 
     path = bundle.write_bundle(
         report, Path(how.bundle), command=bundle.command_line(sys.argv), show_pii=how.show_pii
@@ -594,6 +594,8 @@ def _check_one_more_ways(
     budget: float | None,
 ) -> NoReturn:
     """One BASE_URL with --repeat, --quiet or under GitHub Actions: the fleet machinery."""
+    from scim_doctor.cli import fleet_output
+    from scim_doctor.core import fleet as fleet_report
     from scim_doctor.net.trust import load_trust
     from scim_doctor.runs import fleet
 
@@ -612,7 +614,7 @@ def _check_one_more_ways(
         )
         interval = many["interval"] if many["interval"] is not None else 1.0
         raise SystemExit(
-            fleet.check_many(
+            fleet_output.check_many(
                 [spec],
                 outputs,
                 concurrency=1,
@@ -624,8 +626,8 @@ def _check_one_more_ways(
             )
         )
     report = _run(target, options, token)
-    single = fleet.single(report, target.host, how.fail_on)
-    code = fleet.deliver(single, outputs, single_v1=True, github=_github_actions(), **common)
+    single = fleet_report.single(report, target.host, how.fail_on)
+    code = fleet_output.deliver(single, outputs, single_v1=True, github=_github_actions(), **common)
     _write_bundle(report, how)
     raise SystemExit(code)
 
@@ -641,6 +643,7 @@ def _check_config(
     import dataclasses
     from pathlib import Path
 
+    from scim_doctor.cli import fleet_output
     from scim_doctor.runs import fleet
     from scim_doctor.runs.config import load_config
 
@@ -680,7 +683,7 @@ def _check_config(
     selected = config.select(many["target_names"], many["target_tags"])
     specs = fleet.prepare([dataclasses.replace(t, **overrides) for t in selected])
     raise SystemExit(
-        fleet.check_many(
+        fleet_output.check_many(
             specs,
             ((how.output_format, how.output), *how.extra),
             concurrency=many["concurrency"] or config.concurrency,
@@ -712,7 +715,7 @@ def _check_proxy(proxy: str) -> str:
 
 def _report_options(run: dict[str, Any]) -> ReportOptions:
     from scim_doctor.core.model import Severity
-    from scim_doctor.reporters.writer import check_destination
+    from scim_doctor.core.output import check_destination
 
     check_destination(run["output"])
     extra: list[tuple[str, str]] = []
@@ -754,11 +757,11 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
     import tempfile
     from pathlib import Path
 
+    from scim_doctor.core.output import say
     from scim_doctor.core.secrets import Secret
     from scim_doctor.demo.faults import FAULTS
     from scim_doctor.demo.server import DemoServer
     from scim_doctor.net.target import parse_base_url, parse_resolve
-    from scim_doctor.reporters.writer import say
 
     if list_faults:
         width = max(len(name) for name in FAULTS)
@@ -829,10 +832,10 @@ def cleanup(
     from pathlib import Path
 
     from scim_doctor.core.credentials import read_token
+    from scim_doctor.core.output import emit
     from scim_doctor.lifecycle import cleanup as leftovers
     from scim_doctor.net.target import parse_base_url, parse_resolve
     from scim_doctor.net.trust import load_trust
-    from scim_doctor.reporters.writer import emit
 
     target = parse_base_url(base_url)
     if no_token:
@@ -874,8 +877,8 @@ def diff(old_report: str, new_report: str, output_format: str, output: str) -> N
     """What changed between two JSON reports; exit 1 when something got worse."""
     from pathlib import Path
 
+    from scim_doctor.core.output import check_destination, say, write_output
     from scim_doctor.reporters import diff as report_diff
-    from scim_doctor.reporters.writer import check_destination, say, write_output
 
     check_destination(output)
     changes = report_diff.diff_reports(
@@ -938,7 +941,7 @@ def codes(output_format: str) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from scim_doctor.reporters.writer import say
+    from scim_doctor.core.output import say
 
     try:
         say(f"scim-doctor: {message}")

@@ -18,7 +18,7 @@ def render() -> str:
     lines = [
         "# Finding catalogue",
         "",
-        "Generated from `scim_doctor/findings.py` by `make docs`; do not edit by hand.",
+        "Generated from `scim_doctor/core/findings.py` by `make docs`; do not edit by hand.",
         "Codes are a public interface: they are never renamed or reused. Severities: `fail` (the",
         "identity provider will not work), `warn` (it may break, or is insecure), `info`",
         "(worth knowing). References say whether the rule is an RFC requirement (`rfc`), an",

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.fleet import FleetReport, TargetOutcome
 from scim_doctor.core.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
 from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict
-from scim_doctor.runs.fleet import FleetReport, TargetOutcome
 
 SCHEMA_VERSION = "2"
 WIDTH = text_reporter.WIDTH
@@ -51,7 +51,7 @@ def target_to_dict(outcome: TargetOutcome) -> dict[str, Any]:
         "idp_verdicts": [idp_verdict_to_dict(v) for v in report.idp_verdicts] if report else [],
     }
     if outcome.repeat is not None:
-        from scim_doctor.runs import repeat
+        from scim_doctor.reporters import repeat
 
         entry["repeat"] = repeat.to_dict(outcome.repeat)
     return entry
@@ -119,7 +119,7 @@ def target_text(outcome: TargetOutcome, *, color: bool = False, verbose: bool = 
     else:
         body = text_reporter.render(outcome.report, color=color, verbose=verbose)
     if outcome.repeat is not None:
-        from scim_doctor.runs import repeat
+        from scim_doctor.reporters import repeat
 
         shown = outcome.repeat.shown_index + 1
         body = (

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from scim_doctor.core.fleet import FleetReport, TargetOutcome
 from scim_doctor.core.model import Severity, Status, Verdict
 from scim_doctor.core.secrets import redact
-from scim_doctor.runs.fleet import FleetReport, TargetOutcome
 
 _STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
 _VERDICT_ICON = {Verdict.WILL_WORK: "✅", Verdict.WILL_FAIL: "❌", Verdict.UNKNOWN: "❔"}
@@ -168,6 +168,6 @@ def write(fleet: FleetReport, stream: TextIO, environ: Mapping[str, str] | None 
             with open(summary_path, "a", encoding="utf-8") as handle:
                 handle.write(summary_markdown(fleet) + "\n")
         except OSError as exc:
-            from scim_doctor.reporters.writer import say
+            from scim_doctor.core.output import say
 
             say(f"scim-doctor: cannot append to $GITHUB_STEP_SUMMARY ({exc.strerror})")

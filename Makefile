@@ -53,10 +53,11 @@ components: $(STAMP) ## install what the suite needs: chromium, node/npm, SCIMMY
 	@sh scripts/ensure-components
 	$(BIN)/python -m tests.thirdparty.npm
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy strict
+lint: $(STAMP) ## ruff (lint + format check), mypy strict and the layer contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## apply ruff's formatting and autofixes
 	$(BIN)/ruff format .

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, PublicKeyAlgorithmOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -106,10 +106,8 @@ def short_name(name: x509.Name) -> str:
     return common_name(name) or name.rfc4514_string()
 
 
-def _is_dsa(cert: x509.Certificate) -> bool:
-    """Told by the key's algorithm OID: cryptography 51 deprecates DSA, and both naming its
-    classes and loading a DSA key print a warning on every certificate read."""
-    return cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.DSA
+_DSA_OID = bytes.fromhex("2a8648ce380401")
+"""id-dsa, 1.2.840.10040.4.1 (RFC 3279 §2.3.2), as its DER content bytes."""
 
 
 def _der_children(der: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -126,9 +124,13 @@ def _der_children(der: bytes, start: int, end: int) -> list[tuple[int, int, int]
 
 
 def _dsa_bits(cert: x509.Certificate) -> int | None:
-    """The bit length of the DSA prime p, read from the certificate's SubjectPublicKeyInfo
-    (RFC 3279 §2.3.2: the algorithm's parameters are SEQUENCE {p, q, g}) without loading the
-    key. None when the DER is not what RFC 5280 describes."""
+    """For a DSA key, the bit length of its prime p (0 when unreadable); None for other keys.
+
+    Read from the certificate's SubjectPublicKeyInfo, whose AlgorithmIdentifier names the key
+    type and, for DSA, carries SEQUENCE {p, q, g}, without loading the key: cryptography 51
+    deprecates DSA, and both naming its classes and loading a DSA key print a warning on every
+    certificate read (and cryptography 42, the oldest we allow, cannot name the OID itself).
+    """
     tbs = cert.tbs_certificate_bytes
     try:
         (_, start, end), *_ = _der_children(tbs, 0, len(tbs))
@@ -137,18 +139,21 @@ def _dsa_bits(cert: x509.Certificate) -> int | None:
             fields = fields[1:]
         _, start, end = fields[5]  # serial, signature, issuer, validity, subject, SPKI
         (_, start, end), *_ = _der_children(tbs, start, end)  # AlgorithmIdentifier
-        _, (_, start, end) = _der_children(tbs, start, end)[:2]  # OID, parameters
+        (_, oid_start, oid_end), *parameters = _der_children(tbs, start, end)
+        if tbs[oid_start:oid_end] != _DSA_OID:
+            return None
+        _, start, end = parameters[0]
         _, start, end = _der_children(tbs, start, end)[0]  # p
     except (IndexError, ValueError):
-        return None
+        return 0
     return int.from_bytes(tbs[start:end], "big").bit_length()
 
 
 def key_description(cert: x509.Certificate) -> tuple[str, int | None]:
     """('RSA 2048', 2048), ('EC P-256 (256 bits)', 256), ('Ed25519', 256), ..."""
-    if _is_dsa(cert):
-        bits = _dsa_bits(cert)
-        return f"DSA {bits}" if bits else "DSA", bits
+    bits = _dsa_bits(cert)
+    if bits is not None:
+        return (f"DSA {bits}", bits) if bits else ("DSA", None)
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}", key.key_size
@@ -164,9 +169,9 @@ def key_description(cert: x509.Certificate) -> tuple[str, int | None]:
 
 def key_is_weak(cert: x509.Certificate) -> bool:
     """RSA/DSA under 2048 bits or EC under 256 bits (Entra ID's floor, and NIST SP 800-57's)."""
-    if _is_dsa(cert):
-        bits = _dsa_bits(cert)
-        return bits is None or bits < MIN_RSA_BITS
+    bits = _dsa_bits(cert)
+    if bits is not None:
+        return bits < MIN_RSA_BITS
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return key.key_size < MIN_RSA_BITS

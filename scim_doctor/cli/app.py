@@ -55,6 +55,8 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2
 
 def _size(text: str) -> int:
     """`--max-body`: bytes, or with a k / M / G suffix (binary multiples)."""
+    from scim_doctor.core.echo import shown
+
     number = text.strip().rstrip("iI").lower()
     unit = number.lstrip("0123456789.")
     digits = number[: len(number) - len(unit)]
@@ -62,15 +64,16 @@ def _size(text: str) -> int:
         size = int(float(digits) * _SIZE_UNITS[unit.strip()])
     except (ValueError, KeyError):
         raise InputError(
-            f"--max-body {text!r}: expected a size such as 65536, 512k or 10M"
+            f"--max-body {shown(text, quote=True)}: expected a size such as 65536, 512k or 10M"
         ) from None
     if not 1024 <= size <= 1024**3:
-        raise InputError(f"--max-body {text!r}: must be between 1k and 1G")
+        raise InputError(f"--max-body {shown(text, quote=True)}: must be between 1k and 1G")
     return size
 
 
 def _check_ids(values: Sequence[str], option: str) -> frozenset[str]:
     from scim_doctor.checks import CHECK_IDS
+    from scim_doctor.core.echo import shown
 
     ids: set[str] = set()
     for value in values:
@@ -79,8 +82,9 @@ def _check_ids(values: Sequence[str], option: str) -> frozenset[str]:
             if not item:
                 continue
             if item not in CHECK_IDS:
+                known = ", ".join(CHECK_IDS)
                 raise InputError(
-                    f"{option} {item!r}: unknown check (known: {', '.join(CHECK_IDS)})"
+                    f"{option} {shown(item, quote=True)}: unknown check (known: {known})"
                 )
             ids.add(item)
     return frozenset(ids)
@@ -701,19 +705,22 @@ def _check_config(
 def _check_proxy(proxy: str) -> str:
     import urllib.parse
 
+    from scim_doctor.core.echo import shown
     from scim_doctor.core.secrets import redact
 
+    where = f"--proxy {redact(shown(proxy))}"
     try:
         parts = urllib.parse.urlsplit(proxy)
         parts.port  # noqa: B018 - validates the port
     except ValueError:
-        raise InputError(f"--proxy {redact(proxy)}: not a valid URL") from None
+        raise InputError(f"{where}: not a valid URL") from None
     if parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
-        raise InputError(f"--proxy {redact(proxy)}: expected http://HOST:PORT")
+        raise InputError(f"{where}: expected http://HOST:PORT")
     return proxy
 
 
 def _report_options(run: dict[str, Any]) -> ReportOptions:
+    from scim_doctor.core.echo import shown
     from scim_doctor.core.model import Severity
     from scim_doctor.core.output import check_destination
 
@@ -723,15 +730,16 @@ def _report_options(run: dict[str, Any]) -> ReportOptions:
         output_format, sep, destination = spec.partition("=")
         if not sep or not destination or output_format not in REPORT_FORMATS:
             raise InputError(
-                f"--report {spec!r}: expected FORMAT=PATH with FORMAT one of "
+                f"--report {shown(spec, quote=True)}: expected FORMAT=PATH with FORMAT one of "
                 f"{', '.join(REPORT_FORMATS)}"
             )
         check_destination(destination)
         extra.append((output_format, destination))
     if run["bundle_path"] is not None:
         if not run["bundle_path"].endswith(".zip"):
-            raise InputError(f"--bundle {run['bundle_path']}: the bundle is a .zip file")
-        check_destination(run["bundle_path"])
+            bundle = shown(run["bundle_path"], path=True)
+            raise InputError(f"--bundle {bundle}: the bundle is a .zip file")
+        check_destination(run["bundle_path"], "--bundle")
     destinations = [d for _, d in extra] + ([run["output"]] if run["output"] != "-" else [])
     if len(set(destinations)) != len(destinations):
         raise InputError("two reports would be written to the same file")
@@ -757,6 +765,7 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
     import tempfile
     from pathlib import Path
 
+    from scim_doctor.core.echo import shown
     from scim_doctor.core.output import say
     from scim_doctor.core.secrets import Secret
     from scim_doctor.demo.faults import FAULTS
@@ -769,7 +778,9 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
             click.echo(f"{name:<{width}}  {spec.summary}  -> {', '.join(spec.expect)}")
         return
     if fault is not None and fault not in FAULTS:
-        raise InputError(f"--fault {fault!r}: unknown (see scim-doctor demo --list-faults)")
+        raise InputError(
+            f"--fault {shown(fault, quote=True)}: unknown (see scim-doctor demo --list-faults)"
+        )
     token = random_source.token_urlsafe(32)
     how = _report_options(run)
     # The demo server is throwaway: a lifecycle fault shows nothing without writes.
@@ -899,11 +910,12 @@ def diff(old_report: str, new_report: str, output_format: str, output: str) -> N
 @click.argument("code")
 def explain(code: str) -> None:
     """Explain one finding code: what it means, why it matters, how to fix it."""
+    from scim_doctor.core.echo import shown
     from scim_doctor.core.findings import CATALOGUE
 
     spec = CATALOGUE.get(code)
     if spec is None:
-        raise InputError(f"unknown finding code {code!r} (see scim-doctor codes)")
+        raise InputError(f"unknown finding code {shown(code, quote=True)} (see scim-doctor codes)")
     click.echo(
         f"{spec.code} ({spec.severity.value}): {spec.title}\n\n"
         f"Why it matters: {spec.why}\n\n"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from scim_doctor.core.echo import may_echo, shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.secrets import Secret
 
@@ -51,6 +52,12 @@ def read_token(
     if sum(chosen) > 1:
         raise InputError("choose one of --token-env, --token-file and --token-stdin")
     if token_file is not None:
+        if not may_echo(str(token_file), path=True):
+            raise InputError(
+                "--token-file takes the PATH of a file that holds the token, and what was given "
+                "looks like a token itself (it is not shown): put the token in a file and give "
+                "its path, or set SCIM_TOKEN"
+            )
         where = f"--token-file {token_file}"
         if token_file.is_dir():
             raise InputError(f"{where}: is a directory")
@@ -65,12 +72,18 @@ def read_token(
             raise InputError("--token-stdin: no standard input")
         return _decode(stdin.read(MAX_TOKEN_BYTES + 1), "standard input (--token-stdin)")
     name = token_env or DEFAULT_TOKEN_ENV
+    value = os.environ.get(name) if name and "=" not in name else None
+    if value is None and not may_echo(name):
+        raise InputError(
+            "--token-env takes the NAME of an environment variable, and what was given looks "
+            "like a token itself (it is not shown): put the token in that variable instead "
+            "(SCIM_TOKEN needs no --token-env)"
+        )
     if not name or "=" in name:
         raise InputError(f"--token-env {name!r} is not an environment variable name")
-    value = os.environ.get(name)
     if value is None:
         raise InputError(
             f"no token: set {name} (or use --token-env NAME, --token-file PATH, --token-stdin; "
             "--no-token checks without one)"
         )
-    return _decode(value.encode("utf-8", "surrogateescape"), f"environment variable {name}")
+    return _decode(value.encode("utf-8", "surrogateescape"), f"environment variable {shown(name)}")

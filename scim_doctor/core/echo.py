@@ -1,15 +1,46 @@
 """What a value the user typed may show of itself in a message: nothing that may be a token.
 
+Admins paste tokens in the wrong place: after the URL, as --token-env's NAME, as a path. The
+error line lands in a terminal's scrollback, a CI log or a ticket, so every value the user typed
+that an error repeats passes through `shown()`, and every usage-error line through `scrub()`.
+
+The rule, kept here and nowhere else: a typed value is repeated when it is shorter than 8
+characters (no bearer token is), or when neither it nor any run of it between the separators a
+message puts around values (spaces, quotes, brackets, commas, colons) looks like a token. A
+path is judged by the part of it that does not exist yet: an existing file or directory is a
+name on this machine, and a token pasted where a path belongs names nothing. A value that may
+not be repeated is described instead: how many characters, and that it is not shown.
+
 `looks_like_token` tells a credential (a scheme prefix, a JWT, a random-looking run) from a name
-or a path made of words. The config loader uses it to refuse tokens pasted into the file.
+or a path made of words. The config loader uses it too, to refuse tokens pasted into the file.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
-__all__ = ["JWT", "SCHEME_PREFIXES", "looks_like_token"]
+__all__ = [
+    "JWT",
+    "SCHEME_PREFIXES",
+    "WHERE_TOKENS_GO",
+    "hidden",
+    "hint_if_hidden",
+    "looks_like_token",
+    "may_echo",
+    "scrub",
+    "shown",
+]
+
+WHERE_TOKENS_GO = "SCIM_TOKEN (or --token-env NAME, --token-file PATH, --token-stdin)"
+"""Where a token belongs, for the messages that find one where it does not."""
+_SHORT = 8
+"""Values shorter than this are repeated: no working bearer token is this short."""
+_RUN = re.compile(r"[^\s'\"`(),;:<>\[\]{}|]+")
+"""A run of characters between the separators a message puts around a value."""
+_HIDDEN_MARK = "characters that look like a token, not shown]"
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}")
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk-")
@@ -77,3 +108,67 @@ def looks_like_token(value: str) -> bool:
     if _BASE64ISH.fullmatch(text):
         candidates.append(text)
     return any(_random_run(candidate) for candidate in candidates)
+
+
+def _token_shaped(value: str) -> bool:
+    text = value.strip()
+    if len(text) < _SHORT:
+        return False
+    return looks_like_token(text) or any(
+        len(run) >= _SHORT and looks_like_token(run) for run in _RUN.findall(text)
+    )
+
+
+def _unknown_part(value: str) -> str:
+    """The part of a path below its deepest existing ancestor ('' when the path exists)."""
+    path = Path(value)
+    for known in (path, *path.parents):
+        try:
+            if known.exists():
+                return "" if known == path else str(path.relative_to(known))
+        except (OSError, ValueError):  # a name too long, a NUL byte: it names nothing here
+            continue
+    return value
+
+
+def may_echo(value: str, *, path: bool = False) -> bool:
+    """Whether `value`, typed by the user, may be repeated in a message (the module's rule);
+    `path=True` judges only the part of the path that does not exist yet."""
+    return not _token_shaped(_unknown_part(value) if path else value)
+
+
+def hidden(value: str) -> str:
+    """What is shown instead of a value that may be a token: its length, never any of it."""
+    return f"[{len(value)} {_HIDDEN_MARK}"
+
+
+def shown(value: str, *, path: bool = False, quote: bool = False) -> str:
+    """`value` (its repr with `quote`) when it may be repeated, else `hidden(value)`."""
+    if may_echo(value, path=path):
+        return repr(value) if quote else value
+    return hidden(value)
+
+
+def scrub(line: str, typed: Iterable[str] = ()) -> str:
+    """The last guard on an error line: every value the user typed that may not be repeated,
+    and every other run that looks like a token, replaced by `hidden()`. A run inside a typed
+    value that may be repeated (an existing path) is kept."""
+    values = {value for value in typed if value.strip()}
+    allowed = [value for value in values if may_echo(value, path=True)]
+    for value in sorted(values.difference(allowed), key=len, reverse=True):
+        line = line.replace(value, hidden(value))
+
+    def judged(match: re.Match[str]) -> str:
+        run = match.group()
+        if len(run) < _SHORT or not looks_like_token(run) or any(run in a for a in allowed):
+            return run
+        return hidden(run)
+
+    return _RUN.sub(judged, line)
+
+
+def hint_if_hidden(line: str) -> str:
+    """`line` with where tokens belong added when it hides a value and says nothing of that."""
+    if _HIDDEN_MARK in line and "SCIM_TOKEN" not in line:
+        return f"{line}; pass tokens in {WHERE_TOKENS_GO}, never on the command line"
+    return line

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from scim_doctor.core.echo import may_echo
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.secrets import redact
 
@@ -32,10 +33,19 @@ def _write_redacted(handle: TextIO, text: str | Iterable[str]) -> None:
         handle.write(redact(piece))
 
 
-def check_destination(destination: str) -> None:
-    """Refuse an unusable output path before any network step, not after the whole run."""
+def check_destination(destination: str, option: str = "--output") -> None:
+    """Refuse an unusable output path before any network step, not after the whole run.
+
+    A new file name that looks like a token is refused too: it is a token pasted after the
+    option, and writing a report under that name would put the token on disk and in "wrote".
+    """
     if destination == "-":
         return
+    if not may_echo(destination, path=True):
+        raise InputError(
+            f"{option} takes the PATH of the file to write, and the name given looks like a "
+            "token (it is not shown): choose another file name"
+        )
     path = Path(destination)
     if path.is_dir():
         raise InputError(f"--output {destination}: is a directory")

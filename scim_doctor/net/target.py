@@ -12,6 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from scim_doctor.core import findings
+from scim_doctor.core.echo import hidden, may_echo, shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.model import Finding
 from scim_doctor.core.secrets import redact
@@ -94,10 +95,12 @@ def _ascii_host(host: str) -> str:
     try:
         ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError as exc:
-        raise InputError(f"host name {host!r} is not a valid internationalised name") from exc
+        raise InputError(
+            f"host name {shown(host, quote=True)} is not a valid internationalised name"
+        ) from exc
     ascii_host = ascii_host.lower()
     if len(ascii_host) > 253 or not all(_HOST_LABEL.match(lbl) for lbl in ascii_host.split(".")):
-        raise InputError(f"{host!r} is not a valid host name")
+        raise InputError(f"{shown(host, quote=True)} is not a valid host name")
     return ascii_host
 
 
@@ -108,28 +111,38 @@ def parse_base_url(raw: str) -> Target:
         raise InputError("the base URL is empty")
     if any(ch.isspace() for ch in text) or any(ord(ch) < 32 for ch in text):
         raise InputError("the base URL contains whitespace or control characters")
-    shown = redact(text)
+    echo = may_echo(text)
+    if not echo and "://" not in text:
+        raise InputError(
+            f"the base URL given, {len(text)} characters, looks like a token, not a URL (it is "
+            "not shown): give the endpoint's URL (e.g. https://example.com/scim/v2), and the "
+            "token in SCIM_TOKEN"
+        )
+    shown_url = redact(text) if echo else f"the base URL {hidden(text)}"
     if "://" not in text:
-        raise InputError(f"{shown} has no scheme: use https://HOST/scim/v2")
+        raise InputError(f"{shown_url} has no scheme: use https://HOST/scim/v2")
     try:
         parts = urllib.parse.urlsplit(text)
         port_given = parts.port
     except ValueError as exc:
-        raise InputError(f"{shown} is not a valid URL ({exc})") from exc
+        detail = f" ({exc})" if echo else ""
+        raise InputError(f"{shown_url} is not a valid URL{detail}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
-        raise InputError(f"unsupported scheme {scheme!r} in {shown}: use https://")
+        raise InputError(
+            f"unsupported scheme {shown(scheme, quote=True)} in {shown_url}: use https://"
+        )
     if parts.username is not None or parts.password is not None:
         raise InputError(
-            f"{shown} has credentials in it: remove them and pass the token with "
+            f"{shown_url} has credentials in it: remove them and pass the token with "
             "SCIM_TOKEN, --token-env, --token-file or --token-stdin"
         )
     if not parts.hostname:
-        raise InputError(f"{shown} has no host name")
+        raise InputError(f"{shown_url} has no host name")
     host = _ascii_host(parts.hostname)
     port = port_given if port_given is not None else (443 if scheme == "https" else 80)
     if port == 0:
-        raise InputError(f"port 0 in {shown} is not a port a server can listen on")
+        raise InputError(f"port 0 in {shown_url} is not a port a server can listen on")
 
     lint: list[Finding] = []
     path = parts.path
@@ -174,21 +187,22 @@ def parse_base_url(raw: str) -> Target:
 
 def parse_resolve(spec: str) -> ResolvePin:
     """Parse curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 literal)."""
+    where = f"--resolve {shown(spec, quote=True)}"
     host, sep1, rest = spec.partition(":")
     port_text, sep2, address = rest.partition(":")
     if not (sep1 and sep2 and host and port_text and address):
-        raise InputError(f"--resolve {spec!r}: expected HOST:PORT:ADDRESS")
+        raise InputError(f"{where}: expected HOST:PORT:ADDRESS")
     try:
         port = int(port_text)
     except ValueError:
-        raise InputError(f"--resolve {spec!r}: port {port_text!r} is not a number") from None
+        raise InputError(f"{where}: port {shown(port_text, quote=True)} is not a number") from None
     if not 0 < port < 65536:
-        raise InputError(f"--resolve {spec!r}: port {port} is out of range 1-65535")
+        raise InputError(f"{where}: port {port} is out of range 1-65535")
     address = address.strip()
     if address.startswith("[") and address.endswith("]"):
         address = address[1:-1]
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        raise InputError(f"--resolve {spec!r}: {address!r} is not an IP address") from None
+        raise InputError(f"{where}: {shown(address, quote=True)} is not an IP address") from None
     return ResolvePin(host=_ascii_host(host), port=port, address=address)

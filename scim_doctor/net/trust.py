@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 
 _cache: dict[tuple[str, str, str], Trust] = {}
@@ -31,16 +32,17 @@ class Trust:
 
 
 def _check_file(path: Path, what: str) -> None:
+    where = f"{what} {shown(str(path), path=True)}"
     if not path.exists():
-        raise InputError(f"{what} {path}: no such file")
+        raise InputError(f"{where}: no such file")
     if path.is_dir():
-        raise InputError(f"{what} {path}: is a directory, expected a PEM file")
+        raise InputError(f"{where}: is a directory, expected a PEM file")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{where}: cannot be read ({exc.strerror})") from None
     if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise InputError(f"{what} {path}: holds no PEM certificate")
+        raise InputError(f"{where}: holds no PEM certificate")
 
 
 def _new_context() -> ssl.SSLContext:

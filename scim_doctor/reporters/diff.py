@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 
 DIFF_VERSION = "1"
@@ -126,7 +127,7 @@ class ReportDiff:
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read a JSON report, refusing with a one-line InputError anything that is not one."""
-    where = str(path)
+    where = shown(str(path), path=True)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
-from scim_doctor.core.echo import JWT, SCHEME_PREFIXES, looks_like_token
+from scim_doctor.core.echo import JWT, SCHEME_PREFIXES, looks_like_token, shown
 from scim_doctor.core.errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -216,14 +216,14 @@ class FleetConfig:
         unknown = [n for n in names if n not in known]
         if unknown:
             raise InputError(
-                f"--target {unknown[0]!r}: no such target in {self.path} "
+                f"--target {shown(unknown[0], quote=True)}: no such target in {self.path} "
                 f"(known: {_short_list(sorted(known))})"
             )
         all_tags = {tag for t in self.targets for tag in t.tags}
         missing = [tag for tag in tags if tag not in all_tags]
         if missing:
             raise InputError(
-                f"--tag {missing[0]!r}: no target in {self.path} carries it "
+                f"--tag {shown(missing[0], quote=True)}: no target in {self.path} carries it "
                 f"(tags: {_short_list(sorted(all_tags)) or 'none'})"
             )
         if not names and not tags:
@@ -555,7 +555,7 @@ def _target(
 
 def _read(path: Path) -> str:
     if not path.exists():
-        raise InputError(f"--config {path}: no such file")
+        raise InputError(f"--config {shown(str(path), path=True)}: no such file")
     if path.is_dir():
         raise InputError(f"--config {path}: is a directory")
     try:

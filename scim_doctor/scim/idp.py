@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.core.model import (
@@ -770,8 +771,8 @@ def resolve_idp_name(name: str) -> str:
     if key is None:
         choices = ", ".join(profile.key for profile in PROFILES)
         raise InputError(
-            f"unknown identity provider {name.strip()!r}: choose one of {choices} (aliases such "
-            "as azure, aad, entra-id and google-workspace work too)"
+            f"unknown identity provider {shown(name.strip(), quote=True)}: choose one of "
+            f"{choices} (aliases such as azure, aad, entra-id and google-workspace work too)"
         )
     return key
 

@@ -1,7 +1,8 @@
 """Command line: options -> Target -> run -> reports -> exit code. Nothing else lives here.
 
 Exit codes (a public interface): 0 nothing at or above --fail-on, 1 problems found, 2 usage
-error (one line on stderr, never a traceback), 3 scim-doctor itself failed, 130 interrupted:
+error (one line on stderr, never a traceback, never a value that looks like a token: see
+scim_doctor.core.echo), 3 scim-doctor itself failed, 130 interrupted:
 Ctrl-C, or SIGTERM / SIGHUP while `check`, `cleanup` or `demo` runs (scim_doctor.signals).
 
 Start-up matters for a command people run often: only click and two import-free modules are
@@ -952,9 +953,15 @@ def codes(output_format: str) -> None:
         click.echo(f"{spec.code:<{width}}  {spec.severity.value:<4}  {spec.title}")
 
 
-def _fail(message: str, code: int) -> NoReturn:
+def _fail(message: str, code: int, typed: Sequence[str] = ()) -> NoReturn:
+    """One line on stderr and the exit code; a usage error's line is scrubbed of anything that
+    may be a token first (`typed`: the values on the command line)."""
     from scim_doctor.core.output import say
 
+    if code == EXIT_USAGE:
+        from scim_doctor.core.echo import hint_if_hidden, scrub
+
+        message = hint_if_hidden(scrub(message, typed))
     try:
         say(f"scim-doctor: {message}")
     except OSError:  # stderr is gone (SIGHUP: the terminal closed); the exit code still counts
@@ -969,8 +976,75 @@ def _interrupted() -> str:
     return f"interrupted by {by}" if by else "interrupted"
 
 
+def _typed(argv: Sequence[str]) -> list[str]:
+    """Every value on the command line: each argument, and the value in `--name=VALUE` and in
+    a short option's `-oVALUE`."""
+    values = list(argv)
+    for arg in argv:
+        if arg.startswith("--") and "=" in arg:
+            values.append(arg.partition("=")[2])
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+            values.append(arg[2:])
+    return values
+
+
+def _expected(param: click.Parameter) -> str:
+    """What a parameter takes, from its click type: for a message that cannot show the value."""
+    kind = param.type
+    if isinstance(kind, click.Choice):
+        return "one of " + ", ".join(str(choice) for choice in kind.choices)
+    if isinstance(kind, (click.IntRange, click.FloatRange)):
+        number = "an integer" if isinstance(kind, click.IntRange) else "a number"
+        bounds = [f"at least {kind.min}"] if kind.min is not None else []
+        bounds += [f"at most {kind.max}"] if kind.max is not None else []
+        return f"{number} {' and '.join(bounds)}".strip()
+    if isinstance(kind, click.types.IntParamType):
+        return "an integer"
+    if isinstance(kind, click.types.FloatParamType):
+        return "a number"
+    return f"a {kind.name}"
+
+
+def _usage_message(exc: click.UsageError, typed: Sequence[str]) -> str:
+    """Click's message; or, when it would repeat a value that may be a token (core/echo.py),
+    the message rebuilt from the exception's fields (param, ctx) without the value."""
+    from scim_doctor.core.echo import WHERE_TOKENS_GO, hidden, may_echo
+
+    message = exc.format_message()
+    unsafe = sorted(
+        (value for value in typed if value in message and not may_echo(value, path=True)),
+        key=len,
+        reverse=True,
+    )
+    if not unsafe:
+        return message
+    value = hidden(unsafe[0])
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        return (
+            f"Invalid value for {exc.param.get_error_hint(exc.ctx)}: {value}; expected "
+            f"{_expected(exc.param)}"
+        )
+    if isinstance(exc, click.NoSuchOption):
+        return f"No such option {value}."
+    command = exc.ctx.command if exc.ctx is not None else None
+    if isinstance(command, click.Group):  # the name of a command was expected
+        return f"No such command {value} (commands: {', '.join(sorted(command.commands))})."
+    # The one other usage error click words with what was typed: unexpected extra arguments.
+    arguments = [
+        p.human_readable_name
+        for p in getattr(command, "params", ())
+        if isinstance(p, click.Argument)
+    ]
+    after = f" after {' and '.join(arguments)}" if arguments else ""
+    return (
+        f"Got an unexpected extra argument{after}: {value}; pass tokens in {WHERE_TOKENS_GO}, "
+        "never as an argument"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: maps every failure to one line and a documented exit code."""
+    typed = _typed(sys.argv[1:] if argv is None else argv)
     try:
         result = cli.main(args=argv, prog_name="scim-doctor", standalone_mode=False)
     except SystemExit:
@@ -980,11 +1054,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             click.echo(exc.ctx.get_help())
             raise SystemExit(EXIT_USAGE) from None
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        _fail(f"error: {exc.format_message()}{hint}", EXIT_USAGE)
+        _fail(f"error: {_usage_message(exc, typed)}{hint}", EXIT_USAGE, typed)
     except click.ClickException as exc:
-        _fail(f"error: {exc.format_message()}", EXIT_USAGE)
+        _fail(f"error: {exc.format_message()}", EXIT_USAGE, typed)
     except InputError as exc:
-        _fail(f"error: {exc}", EXIT_USAGE)
+        _fail(f"error: {exc}", EXIT_USAGE, typed)
     except (click.exceptions.Abort, KeyboardInterrupt):
         _fail(_interrupted(), EXIT_INTERRUPTED)
     except Exception as exc:

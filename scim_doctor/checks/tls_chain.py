@@ -1,0 +1,228 @@
+"""Naming what is wrong with a certificate chain, from the chain the server actually sends.
+
+OpenSSL's verification error says little ("unable to get local issuer certificate"); read
+against the served chain it tells expired from wrong host, an untrusted or intercepting CA from a
+missing intermediate, a weak key from the rest. The health findings (weak keys, a leaf about to
+expire) apply even to a chain that verifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from collections.abc import Sequence
+
+from cryptography import x509
+
+from scim_doctor.core import findings
+from scim_doctor.core.model import Finding
+from scim_doctor.net import certinfo
+from scim_doctor.net.context import ProbeContext
+
+# OpenSSL X509_V_ERR_* codes (include/openssl/x509_vfy.h).
+_V_CERT_NOT_YET_VALID = 9
+_V_CERT_HAS_EXPIRED = 10
+_V_DEPTH_ZERO_SELF_SIGNED = 18
+_V_SELF_SIGNED_IN_CHAIN = 19
+_V_UNABLE_TO_GET_ISSUER_LOCALLY = 20
+_V_UNABLE_TO_VERIFY_LEAF = 21
+_V_HOSTNAME_MISMATCH = 62
+_V_IP_ADDRESS_MISMATCH = 64
+_V_EE_KEY_TOO_SMALL = 66
+_V_CA_KEY_TOO_SMALL = 67
+
+
+def _date(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return f"'{certinfo.short_name(cert.subject)}'"
+
+
+def _issuer_in_chain(chain: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    leaf = chain[0]
+    for cert in chain[1:]:
+        if cert.subject == leaf.issuer:
+            return cert
+    return None
+
+
+def _top_issuer(chain: Sequence[x509.Certificate]) -> x509.Name:
+    """The name of the root the served chain leads to (the top cert's issuer)."""
+    by_subject = {cert.subject: cert for cert in chain}
+    current = chain[0]
+    seen = {current.subject}
+    while current.issuer in by_subject and current.issuer not in seen:
+        current = by_subject[current.issuer]
+        seen.add(current.subject)
+    return current.issuer
+
+
+def _expired(chain: Sequence[x509.Certificate], now: dt.datetime) -> x509.Certificate | None:
+    return next((c for c in chain if certinfo.not_after(c) < now), None)
+
+
+def _not_yet_valid(chain: Sequence[x509.Certificate], now: dt.datetime) -> x509.Certificate | None:
+    return next((c for c in chain if certinfo.not_before(c) > now), None)
+
+
+def _untrusted(
+    ctx: ProbeContext, chain: Sequence[x509.Certificate], reason: str, *, self_signed: bool
+) -> Finding:
+    leaf = chain[0]
+    root = _top_issuer(chain)
+    product = certinfo.interception_product(chain)
+    store = ctx.trust.description
+    if product is not None:
+        message = (
+            f"the certificate for {ctx.target.host} was issued by "
+            f"'{certinfo.short_name(leaf.issuer)}', a certificate authority of {product}: a "
+            f"TLS-inspecting proxy ({product}) intercepts HTTPS traffic from this network. The "
+            "identity provider is not behind this proxy, so it sees the real certificate; this "
+            f"run does not (trust store: {store}; OpenSSL: {reason})"
+        )
+        remediation = (
+            f"Run scim-doctor with --cacert <the {product} root CA certificate> (ask your "
+            "network team for it), or from a network without TLS inspection. The root here is "
+            f"'{certinfo.short_name(root)}'."
+        )
+        return findings.make("tls.untrusted_ca", message, remediation=remediation)
+    if self_signed and len(chain) == 1:
+        message = (
+            f"the certificate {_describe(leaf)} is self-signed; no trust store knows it "
+            f"(trust store: {store}; OpenSSL: {reason})"
+        )
+    else:
+        message = (
+            f"the chain for {ctx.target.host} leads to '{certinfo.short_name(root)}' "
+            f"({root.rfc4514_string()}), which is not in the trust store ({store}); the "
+            f"certificate was issued by '{certinfo.short_name(leaf.issuer)}' (OpenSSL: {reason})"
+        )
+    return findings.make("tls.untrusted_ca", message)
+
+
+def _issuer_unknown(ctx: ProbeContext, leaf: x509.Certificate, reason: str) -> Finding:
+    return findings.make(
+        "tls.untrusted_ca",
+        f"the certificate for {ctx.target.host} was issued by "
+        f"'{certinfo.short_name(leaf.issuer)}' ({leaf.issuer.rfc4514_string()}), which is neither "
+        f"in the trust store ({ctx.trust.description}) nor sent by the server: either a private "
+        "CA whose root this trust store lacks, or an intermediate the server fails to send "
+        f"(OpenSSL: {reason})",
+    )
+
+
+def classify_verification(
+    ctx: ProbeContext, error: ssl.SSLCertVerificationError, chain: Sequence[x509.Certificate]
+) -> list[Finding]:
+    """The findings one verification error stands for, given the chain the server presents."""
+    code = error.verify_code
+    reason = error.verify_message or error.reason or str(error)
+    now = dt.datetime.now(dt.timezone.utc)
+    if not chain:
+        return [findings.make("tls.handshake_failed", f"certificate verification failed: {reason}")]
+    leaf = chain[0]
+    if code == _V_CERT_HAS_EXPIRED:
+        cert = _expired(chain, now) or leaf
+        ago = -certinfo.days_left(cert, now)
+        which = "the certificate" if cert is leaf else "the intermediate certificate"
+        return [
+            findings.make(
+                "tls.cert_expired",
+                f"{which} {_describe(cert)} expired on {_date(certinfo.not_after(cert))} "
+                f"({_plural(ago, 'day')} ago)",
+            )
+        ]
+    if code == _V_CERT_NOT_YET_VALID:
+        cert = _not_yet_valid(chain, now) or leaf
+        ahead = (certinfo.not_before(cert) - now).days
+        return [
+            findings.make(
+                "tls.cert_not_yet_valid",
+                f"the certificate {_describe(cert)} is valid only from "
+                f"{_date(certinfo.not_before(cert))} (in {_plural(ahead, 'day')}; this machine's "
+                f"clock says {_date(now)})",
+            )
+        ]
+    if code in (_V_HOSTNAME_MISMATCH, _V_IP_ADDRESS_MISMATCH):
+        covered = certinfo.covered_names(leaf)
+        listed = ", ".join(covered) if covered else "no names at all"
+        return [
+            findings.make(
+                "tls.hostname_mismatch",
+                f"the certificate does not cover {ctx.target.host}; it covers: {listed}",
+            )
+        ]
+    if code in (_V_DEPTH_ZERO_SELF_SIGNED, _V_SELF_SIGNED_IN_CHAIN):
+        return [_untrusted(ctx, chain, reason, self_signed=True)]
+    if code in (_V_UNABLE_TO_GET_ISSUER_LOCALLY, _V_UNABLE_TO_VERIFY_LEAF):
+        urls = certinfo.aia_ca_issuers(leaf)
+        if _issuer_in_chain(chain) is not None or certinfo.interception_product(chain):
+            return [_untrusted(ctx, chain, reason, self_signed=False)]
+        if not urls:
+            # No AIA pointer: typical of a private CA, whose root a server need not send;
+            # rarely of a public CA's intermediate. Say both.
+            return [_issuer_unknown(ctx, leaf, reason)]
+        return [
+            findings.make(
+                "tls.incomplete_chain",
+                f"the server sent {_plural(len(chain), 'certificate')} without the intermediate "
+                f"'{certinfo.short_name(leaf.issuer)}' that issued {_describe(leaf)}; it can be "
+                f"downloaded from {', '.join(urls)} (AIA caIssuers), which browsers do and API "
+                f"clients do not (OpenSSL: {reason})",
+            )
+        ]
+    if code in (_V_EE_KEY_TOO_SMALL, _V_CA_KEY_TOO_SMALL):
+        cas = [c for c in chain[1:] if certinfo.key_is_weak(c)]
+        cert = cas[0] if code == _V_CA_KEY_TOO_SMALL and cas else leaf
+        key, _ = certinfo.key_description(cert)
+        return [
+            findings.make(
+                "tls.weak_key",
+                f"the key of the certificate {_describe(cert)} is {key}; clients require RSA >= "
+                f"{certinfo.MIN_RSA_BITS} or EC >= {certinfo.MIN_EC_BITS} bits (OpenSSL: {reason})",
+            )
+        ]
+    return [
+        findings.make(
+            "tls.handshake_failed", f"certificate verification failed (code {code}): {reason}"
+        )
+    ]
+
+
+def health(
+    ctx: ProbeContext, chain: Sequence[x509.Certificate], already: set[str]
+) -> list[Finding]:
+    """Weak keys anywhere in the chain and a leaf that expires soon: findings even when valid."""
+    found: list[Finding] = []
+    if "tls.weak_key" not in already:
+        weak = [c for c in chain if certinfo.key_is_weak(c)]
+        if weak:
+            described = "; ".join(
+                f"the key of {_describe(c)} is {certinfo.key_description(c)[0]}" for c in weak
+            )
+            found.append(
+                findings.make(
+                    "tls.weak_key",
+                    f"{described}; clients require RSA >= {certinfo.MIN_RSA_BITS} or EC >= "
+                    f"{certinfo.MIN_EC_BITS} bits",
+                )
+            )
+    if chain and not already & {"tls.cert_expired", "tls.cert_not_yet_valid"}:
+        leaf = chain[0]
+        left = certinfo.days_left(leaf)
+        if 0 <= left < ctx.options.expiry_warn_days:
+            found.append(
+                findings.make(
+                    "tls.cert_expires_soon",
+                    f"the certificate {_describe(leaf)} expires on "
+                    f"{_date(certinfo.not_after(leaf))}, in {_plural(left, 'day')} (warning "
+                    f"threshold: {ctx.options.expiry_warn_days} days)",
+                )
+            )
+    return found

@@ -1,0 +1,211 @@
+"""Connections and handshakes for the `tls` check: the socket work, none of the judgement.
+
+Each handshake opens its own connection to the address the connect check reached and pumps
+OpenSSL through memory buffers by hand, so a fleet's hundreds of handshakes hold small buffers
+and every socket is closed however the attempt ends. The plain `HEAD` that tells a plain-HTTP
+port from garbage lives here too: it is the same kind of raw exchange. No token is ever sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scim_doctor.core.timeouts import within
+
+_STATUS_LINE_MAX = 200
+
+
+@dataclass
+class Session:
+    """What one completed handshake showed."""
+
+    protocol: str | None
+    cipher: str | None
+    alpn: str | None
+    chain: list[bytes]
+    """DER certificates as the server sent them, leaf first."""
+    handshake_ms: float
+    connect_ms: float
+
+
+@dataclass
+class Endpoint:
+    """Where a handshake goes: the address the connect check reached, and the name to ask for."""
+
+    address: str
+    port: int
+    server_hostname: str
+    """Host for SNI and the name check (CPython sends no SNI for IP literals)."""
+
+    @property
+    def shown(self) -> str:
+        return endpoint_text(self.address, self.port)
+
+
+def _served_chain(ssl_object: ssl.SSLObject) -> list[bytes]:
+    """The chain exactly as sent: public on Python 3.13+, private `_sslobj` method before."""
+    getter = getattr(ssl_object, "get_unverified_chain", None)
+    if getter is None:
+        inner = getattr(ssl_object, "_sslobj", None)
+        getter = getattr(inner, "get_unverified_chain", None)
+    chain: list[bytes] = []
+    if getter is not None:
+        with contextlib.suppress(Exception):
+            for cert in getter() or ():
+                if isinstance(cert, bytes):
+                    chain.append(cert)
+                else:
+                    chain.append(cert.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]
+    if not chain:
+        leaf = ssl_object.getpeercert(binary_form=True)
+        if leaf:
+            chain.append(leaf)
+    return chain
+
+
+def endpoint_text(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+class ConnectFailed(OSError):
+    """The TCP connection for a handshake could not be opened (as opposed to a failed handshake)."""
+
+
+async def _addresses(address: str, port: int) -> list[Any]:
+    """getaddrinfo for the handshake's address. It is nearly always the address the connect
+    check reached: a literal is converted here, at once (AI_NUMERICHOST never asks a resolver),
+    instead of in the loop's thread pool, whose few threads a fleet's hundreds of handshakes
+    would queue for."""
+    try:
+        return socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=_NUMERIC)
+    except socket.gaierror:
+        pass  # a name: resolve it without blocking the loop
+    return await asyncio.get_running_loop().getaddrinfo(address, port, type=socket.SOCK_STREAM)
+
+
+_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+
+
+async def connect(address: str, port: int) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await _addresses(address, port)
+    except OSError as exc:
+        raise ConnectFailed(exc.errno, f"{address} does not resolve ({exc})") from exc
+    family, type_, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, sockaddr)
+    except OSError as exc:
+        sock.close()
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConnectFailed(exc.errno, why) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Drop the connection: a graceful TLS close waits a round trip for the peer's close_notify
+    and tells nothing. One turn of the loop lets the aborted transport close its socket."""
+    writer.transport.abort()
+    await asyncio.sleep(0)
+
+
+RECORD_READ = 16 * 1024 + 512
+"""One TLS record at most (2^14 bytes of payload and its overhead): what one read asks for."""
+
+
+async def _handshake_over(
+    sock: socket.socket, context: ssl.SSLContext, server_hostname: str
+) -> ssl.SSLObject:
+    """The client handshake over memory buffers, pumped by hand through a connected socket.
+
+    asyncio's TLS transport would do the same, but it gives every connection a 256 KiB read
+    buffer, and a fleet run holds three handshakes per target in flight: 150 of them at
+    concurrency 50. Failures are raised as that transport raises them: OpenSSL's own error,
+    the socket's, or a bare ConnectionResetError when the server hangs up mid-handshake.
+    """
+    loop = asyncio.get_running_loop()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    ssl_object = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    while True:
+        try:
+            ssl_object.do_handshake()
+        except ssl.SSLWantReadError:
+            pending = outgoing.read()
+            if pending:
+                await loop.sock_sendall(sock, pending)
+            data = await loop.sock_recv(sock, RECORD_READ)
+            if not data:
+                raise ConnectionResetError from None
+            incoming.write(data)
+            continue
+        break
+    finished = outgoing.read()  # the client's Finished (TLS 1.3): complete the handshake
+    if finished:
+        await loop.sock_sendall(sock, finished)
+    return ssl_object
+
+
+def drop(sock: socket.socket) -> None:
+    """Close the socket now, after unregistering it from the loop: a reader left behind by a
+    cancelled read would otherwise be removed later, by fd, perhaps from a new socket's."""
+    loop = asyncio.get_running_loop()
+    if sock.fileno() >= 0:
+        loop.remove_reader(sock.fileno())
+        loop.remove_writer(sock.fileno())
+    sock.close()
+
+
+async def handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float) -> Session:
+    """Connect and complete one TLS handshake within `timeout`; always close the connection."""
+
+    async def attempt() -> Session:
+        started = time.monotonic()
+        sock = await connect(endpoint.address, endpoint.port)
+        connected = time.monotonic()
+        try:
+            ssl_object = await _handshake_over(sock, context, endpoint.server_hostname)
+            done = time.monotonic()
+            cipher = ssl_object.cipher()
+            return Session(
+                protocol=ssl_object.version(),
+                cipher=cipher[0] if cipher else None,
+                alpn=ssl_object.selected_alpn_protocol(),
+                chain=_served_chain(ssl_object),
+                handshake_ms=(done - connected) * 1000,
+                connect_ms=(connected - started) * 1000,
+            )
+        finally:
+            drop(sock)
+
+    return await within(attempt(), timeout)
+
+
+async def status_line(endpoint: Endpoint, host_header: str, timeout: float) -> str | None:
+    """Send a token-less `HEAD /` in clear text and return the first line the port answers."""
+
+    async def attempt() -> bytes:
+        reader, writer = await asyncio.open_connection(endpoint.address, endpoint.port)
+        try:
+            writer.write(f"HEAD / HTTP/1.0\r\nHost: {host_header}\r\n\r\n".encode("ascii"))
+            await writer.drain()
+            return await reader.readline()
+        finally:
+            await _close(writer)
+
+    try:
+        line = await within(attempt(), timeout)
+    except (OSError, asyncio.TimeoutError, ValueError):
+        return None
+    return line[:_STATUS_LINE_MAX].decode("latin-1").strip()

@@ -15,284 +15,36 @@ The token goes out only while a chain is still on https://target; once a hop has
 origin it is never sent again, not even back on the target, as clients that follow redirects
 drop Authorization across origins (and the HTTP layer refuses anything else anyway). Hops to a
 known identity provider's sign-in page are recorded, not fetched: their address says enough.
+
+This module judges the walks; `redirect_walk` walks them and recognises sign-in pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import httpx
 
 from scim_doctor.checks.base import Outcome
+from scim_doctor.checks.redirect_walk import (
+    MAX_REQUESTS,
+    Hop,
+    Walk,
+    brief_url,
+    follow,
+    same_origin,
+    shown_url,
+    url_host,
+    url_port,
+)
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding, Severity
-from scim_doctor.core.secrets import redact
 from scim_doctor.net.context import ProbeContext
-from scim_doctor.net.http import ErrorKind, HttpClient, HttpResult, common_findings
+from scim_doctor.net.http import ErrorKind, HttpClient, common_findings
 
-MAX_REQUESTS = 10
-"""Requests per walk: a chain still redirecting after that many counts as a loop."""
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 METHOD_CHANGING = frozenset({301, 302, 303})
 """Statuses after which clients may (301/302) or must (303) repeat a POST as a GET."""
-
-End = Literal["answered", "error", "loop", "too_many_hops", "sign_in", "bad_location"]
-WalkName = Literal["plain_http", "base", "users"]
-
-# Sign-in services recognised by host name (the host itself or any subdomain).
-_SIGN_IN_HOSTS: tuple[tuple[str, str], ...] = (
-    ("login.microsoftonline.com", "Microsoft Entra ID"),
-    ("login.microsoftonline.us", "Microsoft Entra ID"),
-    ("login.microsoft.com", "Microsoft Entra ID"),
-    ("login.windows.net", "Microsoft Entra ID"),
-    ("b2clogin.com", "Azure AD B2C"),
-    ("okta.com", "Okta"),
-    ("oktapreview.com", "Okta"),
-    ("okta-emea.com", "Okta"),
-    ("accounts.google.com", "Google"),
-    ("onelogin.com", "OneLogin"),
-    ("jumpcloud.com", "JumpCloud"),
-    ("auth0.com", "Auth0"),
-    ("cloudflareaccess.com", "Cloudflare Access"),
-    ("pingone.com", "PingOne"),
-    ("pingone.eu", "PingOne"),
-    ("duosecurity.com", "Duo"),
-    ("amazoncognito.com", "Amazon Cognito"),
-)
-# ... and by path, wherever they are hosted.
-_SIGN_IN_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"/realms/[^/]+/protocol/(openid-connect|saml)(/|$)"), "Keycloak"),
-    (re.compile(r"^/adfs/(ls|oauth2)(/|$)", re.IGNORECASE), "AD FS"),
-    (re.compile(r"^/cdn-cgi/access/login(/|$)"), "Cloudflare Access"),
-    (re.compile(r"^/oauth2/(start|sign_in)(/|$)"), "oauth2-proxy"),
-    (re.compile(r"^/idp/profile/SAML2/|/Shibboleth\.sso/"), "Shibboleth"),
-)
-# Words in a fetched page that name who runs it.
-_PAGE_MARKERS: tuple[tuple[str, str], ...] = (
-    ("login.microsoftonline.com", "Microsoft Entra ID"),
-    ("okta", "Okta"),
-    ("accounts.google.com", "Google"),
-    ("onelogin", "OneLogin"),
-    ("jumpcloud", "JumpCloud"),
-    ("auth0", "Auth0"),
-    ("keycloak", "Keycloak"),
-    ("kc-form-login", "Keycloak"),
-    ("/adfs/", "AD FS"),
-    ("cloudflare access", "Cloudflare Access"),
-)
-_PASSWORD_FIELD = re.compile(r"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_SIGN_IN_WORDS = re.compile(
-    r"\b(sign[ -]?in|log[ -]?in|log[ -]?on|single sign[ -]?on|sso|authenticate)\b", re.IGNORECASE
-)
-_SIGN_IN_PATH = re.compile(
-    r"/(log-?in|sign-?in|sso|saml2?|oauth2?/(v2\.0/)?authorize|authorize)(/|$)", re.IGNORECASE
-)
-_PAGE_SCAN_BYTES = 64 * 1024
-
-
-def _port(url: httpx.URL) -> int:
-    return url.port or (443 if url.scheme == "https" else 80)
-
-
-def _host(url: httpx.URL) -> str:
-    return url.raw_host.decode("ascii").lower()
-
-
-def _same_origin(url: httpx.URL, ctx: ProbeContext) -> bool:
-    target = ctx.target
-    return (url.scheme, _host(url), _port(url)) == (target.scheme, target.host, target.port)
-
-
-def _key(url: httpx.URL) -> str:
-    return str(url.copy_with(fragment=None))
-
-
-def _shown(url: httpx.URL) -> str:
-    return redact(str(url))
-
-
-def _brief(shown: str) -> str:
-    """A redacted URL for a message: a long query string is cut (the facts keep it whole)."""
-    head, sep, query = shown.partition("?")
-    return f"{head}?{query[:40]}..." if sep and len(query) > 48 else shown
-
-
-def _resolve(current: httpx.URL, location: str) -> httpx.URL | None:
-    """The absolute URL a Location header points at, None when it is not a usable http(s) URL."""
-    try:
-        resolved = current.join(location.strip())
-    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
-        return None
-    if resolved.scheme not in ("http", "https") or not resolved.raw_host:
-        return None
-    return resolved.copy_with(fragment=None)
-
-
-def _known_sign_in(url: httpx.URL, ctx: ProbeContext) -> str | None:
-    """The service whose sign-in page `url` is, when its address alone makes that plain."""
-    host = _host(url)
-    if host != ctx.target.host:
-        for suffix, name in _SIGN_IN_HOSTS:
-            if host == suffix or host.endswith("." + suffix):
-                return name
-    path = url.path
-    return next((name for pattern, name in _SIGN_IN_PATHS if pattern.search(path)), None)
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """A page that asks a human to sign in."""
-
-    service: str | None
-    """Who runs it, when the address or the page says so."""
-    title: str | None
-
-    def describe(self) -> str:
-        if self.service:
-            return f"the {self.service} sign-in page"
-        return f"a sign-in page (title {self.title!r})" if self.title else "a sign-in page"
-
-
-def _sign_in_page(result: HttpResult, url: httpx.URL, ctx: ProbeContext) -> SignIn | None:
-    """Whether an answered hop is an HTML sign-in page, and whose."""
-    head = result.body[:_PAGE_SCAN_BYTES].lstrip()[:15].lower()
-    if not (result.is_html or head.startswith((b"<!doctype html", b"<html"))):
-        return None
-    page = result.text[:_PAGE_SCAN_BYTES]
-    match = _TITLE.search(page)
-    title = redact(" ".join(match.group(1).split())[:80]) if match else None
-    looks_like = (
-        _PASSWORD_FIELD.search(page) is not None
-        or "samlrequest" in page.lower()
-        or (title is not None and _SIGN_IN_WORDS.search(title) is not None)
-        or _SIGN_IN_PATH.search(url.path) is not None
-    )
-    if not looks_like:
-        return None
-    service = _known_sign_in(url, ctx)
-    if service is None:
-        lowered = page.lower()
-        service = next((name for marker, name in _PAGE_MARKERS if marker in lowered), None)
-    return SignIn(service, title)
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One request of a walk and where it pointed next."""
-
-    url: httpx.URL
-    result: HttpResult
-    token_sent: bool
-    location: httpx.URL | None
-    """The redirect target, resolved against `url` (None: not a redirect, or no usable one)."""
-    raw_location: str | None
-    """The Location header as sent (redirect statuses only)."""
-
-    @property
-    def outcome(self) -> str:
-        result = self.result
-        if result.error is not None:
-            return f"no answer: {result.error.message}"
-        return str(result.status)
-
-    def fact(self) -> dict[str, Any]:
-        location = None
-        if self.location is not None:
-            location = _shown(self.location)
-        elif self.raw_location is not None:
-            location = redact(self.raw_location)
-        fact: dict[str, Any] = {
-            "url": self.result.url,
-            "status": self.result.status,
-            "location": location,
-            "token_sent": self.token_sent,
-        }
-        if self.result.error is not None:
-            fact["error"] = self.result.error.message
-        return fact
-
-
-@dataclass(frozen=True)
-class Walk:
-    """One chain of redirects, from its first request to where it stopped and why."""
-
-    name: WalkName
-    hops: tuple[Hop, ...]
-    end: End
-    pointed_to: httpx.URL | None = None
-    """The Location not followed (loop, too many hops, known sign-in page)."""
-    sign_in: SignIn | None = None
-
-    @property
-    def start(self) -> str:
-        return self.hops[0].result.url
-
-    @property
-    def last(self) -> Hop:
-        return self.hops[-1]
-
-    @property
-    def redirected(self) -> bool:
-        return len(self.hops) > 1 or self.pointed_to is not None
-
-    @property
-    def final_url(self) -> httpx.URL:
-        return self.pointed_to if self.pointed_to is not None else self.last.url
-
-    def chain(self) -> str:
-        """The hops as one line: `URL (302) -> URL (200)`."""
-        steps = [f"{_brief(hop.result.url)} ({hop.outcome})" for hop in self.hops]
-        if self.pointed_to is not None:
-            steps.append(f"{_brief(_shown(self.pointed_to))} (not followed)")
-        elif self.end == "bad_location":
-            steps.append(f"Location {redact(self.last.raw_location or '')!r} (not a usable URL)")
-        return " -> ".join(steps)
-
-    def fact(self) -> dict[str, Any]:
-        fact: dict[str, Any] = {
-            "start": self.start,
-            "end": self.end,
-            "final_url": _shown(self.final_url),
-            "hops": [hop.fact() for hop in self.hops],
-        }
-        if self.sign_in is not None:
-            fact["sign_in"] = self.sign_in.service or "unknown"
-        return fact
-
-
-async def _walk(
-    client: HttpClient, ctx: ProbeContext, name: WalkName, start: str, *, with_token: bool
-) -> Walk:
-    """Follow `start` hop by hop; the token only while the chain stays on https://target."""
-    url = httpx.URL(start)
-    hops: list[Hop] = []
-    seen = {_key(url)}
-    trusted = with_token
-    while True:
-        trusted = trusted and url.scheme == "https" and _same_origin(url, ctx)
-        result = await client.request("GET", str(url), auth="token" if trusted else "none")
-        raw = result.headers.get("location") if result.status in REDIRECT_STATUSES else None
-        location = _resolve(url, raw) if raw is not None else None
-        hops.append(Hop(url, result, trusted, location, raw))
-        if raw is None or not result.ok:
-            end: End = "answered" if result.ok else "error"
-            sign_in = _sign_in_page(result, url, ctx) if result.ok and len(hops) > 1 else None
-            return Walk(name, tuple(hops), end, sign_in=sign_in)
-        if location is None:
-            return Walk(name, tuple(hops), "bad_location")
-        service = _known_sign_in(location, ctx)
-        if service is not None:
-            return Walk(name, tuple(hops), "sign_in", location, SignIn(service, None))
-        if _key(location) in seen:
-            return Walk(name, tuple(hops), "loop", location)
-        if len(hops) >= MAX_REQUESTS:
-            return Walk(name, tuple(hops), "too_many_hops", location)
-        seen.add(_key(location))
-        url = location
 
 
 def _base_of(url: httpx.URL, walk: Walk) -> str:
@@ -300,15 +52,15 @@ def _base_of(url: httpx.URL, walk: Walk) -> str:
     path = url.path.rstrip("/")
     if walk.name == "users" and path.lower().endswith("/users"):
         path = path[: -len("/users")].rstrip("/")
-    return _shown(url.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
+    return shown_url(url.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
 
 
 def _is_trailing_slash(hop: Hop) -> bool:
     location = hop.location
     return (
         location is not None
-        and (location.scheme, _host(location), _port(location))
-        == (hop.url.scheme, _host(hop.url), _port(hop.url))
+        and (location.scheme, url_host(location), url_port(location))
+        == (hop.url.scheme, url_host(hop.url), url_port(hop.url))
         and location.path == hop.url.path + "/"
         and location.query == hop.url.query
     )
@@ -332,7 +84,7 @@ def _ending(walk: Walk) -> str:
         return "loops" if walk.end == "loop" else f"redirects more than {MAX_REQUESTS} times"
     if walk.sign_in is not None:
         return f"ends at {walk.sign_in.describe()}"
-    return f"ends at {_brief(walk.last.result.url)} ({walk.last.outcome})"
+    return f"ends at {brief_url(walk.last.result.url)} ({walk.last.outcome})"
 
 
 def _https_findings(walk: Walk, ctx: ProbeContext, configure_url: str | None) -> list[Finding]:
@@ -345,13 +97,13 @@ def _https_findings(walk: Walk, ctx: ProbeContext, configure_url: str | None) ->
         found.append(
             findings.make(
                 "redirect.downgrade",
-                f"{_brief(down.result.url)} answered {down.result.status} with Location "
-                f"{_brief(_shown(down.location))}, leaving TLS; chain: {walk.chain()}",
+                f"{brief_url(down.result.url)} answered {down.result.status} with Location "
+                f"{brief_url(shown_url(down.location))}, leaving TLS; chain: {walk.chain()}",
             )
         )
     if walk.end in ("loop", "too_many_hops"):
         why = (
-            f"{_brief(_shown(walk.final_url))} was already visited"
+            f"{brief_url(shown_url(walk.final_url))} was already visited"
             if walk.end == "loop"
             else f"still redirecting after {MAX_REQUESTS} requests"
         )
@@ -369,10 +121,10 @@ def _https_findings(walk: Walk, ctx: ProbeContext, configure_url: str | None) ->
     if not walk.redirected or walk.end == "bad_location":
         return found
     final = walk.final_url
-    if not _same_origin(final, ctx):
+    if not same_origin(final, ctx):
         if final.scheme == "https" or not ctx.target.is_https:
             configure = configure_url or _base_of(final, walk)
-            what = "host" if _host(final) != ctx.target.host else "port"
+            what = "host" if url_host(final) != ctx.target.host else "port"
             found.append(
                 findings.make(
                     "redirect.cross_host",
@@ -413,7 +165,8 @@ def _method_changing(walk: Walk, what: str) -> list[Finding]:
     if not hops:
         return []
     shown = "; ".join(
-        f"{_brief(hop.result.url)} answers {hop.result.status} -> {_brief(_shown(hop.location))}"
+        f"{brief_url(hop.result.url)} answers {hop.result.status} -> "
+        f"{brief_url(shown_url(hop.location))}"
         for hop in hops
         if hop.location is not None
     )
@@ -476,14 +229,14 @@ def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
         Walk(walk.name, tuple(before), walk.end), "a POST or PATCH sent to the http:// URL"
     )
     destination = upgrade.location
-    expected = _same_origin(destination, ctx) and destination.path.rstrip("/") == ctx.target.path
+    expected = same_origin(destination, ctx) and destination.path.rstrip("/") == ctx.target.path
     if not expected:
-        other = "another host" if _host(destination) != ctx.target.host else "another URL"
+        other = "another host" if url_host(destination) != ctx.target.host else "another URL"
         found.append(
             findings.make(
                 "redirect.http_redirects_elsewhere",
                 f"GET {walk.start} is redirected ({upgrade.result.status}) to {other}, "
-                f"{_brief(_shown(destination))}, not to {ctx.target.base_url}; "
+                f"{brief_url(shown_url(destination))}, not to {ctx.target.base_url}; "
                 f"chain: {walk.chain()}",
             )
         )
@@ -563,12 +316,12 @@ async def run(ctx: ProbeContext) -> Outcome:
     async def plain() -> Walk | None:
         if not probe_plain:
             return None
-        return await _walk(client, ctx, "plain_http", _plain_url(ctx, port), with_token=False)
+        return await follow(client, ctx, "plain_http", _plain_url(ctx, port), with_token=False)
 
     plain_walk, base, users = await asyncio.gather(
         plain(),
-        _walk(client, ctx, "base", target.url(), with_token=with_token),
-        _walk(client, ctx, "users", target.url("/Users?count=1"), with_token=with_token),
+        follow(client, ctx, "base", target.url(), with_token=with_token),
+        follow(client, ctx, "users", target.url("/Users?count=1"), with_token=with_token),
     )
     outcome = Outcome()
     walks = [w for w in (plain_walk, base, users) if w is not None]
@@ -604,7 +357,7 @@ async def run(ctx: ProbeContext) -> Outcome:
         found.extend((walk, finding) for finding in _https_findings(walk, ctx, configure))
         # Failures of other hosts along the chain are the redirect's consequence, shown in it.
         for hop in walk.hops:
-            if _same_origin(hop.url, ctx):
+            if same_origin(hop.url, ctx):
                 found.extend((None, finding) for finding in common_findings(hop.result))
     outcome.findings.extend(_merge(found))
 

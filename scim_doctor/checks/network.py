@@ -449,6 +449,108 @@ _FAILURE_MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class _Destination:
+    """Where the TCP connection goes: the target itself, or the proxy the client would use."""
+
+    host: str
+    port: int
+    name: str
+    """How findings name it: the target's host, or `the proxy <url>`."""
+    remediation: str | None
+    """For a proxy, where its setting came from and how to change it; None for the target."""
+
+
+def _destination(ctx: ProbeContext, proxy: Proxy | None, facts: dict[str, Any]) -> _Destination:
+    """The connection's destination; a proxy is recorded in the facts and for later checks."""
+    if proxy is None:
+        return _Destination(ctx.target.host, ctx.target.port, ctx.target.host, None)
+    host, port, name = proxy.host, proxy.port, f"the proxy {proxy.url}"
+    facts.update(via_proxy=proxy.url, proxy_source=proxy.source)
+    ctx.shared.extra["connect"] = {"via_proxy": proxy.url, "host": host, "port": port}
+    remediation = (
+        f"Check {name} (from {proxy.source}): is it running and reachable from here? Fix "
+        "or unset that setting, or choose another proxy with --proxy."
+    )
+    return _Destination(host, port, name, remediation)
+
+
+async def _attempt_each(addresses: list[str], port: int, budget_end: float) -> list[Attempt]:
+    """Each address in turn until one connects, as the client will: the step's budget is shared
+    out as it goes, and the addresses it leaves no time for are listed as not tried."""
+    attempts: list[Attempt] = []
+    for index, address in enumerate(addresses):
+        left = budget_end - time.monotonic()
+        if left <= 0:
+            attempts.extend(Attempt(a, port, "not_tried", 0.0) for a in addresses[index:])
+            break
+        # A fair share of what is left, but never so little that a slow handshake cannot finish.
+        share = min(left, max(left / (len(addresses) - index), MIN_ATTEMPT_S))
+        attempt = await _attempt(address, port, share)
+        attempts.append(attempt)
+        if attempt.result == "connected":
+            break
+    return attempts
+
+
+def _report_connected(
+    ctx: ProbeContext,
+    outcome: Outcome,
+    dest: _Destination,
+    proxy: Proxy | None,
+    connected: Attempt,
+    failed: list[Attempt],
+) -> None:
+    """A connection was made: later checks use its address; addresses that failed first are
+    still a finding, since a client that tries only those would fail."""
+    ctx.shared.connected_address = connected.address
+    outcome.timings_ms["connect"] = connected.ms
+    outcome.summary = f"connected to {connected.where} in {connected.ms:.0f} ms"
+    if proxy is not None:
+        outcome.summary = (
+            f"connected to the proxy {proxy.url} (from {proxy.source}) at "
+            f"{connected.where} in {connected.ms:.0f} ms"
+        )
+    if failed:
+        listed = ", ".join(f"{a.where} ({a.error})" for a in failed)
+        outcome.summary += f", after {len(failed)} failed address(es)"
+        outcome.add(
+            findings.make(
+                "connect.some_addresses_failed",
+                f"{dest.name} has addresses that fail: {listed}; then {connected.where} connected",
+                remediation=dest.remediation,
+            )
+        )
+
+
+def _report_unconnected(
+    outcome: Outcome,
+    dest: _Destination,
+    attempts: list[Attempt],
+    failed: list[Attempt],
+    budget: float,
+    time_ms: float,
+) -> None:
+    """No address connected: one finding per kind of failure, and one for the addresses the
+    budget left untried."""
+    outcome.timings_ms["connect"] = time_ms
+    for result, (code, template) in _FAILURE_MESSAGES.items():
+        group = [a for a in failed if a.result == result]
+        if group:
+            listed = ", ".join(f"{a.where} ({a.error})" for a in group)
+            message = f"{template.format(name=dest.name)}: {listed}"
+            outcome.add(findings.make(code, message, remediation=dest.remediation))
+    untried = [a for a in attempts if a.result == "not_tried"]
+    if untried:
+        message = (
+            f"{len(untried)} address(es) of {dest.name} not tried: the {_seconds(budget)} budget "
+            f"of the connect step ran out ({', '.join(a.where for a in untried)})"
+        )
+        outcome.add(findings.make("connect.timeout", message, remediation=dest.remediation))
+    kinds = ", ".join(dict.fromkeys(a.result for a in attempts))
+    outcome.summary = f"could not connect to {dest.name} port {dest.port}: {kinds}"
+
+
 async def run_connect(ctx: ProbeContext) -> Outcome:
     """Open a TCP connection the way the client will: each address in turn, or the proxy."""
     started = time.monotonic()
@@ -465,26 +567,17 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
         outcome.summary = message
         return outcome
 
-    remediation = None
-    if proxy is None:
-        host, port, name = ctx.target.host, ctx.target.port, ctx.target.host
-        addresses = list(ctx.shared.addresses)
-    else:
-        host, port, name = proxy.host, proxy.port, f"the proxy {proxy.url}"
-        addresses = []
-        facts.update(via_proxy=proxy.url, proxy_source=proxy.source)
-        ctx.shared.extra["connect"] = {"via_proxy": proxy.url, "host": host, "port": port}
-        remediation = (
-            f"Check {name} (from {proxy.source}): is it running and reachable from here? Fix "
-            "or unset that setting, or choose another proxy with --proxy."
-        )
+    dest = _destination(ctx, proxy, facts)
+    addresses = list(ctx.shared.addresses) if proxy is None else []
     if not addresses:  # dns did not run (--skip dns), or the connection goes to a proxy
         try:
-            found = await lookup(ctx, host, port, max(0.001, budget_end - time.monotonic()))
+            found = await lookup(
+                ctx, dest.host, dest.port, max(0.001, budget_end - time.monotonic())
+            )
         except ResolveError as exc:
             facts.update(attempts=[], connected_address=None, time_ms=_ms_since(started))
-            message = f"{name}: {exc.message}" if proxy else exc.message
-            outcome.add(findings.make(exc.code, message, remediation=remediation))
+            message = f"{dest.name}: {exc.message}" if proxy else exc.message
+            outcome.add(findings.make(exc.code, message, remediation=dest.remediation))
             outcome.summary = message
             return outcome
         addresses = found.addresses
@@ -493,65 +586,19 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
         if proxy is None:
             ctx.shared.addresses = list(addresses)
 
-    attempts: list[Attempt] = []
-    for index, address in enumerate(addresses):
-        left = budget_end - time.monotonic()
-        if left <= 0:
-            attempts.extend(Attempt(a, port, "not_tried", 0.0) for a in addresses[index:])
-            break
-        # A fair share of what is left, but never so little that a slow handshake cannot finish.
-        share = min(left, max(left / (len(addresses) - index), MIN_ATTEMPT_S))
-        attempt = await _attempt(address, port, share)
-        attempts.append(attempt)
-        if attempt.result == "connected":
-            break
-
+    attempts = await _attempt_each(addresses, dest.port, budget_end)
     connected = next((a for a in attempts if a.result == "connected"), None)
     failed = [a for a in attempts if a.result not in ("connected", "not_tried")]
-    untried = [a for a in attempts if a.result == "not_tried"]
     facts.update(
-        host=host,
-        port=port,
+        host=dest.host,
+        port=dest.port,
         addresses=addresses,
         attempts=[a.fact() for a in attempts],
         connected_address=connected.address if connected else None,
         time_ms=_ms_since(started),
     )
-
     if connected is not None:
-        ctx.shared.connected_address = connected.address
-        outcome.timings_ms["connect"] = connected.ms
-        outcome.summary = f"connected to {connected.where} in {connected.ms:.0f} ms"
-        if proxy is not None:
-            outcome.summary = (
-                f"connected to the proxy {proxy.url} (from {proxy.source}) at "
-                f"{connected.where} in {connected.ms:.0f} ms"
-            )
-        if failed:
-            listed = ", ".join(f"{a.where} ({a.error})" for a in failed)
-            outcome.summary += f", after {len(failed)} failed address(es)"
-            outcome.add(
-                findings.make(
-                    "connect.some_addresses_failed",
-                    f"{name} has addresses that fail: {listed}; then {connected.where} connected",
-                    remediation=remediation,
-                )
-            )
-        return outcome
-
-    outcome.timings_ms["connect"] = facts["time_ms"]
-    for result, (code, template) in _FAILURE_MESSAGES.items():
-        group = [a for a in failed if a.result == result]
-        if group:
-            listed = ", ".join(f"{a.where} ({a.error})" for a in group)
-            message = f"{template.format(name=name)}: {listed}"
-            outcome.add(findings.make(code, message, remediation=remediation))
-    if untried:
-        message = (
-            f"{len(untried)} address(es) of {name} not tried: the {_seconds(budget)} budget "
-            f"of the connect step ran out ({', '.join(a.where for a in untried)})"
-        )
-        outcome.add(findings.make("connect.timeout", message, remediation=remediation))
-    kinds = ", ".join(dict.fromkeys(a.result for a in attempts))
-    outcome.summary = f"could not connect to {name} port {port}: {kinds}"
+        _report_connected(ctx, outcome, dest, proxy, connected, failed)
+    else:
+        _report_unconnected(outcome, dest, attempts, failed, budget, facts["time_ms"])
     return outcome

@@ -20,7 +20,7 @@ from typing import Literal
 
 from scim_doctor.demo import sockets
 from scim_doctor.demo.pki import CertificateAuthority
-from scim_doctor.demo.scim_app import Handler, Middleware, Request, Response
+from scim_doctor.demo.scim_wire import Handler, Middleware, Request, Response
 
 Layer = Literal["tls", "socket", "http"]
 

@@ -87,7 +87,8 @@ __all__ = [
     "parse_filter",
     "seeded_id",
 ]
-"""The names the server, the faults and the tests use, re-exported from where they live."""
+"""ScimApp, and the names tests and benchmarks import from here, re-exported from where they live
+(the server and the faults import them from scim_wire directly)."""
 
 
 def _iso(moment: dt.datetime) -> str:

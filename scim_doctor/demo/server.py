@@ -28,12 +28,12 @@ from scim_doctor.demo import faults as fault_catalogue
 from scim_doctor.demo import sockets
 from scim_doctor.demo.faults import Certificates, Fault
 from scim_doctor.demo.pki import CertificateAuthority
-from scim_doctor.demo.scim_app import (
+from scim_doctor.demo.scim_app import ScimApp
+from scim_doctor.demo.scim_wire import (
     BASE_PATH,
     MAX_RESULTS,
     Request,
     Response,
-    ScimApp,
     error_response,
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import (
+from scim_doctor.demo.scim_wire import (
     LIST_RESPONSE,
     REALM,
     Handler,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import USER, Handler, Request, Response, error_response
+from scim_doctor.demo.scim_wire import USER, Handler, Request, Response, error_response
 
 
 def _not_found(request: Request, call_next: Handler) -> Response:

@@ -7,7 +7,7 @@ import json
 import urllib.parse
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import Handler, Request, Response
+from scim_doctor.demo.scim_wire import Handler, Request, Response
 
 _HTML_404 = (
     b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>\n"

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import (
+from scim_doctor.demo.scim_wire import (
     BASE_PATH,
     LIST_RESPONSE,
     PATCH_OP,

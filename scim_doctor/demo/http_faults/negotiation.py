@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import SCIM_MEDIA_TYPE, Handler, Request, Response
+from scim_doctor.demo.scim_wire import SCIM_MEDIA_TYPE, Handler, Request, Response
 
 _JSON = "application/json"
 

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import replace
 
 from scim_doctor.demo.fault_kit import Fault
-from scim_doctor.demo.scim_app import BASE_PATH, Handler, Request, Response
+from scim_doctor.demo.scim_wire import BASE_PATH, Handler, Request, Response
 
 ENTRA_TENANT = "7f3c1d2e-9a4b-4c8e-b1f0-5d6e7a8b9c0d"
 """A made-up tenant id for the Entra ID sign-in URL."""

@@ -12,13 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
-from scim_doctor.demo.scim_app import (
+from scim_doctor.demo.scim_directory import seeded_id
+from scim_doctor.demo.scim_wire import (
     Handler,
     Middleware,
     Request,
     Response,
     error_response,
-    seeded_id,
 )
 
 Json = dict[str, Any]

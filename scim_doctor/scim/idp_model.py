@@ -1,0 +1,117 @@
+"""What an identity-provider rule is: its source, its result, the observations it reads, profiles.
+
+A rule is a pure function of the report's check results (`Observed`) to a `RuleResult`; it never
+touches the network, so a rule whose observation is missing answers `unknown` with why and never
+guesses `ok`. The per-provider rule tables (`idp_entra`, `idp_okta`, `idp_others`) and the
+judging (`idp`) are built on these types, which live apart so neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scim_doctor.core.model import CheckResult, Finding, ReferenceKind, RuleStatus, Status
+
+_REASON_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Source:
+    """The document a rule comes from."""
+
+    title: str
+    url: str
+    kind: ReferenceKind
+    """idp: the provider's own documentation; advice: a field report or third-party guide; rfc."""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """What one rule makes of the observations."""
+
+    status: RuleStatus
+    reason: str
+
+
+def ok(reason: str) -> RuleResult:
+    return RuleResult(RuleStatus.OK, reason)
+
+
+def broken(reason: str) -> RuleResult:
+    return RuleResult(RuleStatus.BROKEN, clip(reason))
+
+
+def unknown(reason: str) -> RuleResult:
+    return RuleResult(RuleStatus.UNKNOWN, clip(reason))
+
+
+class Observed:
+    """The report's check results by id, with the questions rules ask of them."""
+
+    def __init__(self, checks: Iterable[CheckResult]) -> None:
+        self._by_id = {check.id: check for check in checks}
+
+    def get(self, check_id: str) -> CheckResult | None:
+        return self._by_id.get(check_id)
+
+    def facts(self, check_id: str) -> Mapping[str, Any]:
+        check = self._by_id.get(check_id)
+        return check.facts if check is not None else {}
+
+    def findings(self, check_id: str) -> tuple[Finding, ...]:
+        check = self._by_id.get(check_id)
+        return check.findings if check is not None else ()
+
+    def codes(self, check_id: str) -> set[str]:
+        return {finding.code for finding in self.findings(check_id)}
+
+    def not_run(self, check_id: str) -> RuleResult | None:
+        """`unknown` with the reason when the check did not run to a result, else None."""
+        check = self._by_id.get(check_id)
+        if check is None:
+            return unknown(f"not observed: the {check_id} check is not in this report")
+        if check.status is Status.SKIP:
+            return unknown(f"not observed: the {check_id} check was skipped ({check.summary})")
+        if check.status is Status.ERROR:
+            return unknown(f"not observed: scim-doctor itself failed in the {check_id} check")
+        return None
+
+
+Evaluate = Callable[[Observed], RuleResult]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented requirement or behaviour of an identity provider."""
+
+    id: str
+    """`<profile key>.<snake_case>`; stable, it appears in the JSON report."""
+    description: str
+    source: Source
+    evaluate: Evaluate
+
+    @property
+    def source_kind(self) -> ReferenceKind:
+        return self.source.kind
+
+    def check(self, checks: Sequence[CheckResult]) -> RuleResult:
+        """Apply the rule to a report's check results."""
+        return self.evaluate(Observed(checks))
+
+
+@dataclass(frozen=True)
+class IdpProfile:
+    """An identity provider, as its SCIM client behaves."""
+
+    key: str
+    name: str
+    rules: tuple[Rule, ...]
+    aliases: tuple[str, ...] = ()
+
+
+def clip(text: str) -> str:
+    """`text` on one line and at most `_REASON_CHARS` long: reasons are read in a table cell."""
+    text = " ".join(text.split())
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"

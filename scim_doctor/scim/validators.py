@@ -14,10 +14,10 @@ extension schemas are allowed when the extension URN is declared in `schemas`.
 
 Messages never quote a userName, an email or a password: reports end up in support tickets.
 
-This module judges what /Users answers (resources, ListResponse, SCIM Error documents) and is the
-one name importers use: it re-exports SCIM's names (`urns`), the `Problem` and helpers
-(`values`) and the discovery-document validators (`definitions`), which live apart so that each
-file does one job; the walker they share is `scope`.
+This module judges what /Users answers (User resources and ListResponse pages) and is the one
+name importers use: it re-exports SCIM's names (`urns`), the `Problem` and helpers (`values`),
+the SCIM Error validator (`error_body`) and the discovery-document validators (`definitions`),
+which live apart so that each file does one job; the walker they share is `scope`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from scim_doctor.scim.definitions import (
     validate_schema,
     validate_service_provider_config,
 )
+from scim_doctor.scim.error_body import validate_error
 from scim_doctor.scim.scope import Checker, Missing, Scope, root_scope
 from scim_doctor.scim.urns import (
     BULK_REQUEST,
@@ -420,59 +421,3 @@ def _check_extensions(root: Scope, declared: set[str]) -> None:
         if value is not None and not isinstance(value, Mapping):
             message = f"extension {shown} is {describe(value, reveal=False)}, not an object"
             root.checker.graded(WARN, FAIL, path, "type", message, REF_EXTENSION)
-
-
-# --- Error (RFC 7644 §3.12) --------------------------------------------------------------------
-
-
-def validate_error(
-    document: Any, *, http_status: int | None = None, strict: bool = False
-) -> list[Problem]:
-    """Problems of a SCIM error body.
-
-    FAIL: not an object, no Error URN in `schemas` (kind "schemas"/"required"), no `status`
-    (kind "required"), a `status` that is not a number at all. `status` as a JSON integer
-    (`404` instead of `"404"`) is WARN kind "type" (FAIL in strict mode): RFC 7644 asks for a
-    string, Okta's own examples send integers, strict SCIM SDKs reject them. A `status` that
-    differs from `http_status` is WARN kind "value". `scimType` outside RFC 7644 Table 9 is
-    WARN kind "value" (a case variant: INFO, strict WARN); a non-string `detail` WARN "type".
-    """
-    checker = Checker(strict)
-    root = root_scope(checker, document, "the error body", REF_ERROR)
-    if root is None:
-        return checker.problems
-    root.schemas(ERROR)
-    present, status = root.value("status", FAIL)
-    if present:
-        _error_status(root, status, http_status)
-    scim_type = root.string("scimType", wrong=WARN)
-    if scim_type is not None and scim_type not in SCIM_TYPES:
-        folded = {known.lower(): known for known in SCIM_TYPES}
-        if scim_type.lower() in folded:
-            spelled = folded[scim_type.lower()]
-            message = f"scimType is {describe(scim_type)}; RFC 7644 spells it {spelled!r}"
-            root.graded(INFO, WARN, "scimType", "case", message)
-        else:
-            known = ", ".join(sorted(SCIM_TYPES))
-            message = f"scimType is {describe(scim_type)}, not one of RFC 7644's ({known})"
-            root.add(WARN, "scimType", "value", message)
-    root.string("detail", wrong=WARN)
-    return checker.problems
-
-
-def _error_status(root: Scope, status: Any, http_status: int | None) -> None:
-    number: int | None = None
-    if is_json_integer(status):
-        number = status
-        shown = cut(str(status))
-        message = f'status is the integer {shown}, not the string "{shown}"'
-        root.graded(WARN, FAIL, "status", "type", message)
-    elif isinstance(status, str) and re.fullmatch(r"\s*\d{3}\s*", status):
-        number = int(status)
-    else:
-        kind: ProblemKind = "value" if isinstance(status, str) else "type"
-        message = f"status is {describe(status)}, not an HTTP status code string"
-        root.add(FAIL, "status", kind, message)
-    if number is not None and http_status is not None and number != http_status:
-        message = f"status says {number} but the HTTP status line says {http_status}"
-        root.add(WARN, "status", "value", message)

@@ -7,9 +7,8 @@ never rename one; retire it by leaving it here with a note. A probe raises a fin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from scim_doctor.core.model import Finding, ReferenceKind, Severity
+from scim_doctor.core.finding_spec import Catalogue, FindingSpec
+from scim_doctor.core.model import ReferenceKind, Severity
 
 RFC = ReferenceKind.RFC
 IDP = ReferenceKind.IDP
@@ -17,23 +16,6 @@ ADVICE = ReferenceKind.ADVICE
 FAIL = Severity.FAIL
 WARN = Severity.WARN
 INFO = Severity.INFO
-
-
-@dataclass(frozen=True)
-class FindingSpec:
-    """One catalogue entry."""
-
-    code: str
-    severity: Severity
-    title: str
-    """Short name of the problem."""
-    why: str
-    """Why it matters: what breaks for the identity provider."""
-    fix: str
-    """How to fix it, in plain words."""
-    reference: str
-    """RFC section, IdP document, or the field experience the advice rests on."""
-    reference_kind: ReferenceKind
 
 
 _SPECS: tuple[FindingSpec, ...] = (
@@ -1558,31 +1540,10 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
 )
 
-CATALOGUE: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
+CATALOGUE: Catalogue = Catalogue((spec.code, spec) for spec in _SPECS)
 
+# The two ways a probe builds findings, under the names every probe calls them by.
+make = CATALOGUE.make
+merge_by_code = CATALOGUE.merge_by_code
 
-def merge_by_code(found: list[Finding]) -> list[Finding]:
-    """One finding per code, its message naming every occurrence: a problem seen by several
-    requests of one check is one problem, not several."""
-    by_code: dict[str, list[str]] = {}
-    for finding in found:
-        messages = by_code.setdefault(finding.code, [])
-        if finding.message not in messages:
-            messages.append(finding.message)
-    return [make(code, "; ".join(messages)) for code, messages in by_code.items()]
-
-
-def make(code: str, message: str, *, remediation: str | None = None) -> Finding:
-    """Build a finding from the catalogue: `message` says what was observed, with values.
-
-    `remediation` replaces the catalogue's fix when the observed values make a sharper one.
-    """
-    spec = CATALOGUE[code]
-    return Finding(
-        code=spec.code,
-        severity=spec.severity,
-        message=message,
-        remediation=remediation or spec.fix,
-        reference=spec.reference,
-        reference_kind=spec.reference_kind,
-    )
+__all__ = ["CATALOGUE", "FindingSpec", "make", "merge_by_code"]

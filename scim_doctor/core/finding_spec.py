@@ -1,0 +1,61 @@
+"""What a catalogue entry is, and how a probe turns a code into a `Finding`.
+
+Kept apart from `findings.py` so the catalogue stays a table a reader can scan: the rules for
+building findings from it live here, the codes and their texts live there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scim_doctor.core.model import Finding, ReferenceKind, Severity
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """One catalogue entry."""
+
+    code: str
+    severity: Severity
+    title: str
+    """Short name of the problem."""
+    why: str
+    """Why it matters: what breaks for the identity provider."""
+    fix: str
+    """How to fix it, in plain words."""
+    reference: str
+    """RFC section, IdP document, or the field experience the advice rests on."""
+    reference_kind: ReferenceKind
+
+
+class Catalogue(dict[str, FindingSpec]):
+    """The codes by name, and the only way to build a finding from one.
+
+    A plain dict to every reader (`CATALOGUE[code]`, `.get`, `.values()`), so severity,
+    remediation and reference of every finding always come from the one table it holds.
+    """
+
+    def make(self, code: str, message: str, *, remediation: str | None = None) -> Finding:
+        """Build a finding from the catalogue: `message` says what was observed, with values.
+
+        `remediation` replaces the catalogue's fix when the observed values make a sharper one.
+        """
+        spec = self[code]
+        return Finding(
+            code=spec.code,
+            severity=spec.severity,
+            message=message,
+            remediation=remediation or spec.fix,
+            reference=spec.reference,
+            reference_kind=spec.reference_kind,
+        )
+
+    def merge_by_code(self, found: list[Finding]) -> list[Finding]:
+        """One finding per code, its message naming every occurrence: a problem seen by several
+        requests of one check is one problem, not several."""
+        by_code: dict[str, list[str]] = {}
+        for finding in found:
+            messages = by_code.setdefault(finding.code, [])
+            if finding.message not in messages:
+                messages.append(finding.message)
+        return [self.make(code, "; ".join(messages)) for code, messages in by_code.items()]

@@ -16,39 +16,48 @@ It exists so that no probe can get the dangerous parts wrong:
 Redirects are never followed: the redirect probe walks hops itself. Retry-After is parsed and
 reported, never slept on. Transport details (--resolve pins, proxies, the pool) live in
 `http_transport`; pure body helpers (JSON, charsets, media types) in `http_body`; the result
-type and the cross-cutting `http.*` findings in `http_result`; error kinds in `http_errors`.
+type and the cross-cutting `http.*` findings in `http_result`; error kinds in `http_errors`;
+what a request carries and whether it may be sent in `outgoing`; how far it got and its
+redacted record in `exchange`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json as jsonlib
 import ssl
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import httpx
 
 from scim_doctor import __version__
 from scim_doctor.core.model import Exchange
-from scim_doctor.core.secrets import SENSITIVE_HEADERS, redact, redact_headers
+from scim_doctor.core.secrets import redact
 from scim_doctor.core.timeouts import within
-from scim_doctor.net.body import (
-    SCIM_JSON,
-    CappedBody,
-    StreamingBody,
-    decode_text,
-    parse_retry_after,
-)
+from scim_doctor.net.body import SCIM_JSON, CappedBody, StreamingBody
 from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.exchange import (
+    EXCERPT_CHARS,
+    BodySeen,
+    Progress,
+    answered,
+    refusal,
+    timed_out,
+    transcript,
+)
 from scim_doctor.net.failures import ErrorKind, HttpError, classify
+from scim_doctor.net.outgoing import (
+    Prepared,
+    absolute_url,
+    content_headers,
+    unsafe,
+    with_caller_headers,
+)
 from scim_doctor.net.result import HttpResult, TlsInfo, common_findings, connection_facts
 from scim_doctor.net.transport import DoctorTransport
 from scim_doctor.net.trust import unverified_context
@@ -73,10 +82,6 @@ if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 USER_AGENT = f"scim-doctor/{__version__}"
-EXCERPT_CHARS = 2048
-# The excerpt is redacted before it is cut, over a window wide enough that a secret starting
-# inside the excerpt is matched whole (cutting first could leave half a token showing).
-_REDACT_WINDOW = 64 * 1024
 _STREAM_HEAD = 8 * 1024
 """Bytes of a streamed body kept for its result: an error document whole."""
 _STREAM_WINDOW = EXCERPT_CHARS + 2048
@@ -95,92 +100,6 @@ def _shared_unverified_context() -> ssl.SSLContext:
         if _unverified is None:
             _unverified = unverified_context()
         return _unverified
-
-
-@dataclass
-class _Progress:
-    """How far one request got: filled in as it goes, so a timeout still has a transcript."""
-
-    started: float
-    events: dict[str, float] = field(default_factory=dict)
-    response: httpx.Response | None = None
-    body: CappedBody | None = None
-    tls: TlsInfo | None = None
-    remote: str | None = None
-    received: int = 0
-    """Decoded body bytes handed on so far (streams keep no `body`)."""
-
-    async def trace(self, name: str, info: Mapping[str, Any]) -> None:
-        # 'connection.connect_tcp.complete', 'proxy.start_tls.complete', 'http11.…': the last
-        # event of each name wins (a tunnel's CONNECT exchange comes before the real one).
-        self.events[name.split(".", 1)[-1]] = time.perf_counter()
-
-    def ms(self, event: str) -> float | None:
-        at = self.events.get(event)
-        return None if at is None else round((at - self.started) * 1000, 1)
-
-    def timings(self) -> dict[str, float]:
-        phases = {
-            "connect": "connect_tcp.complete",
-            "tls": "start_tls.complete",
-            "request_sent": "send_request_body.complete",
-            "first_byte": "receive_response_headers.complete",
-        }
-        timings = {name: ms for name, ev in phases.items() if (ms := self.ms(ev)) is not None}
-        timings["total"] = round((time.perf_counter() - self.started) * 1000, 1)
-        return timings
-
-    def phase(self) -> str:
-        ev = self.events
-        if self.response is not None:
-            got = len(self.body.body) if self.body else self.received
-            return f"while reading the body ({got} bytes received)"
-        if "receive_response_headers.started" in ev:
-            return "waiting for the response headers"
-        if "start_tls.started" in ev and "start_tls.complete" not in ev:
-            return "during the TLS handshake"
-        if "connect_tcp.started" in ev and "connect_tcp.complete" not in ev:
-            return "while connecting"
-        if not ev:
-            return "waiting for a free connection to the server"
-        return "while sending the request"
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A request that may be sent, with its clock and time budget."""
-
-    request: httpx.Request
-    progress: _Progress
-    budget: float
-    """Seconds this request may take (--timeout or `timeout`, cut by the run's deadline)."""
-    wanted: float
-    """Seconds asked for, before the deadline cut it."""
-
-
-class _BodySeen(NamedTuple):
-    """What was read of a body, for the result and the transcript."""
-
-    kept: bytes
-    """The bytes kept: the whole (capped) body, or a stream's first bytes."""
-    total: int
-    """Decoded bytes read in all."""
-    too_large: bool
-    truncated: bool
-    """Not read to its end (too large, timed out, or a stream's reader stopped early)."""
-    window: int = _REDACT_WINDOW
-    """Characters redacted before the excerpt is cut from them."""
-
-
-def _as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
-    """Headers with their names' original case, as on the wire (HTTP header bytes are Latin-1)."""
-    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
-
-
-def _header_items(headers: Mapping[str, str] | Sequence[tuple[str, str]] | None) -> list[Any]:
-    if headers is None:
-        return []
-    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
 
 
 class HttpClient:
@@ -261,7 +180,7 @@ class HttpClient:
         body = bytes(capped.body) if capped is not None else b""
         too_large = capped is not None and capped.too_large
         cut_short = error is not None and error.kind is ErrorKind.TIMEOUT
-        seen = _BodySeen(body, len(body), too_large, too_large or cut_short)
+        seen = BodySeen(body, len(body), too_large, too_large or cut_short)
         return self._finish(request, progress, error, seen)
 
     def stream(
@@ -308,7 +227,7 @@ class HttpClient:
         content: bytes | None,
         accept: str | None,
         timeout: float | None,
-    ) -> _Prepared | HttpResult:
+    ) -> Prepared | HttpResult:
         """The request ready to send, or the result of refusing it (unsafe, no token, invalid)."""
         ctx = self._ctx
         started = time.perf_counter()
@@ -316,13 +235,7 @@ class HttpClient:
         relative = url_or_path == "" or url_or_path.startswith(("/", "?"))
         url_text = ctx.target.url(url_or_path) if relative else url_or_path
 
-        outgoing: list[tuple[str, str]] = []
-        if accept is not None:
-            outgoing.append(("Accept", accept))
-        body = content
-        if json is not None:
-            body = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8")
-            outgoing.append(("Content-Type", SCIM_JSON))
+        outgoing, body = content_headers(accept, json, content)
         if auth == "token":
             if ctx.token is None:
                 return self._refused(
@@ -332,28 +245,24 @@ class HttpClient:
             outgoing.append(("Authorization", f"Bearer {ctx.token.reveal()}"))
         elif auth != "none":
             outgoing.append(("Authorization", auth))
-        for name, value in _header_items(headers):
-            outgoing = [(n, v) for n, v in outgoing if n.lower() != name.lower()]
-            outgoing.append((name, value))
+        outgoing = with_caller_headers(outgoing, headers)
 
         try:
-            url = httpx.URL(url_text)
-            if url.scheme not in ("http", "https") or not url.host:
-                raise httpx.InvalidURL("only absolute http:// and https:// URLs can be requested")
+            url = absolute_url(url_text)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
             return self._refused(
                 method, url_text, outgoing, started, ErrorKind.INVALID_REQUEST,
                 redact(f"not sent: invalid URL {url_text}: {exc}"),
             )  # fmt: skip
-        unsafe = self._unsafe(url, outgoing, body)
-        if unsafe is not None:
-            return self._refused(method, url_text, outgoing, started, ErrorKind.UNSAFE, unsafe)
+        why_not = unsafe(url, outgoing, body, ctx.token, ctx.target)
+        if why_not is not None:
+            return self._refused(method, url_text, outgoing, started, ErrorKind.UNSAFE, why_not)
 
         wanted = ctx.options.timeout if timeout is None else timeout
         budget = (
             ctx.step_timeout() if timeout is None else max(0.001, min(timeout, ctx.remaining()))
         )
-        progress = _Progress(started)
+        progress = Progress(started)
         try:
             request = self._client.build_request(
                 method,
@@ -371,9 +280,9 @@ class HttpClient:
             )  # fmt: skip
         if accept is None and not any(n.lower() == "accept" for n, _ in outgoing):
             del request.headers["Accept"]
-        return _Prepared(request, progress, budget, wanted)
+        return Prepared(request, progress, budget, wanted)
 
-    async def _exchange(self, request: httpx.Request, progress: _Progress) -> None:
+    async def _exchange(self, request: httpx.Request, progress: Progress) -> None:
         response = await self._client.send(request, stream=True)
         progress.response = response
         progress.tls, progress.remote = connection_facts(response)
@@ -389,69 +298,21 @@ class HttpClient:
         finally:
             await response.aclose()
 
-    def _unsafe(
-        self, url: httpx.URL, outgoing: list[tuple[str, str]], body: bytes | None
-    ) -> str | None:
-        """Why this request must not be sent (credentials leaving https://target), else None."""
-        token = self._ctx.token.reveal() if self._ctx.token else ""
-        credential_header = any(name.lower() in SENSITIVE_HEADERS for name, _ in outgoing)
-        forms = {token, urllib.parse.quote(token, safe=""), urllib.parse.quote_plus(token)}
-        token_inside = len(token) >= 4 and (
-            any(form in str(url) for form in forms)
-            or any(token in value for _, value in outgoing)
-            or (body is not None and token.encode("utf-8", "surrogatepass") in body)
-        )
-        if not (credential_header or token_inside):
-            return None
-        target = self._ctx.target
-        host = url.raw_host.decode("ascii").lower()
-        port = url.port or (443 if url.scheme == "https" else 80)
-        where = redact(f"{url.scheme}://{url.netloc.decode('ascii')}")
-        if url.scheme != "https":
-            return (
-                "not sent: credentials are only ever sent over https, and this request goes "
-                f"to {where}"
-            )
-        if host != target.host or port != target.port:
-            return (
-                f"not sent: credentials are only ever sent to the target "
-                f"{target.host}:{target.port}, and this request goes to {where}"
-            )
-        return None
-
-    def _timeout(self, progress: _Progress, budget: float, wanted: float) -> HttpError:
-        message = f"no complete response within {budget:.3g} s: timed out {progress.phase()}"
-        if budget < wanted:
-            message += " (the run's --deadline was nearly spent)"
-        return HttpError(ErrorKind.TIMEOUT, message)
+    def _timeout(self, progress: Progress, budget: float, wanted: float) -> HttpError:
+        return timed_out(progress, budget, wanted)
 
     def _finish(
         self,
         request: httpx.Request,
-        progress: _Progress,
+        progress: Progress,
         error: HttpError | None,
-        seen: _BodySeen,
+        seen: BodySeen,
         *,
         record: bool = True,
     ) -> HttpResult:
-        response = progress.response
-        headers = response.headers if response is not None else httpx.Headers()
-        body, too_large = seen.kept, seen.too_large
-        timings = progress.timings()
-        excerpt = redact(decode_text(body[: seen.window], headers.get("content-type")))
-        exchange = Exchange(
-            method=request.method,
-            url=redact(str(request.url)),
-            request_headers=redact_headers(_as_sent(request.headers)),
-            status=response.status_code if response is not None else None,
-            http_version=response.http_version if response is not None else None,
-            response_headers=redact_headers(_as_sent(headers)),
-            body_excerpt=excerpt[:EXCERPT_CHARS],
-            body_bytes=seen.total,
-            body_truncated=response is not None and seen.truncated,
-            timings_ms=timings,
-            error=redact(error.message) if error else None,
-        )
+        """Record a sent request (unless `record` is off) and build its result; the first
+        https connection to the target gives the run its TLS facts."""
+        exchange = transcript(request, progress, error, seen)
         if record:
             self.exchanges.append(exchange)
         target = self._ctx.target
@@ -463,23 +324,7 @@ class HttpClient:
         ):
             self.target_tls = progress.tls
         proxy = self._transport.proxy_for(request.url)
-        return HttpResult(
-            method=request.method,
-            url=exchange.url,
-            status=exchange.status,
-            reason=response.reason_phrase if response is not None else "",
-            http_version=exchange.http_version,
-            headers=headers,
-            body=body,
-            too_large=too_large,
-            error=error,
-            retry_after=parse_retry_after(headers.get("retry-after"), date=headers.get("date")),
-            tls=progress.tls,
-            remote_address=progress.remote,
-            proxy=redact(proxy) if proxy else None,
-            timings_ms=timings,
-            exchange=exchange,
-        )
+        return answered(exchange, progress, error, seen, proxy)
 
     def _refused(
         self,
@@ -490,39 +335,11 @@ class HttpClient:
         kind: ErrorKind,
         message: str,
     ) -> HttpResult:
-        """A result for a request that was never sent, with what it would have carried."""
-        timings = {"total": round((time.perf_counter() - started) * 1000, 1)}
-        exchange = Exchange(
-            method=method,
-            url=redact(url_text),
-            request_headers=redact_headers(outgoing),
-            status=None,
-            http_version=None,
-            response_headers=(),
-            body_excerpt="",
-            body_bytes=0,
-            body_truncated=False,
-            timings_ms=timings,
-            error=redact(message),
-        )
-        self.exchanges.append(exchange)
-        return HttpResult(
-            method=method,
-            url=exchange.url,
-            status=None,
-            reason="",
-            http_version=None,
-            headers=httpx.Headers(),
-            body=b"",
-            too_large=False,
-            error=HttpError(kind, redact(message)),
-            retry_after=None,
-            tls=None,
-            remote_address=None,
-            proxy=None,
-            timings_ms=timings,
-            exchange=exchange,
-        )
+        """A result for a request that was never sent, recorded with what it would have
+        carried."""
+        result = refusal(method, url_text, outgoing, started, kind, message)
+        self.exchanges.append(result.exchange)
+        return result
 
 
 class HttpStream:
@@ -537,14 +354,14 @@ class HttpStream:
     def __init__(
         self,
         client: HttpClient,
-        prepared: _Prepared | HttpResult,
+        prepared: Prepared | HttpResult,
         limit: int,
         *,
         record: bool = True,
     ) -> None:
         self._client = client
         self._record = record
-        self._prepared = prepared if isinstance(prepared, _Prepared) else None
+        self._prepared = prepared if isinstance(prepared, Prepared) else None
         self.result: HttpResult | None = prepared if isinstance(prepared, HttpResult) else None
         self.error: HttpError | None = self.result.error if self.result is not None else None
         self._limit = limit
@@ -684,7 +501,7 @@ class HttpStream:
             if self.error is None and exc is not None and self._response is not None:
                 if isinstance(exc, asyncio.CancelledError):
                     self.error = HttpError(ErrorKind.TIMEOUT, "cancelled while reading the body")
-            seen = _BodySeen(
+            seen = BodySeen(
                 bytes(self._head), self.received, self.too_large, not self.complete, _STREAM_WINDOW
             )
             self.result = self._client._finish(

@@ -15,10 +15,10 @@ It exists so that no probe can get the dangerous parts wrong:
 
 Redirects are never followed: the redirect probe walks hops itself. Retry-After is parsed and
 reported, never slept on. Transport details (--resolve pins, proxies, the pool) live in
-`http_transport`; pure body helpers (JSON, charsets, media types) in `http_body`; the result
-type and the cross-cutting `http.*` findings in `http_result`; error kinds in `http_errors`;
-what a request carries and whether it may be sent in `outgoing`; how far it got and its
-redacted record in `exchange`.
+`transport`; pure body helpers (JSON, charsets, media types) in `body`; the result type and
+the cross-cutting `http.*` findings in `result`; error kinds in `failures`; what a request
+carries and whether it may be sent in `outgoing`; how far it got and its redacted record in
+`exchange`.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def test_several_reports_are_written_in_one_run_beside_the_terminal_text(
 
 
 def test_the_cli_lists_exactly_the_report_formats_that_exist() -> None:
-    from scim_doctor.cli.app import REPORT_FORMATS
+    from scim_doctor.cli.options import REPORT_FORMATS
     from scim_doctor.reporters import FORMATS
 
     assert set(REPORT_FORMATS) == set(FORMATS)

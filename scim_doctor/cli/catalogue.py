@@ -1,0 +1,56 @@
+"""`explain` and `codes`: the finding catalogue (scim_doctor.core.findings) on the terminal.
+
+No network and no report: both only read the catalogue, so they share a module.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scim_doctor.core.errors import InputError
+
+
+@click.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain one finding code: what it means, why it matters, how to fix it."""
+    from scim_doctor.core.echo import shown
+    from scim_doctor.core.findings import CATALOGUE
+
+    spec = CATALOGUE.get(code)
+    if spec is None:
+        raise InputError(f"unknown finding code {shown(code, quote=True)} (see scim-doctor codes)")
+    click.echo(
+        f"{spec.code} ({spec.severity.value}): {spec.title}\n\n"
+        f"Why it matters: {spec.why}\n\n"
+        f"How to fix: {spec.fix}\n\n"
+        f"Reference ({spec.reference_kind.value}): {spec.reference}"
+    )
+
+
+@click.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def codes(output_format: str) -> None:
+    """List every finding code scim-doctor can report."""
+    from scim_doctor.core.findings import CATALOGUE
+
+    if output_format == "json":
+        import json
+
+        rows = [
+            {
+                "code": s.code,
+                "severity": s.severity.value,
+                "title": s.title,
+                "why": s.why,
+                "fix": s.fix,
+                "reference": s.reference,
+                "reference_kind": s.reference_kind.value,
+            }
+            for s in CATALOGUE.values()
+        ]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max(len(code) for code in CATALOGUE)
+    for spec in CATALOGUE.values():
+        click.echo(f"{spec.code:<{width}}  {spec.severity.value:<4}  {spec.title}")

@@ -1,0 +1,250 @@
+"""`check`: one BASE_URL, or every target of a scim-doctor.toml (--config), once or --repeat.
+
+The single-target run is the common case and stays the straight path; --config, --repeat,
+--quiet and GitHub Actions hand over to the fleet machinery (scim_doctor.cli.fleet_output).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from scim_doctor.cli.delivery import (
+    ReportOptions,
+    deliver,
+    github_actions,
+    run_target,
+    use_color,
+    write_bundle,
+)
+from scim_doctor.cli.options import (
+    FLEET_OPTIONS,
+    connection_options,
+    fleet_options,
+    run_options,
+    stops_like_ctrl_c,
+)
+from scim_doctor.cli.settings import (
+    check_ids,
+    check_proxy,
+    idp_key,
+    options_from,
+    positive_seconds,
+    report_options,
+)
+from scim_doctor.core.errors import InputError
+
+if TYPE_CHECKING:
+    from scim_doctor.core.secrets import Secret
+    from scim_doctor.net.context import Options
+    from scim_doctor.net.target import Target
+
+
+@click.command()
+@click.argument("base_url", required=False)
+@connection_options
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    default=80,
+    show_default=True,
+    help="Port of the host's plain-HTTP listener, probed for a safe redirect to HTTPS.",
+)
+@fleet_options
+@run_options
+@stops_like_ctrl_c
+def check(
+    base_url: str | None,
+    token_env: str | None,
+    token_file: str | None,
+    token_stdin: bool,
+    no_token: bool,
+    cacert: str | None,
+    insecure: bool,
+    resolve_specs: tuple[str, ...],
+    proxy: str | None,
+    http_port: int,
+    **run: Any,
+) -> None:
+    """Check the SCIM endpoint at BASE_URL (e.g. https://example.com/scim/v2).
+
+    The token is read from SCIM_TOKEN (or --token-env / --token-file / --token-stdin), never
+    from the command line. With --config FILE instead of BASE_URL, every target of a
+    scim-doctor.toml is checked (see docs/ci/).
+    """
+    from pathlib import Path
+
+    from scim_doctor.net.target import parse_base_url, parse_resolve
+
+    many = {name: run.pop(name) for name in FLEET_OPTIONS}
+    if base_url is None or many["config_path"] is not None:
+        target_options = {
+            "--token-env": token_env,
+            "--token-file": token_file,
+            "--token-stdin": token_stdin,
+            "--no-token": no_token,
+            "--cacert": cacert,
+            "--resolve": resolve_specs,
+            "--proxy": proxy,
+            "--http-port": _given("http_port"),
+        }
+        _check_config(base_url, insecure, many, target_options, run)
+    for flag, key in (("--target", "target_names"), ("--tag", "target_tags")):
+        if many[key]:
+            raise InputError(f"{flag} needs --config FILE")
+    if many["concurrency"] is not None:
+        raise InputError("--concurrency needs --config FILE")
+    if many["interval"] is not None and many["repeat_count"] == 1:
+        raise InputError("--interval needs --repeat N")
+    target = parse_base_url(base_url)
+    token: Secret | None = None
+    if no_token:
+        if token_env or token_file or token_stdin:
+            raise InputError("--no-token cannot be combined with a token source")
+    else:
+        from scim_doctor.core.credentials import read_token
+
+        token = read_token(
+            token_env=token_env,
+            token_file=Path(token_file) if token_file is not None else None,
+            token_stdin=token_stdin,
+            stdin=sys.stdin.buffer if token_stdin else None,
+        )
+    if proxy is not None:
+        proxy = check_proxy(proxy)
+    options = options_from(
+        run,
+        cacert=Path(cacert) if cacert is not None else None,
+        insecure=insecure,
+        resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
+        proxy=proxy,
+        http_port=http_port,
+    )
+    how = report_options(run)
+    if many["repeat_count"] > 1 or many["quiet"] or github_actions():
+        _check_one_more_ways(target, options, token, how, many, run["deadline"])
+    report = run_target(target, options, token)
+    raise SystemExit(deliver(report, how))
+
+
+def _given(name: str) -> bool:
+    """Whether an option was set on the command line (not left at its default)."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _check_one_more_ways(
+    target: Target,
+    options: Options,
+    token: Secret | None,
+    how: ReportOptions,
+    many: dict[str, Any],
+    budget: float | None,
+) -> NoReturn:
+    """One BASE_URL with --repeat, --quiet or under GitHub Actions: the fleet machinery."""
+    from scim_doctor.cli import fleet_output
+    from scim_doctor.core import fleet as fleet_report
+    from scim_doctor.net.trust import load_trust
+    from scim_doctor.runs import fleet
+
+    if how.bundle is not None and many["repeat_count"] > 1:
+        raise InputError("--bundle writes the report of one run: use it without --repeat")
+    outputs = ((how.output_format, how.output), *how.extra)
+    common = {"verbose": how.verbose, "quiet": many["quiet"], "color": use_color()}
+    if many["repeat_count"] > 1:
+        spec = fleet.FleetTarget(
+            name=target.host,
+            target=target,
+            options=options,
+            token=token,
+            trust=load_trust(options.cacert),
+            fail_on=how.fail_on,
+        )
+        interval = many["interval"] if many["interval"] is not None else 1.0
+        raise SystemExit(
+            fleet_output.check_many(
+                [spec],
+                outputs,
+                concurrency=1,
+                repeat_count=many["repeat_count"],
+                interval_s=interval,
+                budget_s=budget,
+                github=github_actions(),
+                **common,
+            )
+        )
+    report = run_target(target, options, token)
+    single = fleet_report.single(report, target.host, how.fail_on)
+    code = fleet_output.deliver(single, outputs, single_v1=True, github=github_actions(), **common)
+    write_bundle(report, how)
+    raise SystemExit(code)
+
+
+def _check_config(
+    base_url: str | None,
+    insecure: bool,
+    many: dict[str, Any],
+    target_options: dict[str, Any],
+    run: dict[str, Any],
+) -> NoReturn:
+    """`check --config FILE`: options given here override the file's for every target."""
+    import dataclasses
+    from pathlib import Path
+
+    from scim_doctor.cli import fleet_output
+    from scim_doctor.runs import fleet
+    from scim_doctor.runs.config import load_config
+
+    if base_url is not None:
+        raise InputError("give either BASE_URL or --config FILE, not both")
+    if many["config_path"] is None:
+        raise InputError("missing BASE_URL (e.g. https://example.com/scim/v2) or --config FILE")
+    for flag, value in target_options.items():
+        if value:
+            raise InputError(f"{flag} cannot be combined with --config: set it in the file")
+    if many["interval"] is not None and many["repeat_count"] == 1:
+        raise InputError("--interval needs --repeat N")
+    how = report_options(run)
+    overrides: dict[str, Any] = {}
+    if _given("timeout"):
+        overrides["timeout"] = positive_seconds("--timeout", run["timeout"])
+    if run["deadline"] is not None:
+        overrides["deadline"] = positive_seconds("--deadline", run["deadline"], upper=86400.0)
+    if _given("expiry_warn_days"):
+        overrides["expiry_warn_days"] = run["expiry_warn_days"]
+    if run["only"]:
+        overrides["only"] = check_ids(run["only"], "--only")
+    if run["skip"]:
+        overrides["skip"] = check_ids(run["skip"], "--skip")
+    if _given("fail_on"):
+        overrides["fail_on"] = how.fail_on
+    if insecure:
+        overrides["insecure"] = True
+    for flag in ("deep", "strict", "show_pii", "allow_writes"):
+        if run[flag]:
+            overrides[flag] = True
+    if run["idp"]:
+        overrides["idp"] = idp_key(run["idp"])
+    if how.bundle is not None:
+        raise InputError("--bundle writes the report of one target: use it without --config")
+    config = load_config(Path(many["config_path"]))
+    selected = config.select(many["target_names"], many["target_tags"])
+    specs = fleet.prepare([dataclasses.replace(t, **overrides) for t in selected])
+    raise SystemExit(
+        fleet_output.check_many(
+            specs,
+            ((how.output_format, how.output), *how.extra),
+            concurrency=many["concurrency"] or config.concurrency,
+            repeat_count=many["repeat_count"],
+            interval_s=many["interval"] if many["interval"] is not None else 1.0,
+            budget_s=run["deadline"],
+            verbose=how.verbose,
+            quiet=many["quiet"],
+            color=use_color(),
+            github=github_actions(),
+        )
+    )

@@ -1,0 +1,81 @@
+"""`cleanup`: delete the test resources an interrupted --allow-writes run left behind."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from scim_doctor.cli.options import connection_options, stops_like_ctrl_c
+from scim_doctor.cli.settings import build_options, check_proxy
+from scim_doctor.core.defaults import DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
+from scim_doctor.core.errors import InputError
+
+
+@click.command()
+@click.argument("base_url")
+@connection_options
+@click.option("--dry-run", is_flag=True, help="List the leftovers, delete nothing.")
+@click.option(
+    "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per step."
+)
+@click.option("--deadline", type=float, default=None, help="Seconds for the whole clean-up.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@stops_like_ctrl_c
+def cleanup(
+    base_url: str,
+    token_env: str | None,
+    token_file: str | None,
+    token_stdin: bool,
+    no_token: bool,
+    cacert: str | None,
+    insecure: bool,
+    resolve_specs: tuple[str, ...],
+    proxy: str | None,
+    dry_run: bool,
+    timeout: float,
+    deadline: float | None,
+    output_format: str,
+) -> None:
+    """Find and delete test resources an interrupted --allow-writes run left behind.
+
+    Only names scim-doctor itself makes (scim-doctor-<8 hex digits>) are deleted; lookalikes
+    are listed, never touched. Exit 0 when nothing is left, 1 otherwise.
+    """
+    from pathlib import Path
+
+    from scim_doctor.core.credentials import read_token
+    from scim_doctor.core.output import emit
+    from scim_doctor.lifecycle import cleanup as leftovers
+    from scim_doctor.net.target import parse_base_url, parse_resolve
+    from scim_doctor.net.trust import load_trust
+
+    target = parse_base_url(base_url)
+    if no_token:
+        raise InputError("cleanup deletes resources: it needs a token")
+    token = read_token(
+        token_env=token_env,
+        token_file=Path(token_file) if token_file is not None else None,
+        token_stdin=token_stdin,
+        stdin=sys.stdin.buffer if token_stdin else None,
+    )
+    options = build_options(
+        timeout=timeout,
+        deadline=deadline,
+        expiry_warn_days=DEFAULT_EXPIRY_WARN_DAYS,
+        only=(),
+        skip=(),
+        cacert=Path(cacert) if cacert is not None else None,
+        insecure=insecure,
+        resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
+        proxy=check_proxy(proxy) if proxy is not None else None,
+        allow_writes=not dry_run,
+    )
+    result = leftovers.run(target, options, token, load_trust(options.cacert), dry_run=dry_run)
+    if output_format == "json":
+        import json
+
+        emit(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        emit(result.render_text())
+    raise SystemExit(result.exit_code)

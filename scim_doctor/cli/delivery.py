@@ -1,0 +1,114 @@
+"""One target's report after the run: render it, write it where the options say, and turn its
+verdict into the exit code. The exit codes live here because the verdict is where they begin.
+
+Exit codes (a public interface): 0 nothing at or above --fail-on, 1 problems found, 2 usage
+error, 3 scim-doctor itself failed, 130 interrupted (see scim_doctor.cli.app).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, NamedTuple
+
+from scim_doctor.core.errors import InputError
+
+if TYPE_CHECKING:
+    from scim_doctor.core.model import Report, Severity
+    from scim_doctor.core.secrets import Secret
+    from scim_doctor.net.context import Options
+    from scim_doctor.net.target import Target
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class ReportOptions(NamedTuple):
+    output_format: str
+    output: str
+    verbose: bool
+    fail_on: Severity
+    extra: tuple[tuple[str, str], ...] = ()
+    """(format, path) of every --report."""
+    bundle: str | None = None
+    """--bundle PATH.zip."""
+    show_pii: bool = False
+
+
+def run_target(target: Target, options: Options, token: Secret | None) -> Report:
+    """One target's checks, trusting what --cacert says (`check` and `demo`)."""
+    from scim_doctor.net.trust import load_trust
+    from scim_doctor.runs.runner import run
+
+    trust = load_trust(options.cacert)
+    return run(target, options, token, trust)
+
+
+def exit_code(report: Report, fail_on: Severity) -> int:
+    from scim_doctor.core.model import Status
+
+    if any(check.status is Status.ERROR for check in report.checks):
+        return EXIT_INTERNAL
+    return EXIT_PROBLEMS if report.problems(at_least=fail_on) else EXIT_OK
+
+
+def use_color() -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def github_actions() -> bool:
+    """Under GitHub Actions the report also becomes annotations and a step summary."""
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def deliver(report: Report, how: ReportOptions) -> int:
+    """Render, write, and turn the verdict into the exit code."""
+    from scim_doctor.core.output import say, write_output
+
+    for output_format, destination in ((how.output_format, how.output), *how.extra):
+        written = write_output(
+            render(report, output_format, how, color=destination == "-" and use_color()),
+            destination,
+        )
+        if written is not None:
+            say(f"wrote {written}")
+    write_bundle(report, how)
+    return exit_code(report, how.fail_on)
+
+
+def write_bundle(report: Report, how: ReportOptions) -> None:
+    """The --bundle zip, when asked for: every format at once, redacted, for a support ticket."""
+    if how.bundle is None:
+        return
+    from pathlib import Path
+
+    from scim_doctor.core.output import say
+    from scim_doctor.reporters import bundle
+
+    path = bundle.write_bundle(
+        report, Path(how.bundle), command=bundle.command_line(sys.argv), show_pii=how.show_pii
+    )
+    say(f"wrote {path}")
+
+
+def render(report: Report, output_format: str, how: ReportOptions, *, color: bool) -> str:
+    """The report in one format; text and JUnit need the report options, the others do not."""
+    if output_format == "text":
+        from scim_doctor.reporters import text as text_reporter
+
+        return text_reporter.render(report, color=color, verbose=how.verbose)
+    if output_format == "junit":
+        from scim_doctor.reporters import junit
+
+        return junit.render_with(report, how.fail_on)
+    from scim_doctor.reporters import renderer
+
+    try:
+        render_format = renderer(output_format)
+    except ModuleNotFoundError:
+        raise InputError(f"the {output_format} format is not available in this version") from None
+    return render_format(report)

@@ -91,27 +91,9 @@ def check(
             "--http-port": _given("http_port"),
         }
         _check_config(base_url, insecure, many, target_options, run)
-    for flag, key in (("--target", "target_names"), ("--tag", "target_tags")):
-        if many[key]:
-            raise InputError(f"{flag} needs --config FILE")
-    if many["concurrency"] is not None:
-        raise InputError("--concurrency needs --config FILE")
-    if many["interval"] is not None and many["repeat_count"] == 1:
-        raise InputError("--interval needs --repeat N")
+    _refuse_fleet_options(many)
     target = parse_base_url(base_url)
-    token: Secret | None = None
-    if no_token:
-        if token_env or token_file or token_stdin:
-            raise InputError("--no-token cannot be combined with a token source")
-    else:
-        from scim_doctor.core.credentials import read_token
-
-        token = read_token(
-            token_env=token_env,
-            token_file=Path(token_file) if token_file is not None else None,
-            token_stdin=token_stdin,
-            stdin=sys.stdin.buffer if token_stdin else None,
-        )
+    token = _token(no_token, token_env, token_file, token_stdin)
     if proxy is not None:
         proxy = check_proxy(proxy)
     options = options_from(
@@ -127,6 +109,37 @@ def check(
         _check_one_more_ways(target, options, token, how, many, run["deadline"])
     report = run_target(target, options, token)
     raise SystemExit(deliver(report, how))
+
+
+def _refuse_fleet_options(many: dict[str, Any]) -> None:
+    """One BASE_URL: the options that only make sense with --config or --repeat are refused."""
+    for flag, key in (("--target", "target_names"), ("--tag", "target_tags")):
+        if many[key]:
+            raise InputError(f"{flag} needs --config FILE")
+    if many["concurrency"] is not None:
+        raise InputError("--concurrency needs --config FILE")
+    if many["interval"] is not None and many["repeat_count"] == 1:
+        raise InputError("--interval needs --repeat N")
+
+
+def _token(
+    no_token: bool, token_env: str | None, token_file: str | None, token_stdin: bool
+) -> Secret | None:
+    """The token from the one source asked for (SCIM_TOKEN by default), or none with --no-token."""
+    if no_token:
+        if token_env or token_file or token_stdin:
+            raise InputError("--no-token cannot be combined with a token source")
+        return None
+    from pathlib import Path
+
+    from scim_doctor.core.credentials import read_token
+
+    return read_token(
+        token_env=token_env,
+        token_file=Path(token_file) if token_file is not None else None,
+        token_stdin=token_stdin,
+        stdin=sys.stdin.buffer if token_stdin else None,
+    )
 
 
 def _given(name: str) -> bool:

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from scim_doctor.core.echo import may_echo, shown
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.files import read_at_most
 from scim_doctor.core.secrets import Secret
 
 DEFAULT_TOKEN_ENV = "SCIM_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -59,14 +60,7 @@ def read_token(
                 "its path, or set SCIM_TOKEN"
             )
         where = f"--token-file {token_file}"
-        if token_file.is_dir():
-            raise InputError(f"{where}: is a directory")
-        try:
-            with token_file.open("rb") as handle:
-                raw = handle.read(MAX_TOKEN_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"{where}: cannot be read ({exc.strerror})") from None
-        return _decode(raw, where)
+        return _decode(read_at_most(token_file, MAX_TOKEN_BYTES, where), where)
     if token_stdin:
         if stdin is None:
             raise InputError("--token-stdin: no standard input")

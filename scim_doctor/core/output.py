@@ -7,15 +7,15 @@ job never reads half a report.
 
 from __future__ import annotations
 
-import os
+import io
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from scim_doctor.core.echo import may_echo
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.files import atomic_file, check_writable
 from scim_doctor.core.secrets import redact
 
 
@@ -46,13 +46,7 @@ def check_destination(destination: str, option: str = "--output") -> None:
             f"{option} takes the PATH of the file to write, and the name given looks like a "
             "token (it is not shown): choose another file name"
         )
-    path = Path(destination)
-    if path.is_dir():
-        raise InputError(f"--output {destination}: is a directory")
-    if not path.parent.is_dir():
-        raise InputError(f"--output {destination}: directory {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        raise InputError(f"--output {destination}: directory {path.parent} is not writable")
+    check_writable(Path(destination), f"--output {destination}")
 
 
 def write_output(text: str | Iterable[str], destination: str) -> Path | None:
@@ -67,19 +61,11 @@ def write_output(text: str | Iterable[str], destination: str) -> Path | None:
         with path.open("w", encoding="utf-8", newline="\n") as handle:
             _write_redacted(handle, text)
         return path
-    directory = path.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise InputError(f"--output {destination}: cannot write there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            _write_redacted(handle, text)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_file(path, f"--output {destination}") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle,
+    ):
+        _write_redacted(handle, text)
     return path
 
 

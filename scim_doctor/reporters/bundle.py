@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 import shlex
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from scim_doctor.core.errors import InputError
+from scim_doctor.core.files import atomic_file, check_writable
 from scim_doctor.core.model import Report
 from scim_doctor.core.pii import mask_report, mask_text
 from scim_doctor.core.secrets import redact
@@ -92,15 +90,6 @@ def _readme(
     return "\n".join(lines) + "\n"
 
 
-def _check_path(path: Path) -> None:
-    if path.is_dir():
-        raise InputError(f"bundle {path}: is a directory")
-    if not path.parent.is_dir():
-        raise InputError(f"bundle {path}: directory {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        raise InputError(f"bundle {path}: directory {path.parent} is not writable")
-
-
 def write_bundle(
     report: Report,
     path: Path,
@@ -115,7 +104,7 @@ def write_bundle(
     personal data unmasked (the token is redacted regardless).
     """
     path = Path(path)
-    _check_path(path)
+    check_writable(path, f"bundle {path}")
     shown = report if show_pii else mask_report(report)
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     members: dict[str, str] = {
@@ -135,21 +124,14 @@ def write_bundle(
     )
     members = {"README.txt": readme, **members}
     stamp = moment.timetuple()[:6]
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"bundle {path}: cannot write there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
-            for name, content in members.items():
-                info = zipfile.ZipInfo(name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                data = redact(content).encode("utf-8", "backslashreplace")
-                archive.writestr(info, data)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_file(path, f"bundle {path}") as handle,
+        zipfile.ZipFile(handle, "w") as archive,
+    ):
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            data = redact(content).encode("utf-8", "backslashreplace")
+            archive.writestr(info, data)
     return path

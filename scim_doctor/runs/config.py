@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
 from scim_doctor.core.echo import JWT, SCHEME_PREFIXES, looks_like_token, shown
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.files import read_at_most
 from scim_doctor.runs.config_values import (
     _bool,
     _check_ids,
@@ -384,13 +385,7 @@ def _target(
 def _read(path: Path) -> str:
     if not path.exists():
         raise InputError(f"--config {shown(str(path), path=True)}: no such file")
-    if path.is_dir():
-        raise InputError(f"--config {path}: is a directory")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"--config {path}: cannot be read ({exc.strerror})") from None
+    raw = read_at_most(path, MAX_CONFIG_BYTES, f"--config {path}")
     if len(raw) > MAX_CONFIG_BYTES:
         raise InputError(f"--config {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
     try:

@@ -70,12 +70,6 @@ def _family(bind: str) -> socket.AddressFamily:
         return socket.AF_INET
 
 
-def _abort(sock: socket.socket) -> None:
-    """Wake the thread blocked on `sock`; the base-class shutdown leaves any TLS state alone."""
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 class _Listener(http.server.ThreadingHTTPServer):
     """One listening socket; each connection (TLS handshake included) in its own thread."""
 
@@ -200,17 +194,7 @@ class _Listener(http.server.ThreadingHTTPServer):
         self.server_close()
         self._wake_reader.close()
         self._wake_writer.close()
-        with self._lock:
-            for conn in self._connections:
-                _abort(conn)
-            threads = list(self._workers)
-        for thread in threads:
-            thread.join(_JOIN_TIMEOUT_S)
-        with self._lock:
-            leftovers = list(self._connections)
-            self._connections.clear()
-        for conn in leftovers:
-            conn.close()
+        sockets.close_all(self._lock, self._connections, self._workers, _JOIN_TIMEOUT_S)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 
 _ACCEPT_POLL_S = 0.05
@@ -52,7 +52,7 @@ def _family(bind: str) -> socket.AddressFamily:
     return socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
-def _abort(sock: socket.socket) -> None:
+def abort(sock: socket.socket) -> None:
     """Wake a thread blocked on `sock` without racing it for the close.
 
     The base-class shutdown is used on purpose: `SSLSocket.shutdown` would drop the TLS state
@@ -60,6 +60,31 @@ def _abort(sock: socket.socket) -> None:
     """
     with contextlib.suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def close_all(
+    lock: threading.Lock,
+    connections: set[socket.socket],
+    threads: Collection[threading.Thread],
+    timeout_s: float,
+) -> None:
+    """Wake every thread blocked on a connection, join the threads, then close what is left.
+
+    Both demo listeners (the HTTPS server and the raw socket faults) stop this way, so neither
+    can leave a thread blocked in recv() after stop() returns.
+    """
+    with lock:
+        live = list(connections)
+        waiting = list(threads)
+    for sock in live:
+        abort(sock)
+    for thread in waiting:
+        thread.join(timeout_s)
+    with lock:
+        leftovers = list(connections)
+        connections.clear()
+    for sock in leftovers:
+        sock.close()
 
 
 class SocketServer:
@@ -140,18 +165,7 @@ class SocketServer:
         self.stopping.set()
         self._acceptor.join(_JOIN_TIMEOUT_S)
         self._listener.close()
-        with self._lock:
-            connections = list(self._connections)
-            threads = list(self._threads)
-        for sock in connections:
-            _abort(sock)
-        for thread in threads:
-            thread.join(_JOIN_TIMEOUT_S)
-        with self._lock:
-            leftovers = list(self._connections)
-            self._connections.clear()
-        for sock in leftovers:
-            sock.close()
+        close_all(self._lock, self._connections, self._threads, _JOIN_TIMEOUT_S)
 
 
 def _hold(conn: socket.socket, server: SocketServer) -> None:

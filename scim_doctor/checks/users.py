@@ -497,15 +497,12 @@ def _judge_filters(audit: _Audit, target: _Target, listings: dict[str, _Listing]
     elif exact.result.status == 404:
         text = f"answered {_status_text(exact.result)} although user {_who(target)} exists"
         audit.note("users.filter_misses_user", text, where)
-    elif not exact.succeeded:
-        audit.unexpected(exact)
-    elif exact.resources is not None and not _ignored(audit, target, exact, target.user_name):
-        if not any(target.matches(r, target.user_name) for r in exact.resources):
-            text = (
-                f"found no user (totalResults {exact.total}) although user {_who(target)} "
-                "has that userName"
-            )
-            audit.note("users.filter_misses_user", text, where)
+    elif _misses(audit, target, exact, target.user_name):
+        text = (
+            f"found no user (totalResults {exact.total}) although user {_who(target)} "
+            "has that userName"
+        )
+        audit.note("users.filter_misses_user", text, where)
     variant = listings.get("filter_userName_case")
     if variant is None or target.variant is None or unsupported:
         return
@@ -516,15 +513,26 @@ def _judge_filters(audit: _Audit, target: _Target, listings: dict[str, _Listing]
             "other letter case"
         )
         audit.note("users.filter_case_sensitive", text, where)
-    elif not variant.succeeded:
-        audit.unexpected(variant)
-    elif variant.resources is not None and not _ignored(audit, target, variant, target.variant):
-        if not any(target.matches(r, target.variant) for r in variant.resources):
-            text = (
-                f"found no user (totalResults {variant.total}) for user {_who(target)}'s "
-                "userName in other letter case"
-            )
-            audit.note("users.filter_case_sensitive", text, where)
+    elif _misses(audit, target, variant, target.variant):
+        text = (
+            f"found no user (totalResults {variant.total}) for user {_who(target)}'s "
+            "userName in other letter case"
+        )
+        audit.note("users.filter_case_sensitive", text, where)
+
+
+def _misses(audit: _Audit, target: _Target, listing: _Listing, value: str) -> bool:
+    """Whether a userName search answered without the user it was looking for.
+
+    Both searches (exact and other letter case) judge their answer the same way; an unexpected
+    answer or other users in the list are noted here, so the caller only words the miss.
+    """
+    if not listing.succeeded:
+        audit.unexpected(listing)
+        return False
+    if listing.resources is None or _ignored(audit, target, listing, value):
+        return False
+    return not any(target.matches(r, value) for r in listing.resources)
 
 
 def _who(target: _Target) -> str:

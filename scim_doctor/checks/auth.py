@@ -168,7 +168,7 @@ def _judge_token(
         return _Judged("/Users not found (404)", [_not_found(what, token, negatives)], lint)
     if status == 429 or status >= 500:
         return _Judged(f"token not verified: {status} {token.reason}", [], lint)
-    refused = [a.label for a, r in negatives if r.status == 401]
+    refused = _same_answer(negatives, 401)
     if 400 <= status < 500 and refused:
         # The same request without valid credentials got 401, so this answer came from
         # behind the authentication gate: the token passed it.
@@ -252,7 +252,7 @@ def _rejected(what: str, token: HttpResult, lint: list[Finding]) -> Finding:
 
 def _forbidden(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResult]]) -> Finding:
     message = f"{what} answered 403{_quoted_reason(token)}. "
-    blocked = [a.label for a, r in negatives if r.status == 403]
+    blocked = _same_answer(negatives, 403)
     params = _challenge(token)
     if blocked:
         message += (
@@ -280,7 +280,7 @@ def _forbidden(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResu
 
 def _not_found(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResult]]) -> Finding:
     message = f"{what} answered 404{_quoted_reason(token)}"
-    also = [a.label for a, r in negatives if r.status == 404]
+    also = _same_answer(negatives, 404)
     if also:
         message += f"; requests {_join(also)} got 404 too, so nothing is routed there at all"
     message += (
@@ -574,6 +574,12 @@ def _describe_answer(result: HttpResult) -> str:
         title = html_title(result.body)
         return f"{status} with an HTML page" + (f" titled {title!r}" if title else "")
     return status + _quoted_reason(result)
+
+
+def _same_answer(negatives: list[tuple[Ask, HttpResult]], status: int) -> list[str]:
+    """The requests without valid credentials that got `status` too: an answer that does not
+    change with the token says where the refusal (or the routing) happens."""
+    return [ask.label for ask, result in negatives if result.status == status]
 
 
 def _statuses(negatives: list[tuple[Ask, HttpResult]]) -> str:

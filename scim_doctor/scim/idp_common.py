@@ -29,6 +29,19 @@ def finding_reason(finding: Finding) -> str:
     return f"{_title(finding.code)}: {finding.message}"
 
 
+def settled_by_check(observed: Observed, check_id: str, codes: Iterable[str]) -> RuleResult | None:
+    """The rule's verdict when the check alone decides it: unknown when the check did not run,
+    broken (first finding's message as the reason) when it reported one of `codes`; else None,
+    and the rule goes on to look at the check's facts."""
+    missing = observed.not_run(check_id)
+    if missing is not None:
+        return missing
+    found = first_finding(observed, check_id, codes)
+    if found is not None:
+        return broken(finding_reason(found))
+    return None
+
+
 def as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -109,26 +122,17 @@ def codes_rule(check_id: str, codes: Sequence[str], fine: str) -> Evaluate:
     """Broken when the check reported any of these codes (first one's message as the reason)."""
 
     def evaluate(observed: Observed) -> RuleResult:
-        missing = observed.not_run(check_id)
-        if missing is not None:
-            return missing
-        found = first_finding(observed, check_id, codes)
-        if found is not None:
-            return broken(finding_reason(found))
-        return ok(fine)
+        return settled_by_check(observed, check_id, codes) or ok(fine)
 
     return evaluate
 
 
 def user_filter(observed: Observed) -> RuleResult:
     """`userName eq "..."` finds exactly the user (searched before every create)."""
-    missing = observed.not_run("users")
-    if missing is not None:
-        return missing
     codes = ("users.filter_unsupported", "users.filter_misses_user", "users.filter_ignored")
-    found = first_finding(observed, "users", codes)
-    if found is not None:
-        return broken(finding_reason(found))
+    settled = settled_by_check(observed, "users", codes)
+    if settled is not None:
+        return settled
     not_run = as_mapping(observed.facts("users").get("subchecks_not_run"))
     if "filter_userName" in not_run:
         return ok(

@@ -11,9 +11,9 @@ from scim_doctor.scim.idp_common import (
     as_int,
     as_mapping,
     codes_rule,
-    finding_reason,
     first_finding,
     https_reachable,
+    settled_by_check,
     token_accepted,
     token_request,
     user_filter,
@@ -100,17 +100,14 @@ def okta_invalid_credentials_refused(observed: Observed) -> RuleResult:
 
 def okta_first_page(observed: Observed) -> RuleResult:
     """GET /Users?count=1&startIndex=1: 200, a ListResponse, integer paging fields."""
-    missing = observed.not_run("users")
-    if missing is not None:
-        return missing
     codes = (
         "users.paging_field_not_integer",
         "users.not_list_response",
         "users.missing_total_results",
     )
-    found = first_finding(observed, "users", codes)
-    if found is not None:
-        return broken(finding_reason(found))
+    settled = settled_by_check(observed, "users", codes)
+    if settled is not None:
+        return settled
     request = token_request(observed)
     status = as_int(request.get("status")) if request is not None else None
     if status is not None and status != 200:

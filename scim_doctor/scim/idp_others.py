@@ -11,9 +11,8 @@ from scim_doctor.core.model import ReferenceKind, Status
 from scim_doctor.scim.idp_common import (
     as_int,
     as_mapping,
-    finding_reason,
-    first_finding,
     https_reachable,
+    settled_by_check,
     token_accepted,
 )
 from scim_doctor.scim.idp_model import (
@@ -68,14 +67,10 @@ def jumpcloud_test_connection(observed: Observed) -> RuleResult:
 
 
 def google_first_call(observed: Observed) -> RuleResult:
-    missing = observed.not_run("users")
-    if missing is not None:
-        return missing
-    found = first_finding(
-        observed, "users", ("users.not_list_response", "users.missing_total_results")
-    )
-    if found is not None:
-        return broken(finding_reason(found))
+    codes = ("users.not_list_response", "users.missing_total_results")
+    settled = settled_by_check(observed, "users", codes)
+    if settled is not None:
+        return settled
     statuses = as_mapping(observed.facts("users").get("statuses"))
     status = as_int(statuses.get("/Users?count=1"))
     if status is not None and status != 200:

@@ -14,27 +14,24 @@ import httpx
 import pytest
 
 from scim_doctor.core.secrets import Secret
-from scim_doctor.demo import pki
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.lifecycle import cleanup
 from scim_doctor.net.context import Options
 from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import Trust, load_trust
 from tests.http.helpers import TOKEN
+from tests.support import probe_harness
+from tests.support.probe_harness import SCIM_JSON
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-SCIM_JSON = {"Content-Type": "application/scim+json"}
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    probe_harness.connect_directly(monkeypatch)
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -186,18 +183,13 @@ def test_a_server_with_nothing_left_is_reported_clean(demo: tuple[DemoServer, Pa
 
 
 @pytest.fixture(scope="module")
-def ca() -> pki.CertificateAuthority:
-    return pki.CertificateAuthority("scim-doctor cleanup tests", organization="scim-doctor")
-
-
-@pytest.fixture(scope="module")
-def trust(ca: pki.CertificateAuthority, tmp_path_factory: pytest.TempPathFactory) -> Trust:
-    return load_trust(ca.write_root_pem(tmp_path_factory.mktemp("cleanup-trust")))
+def trust(tmp_path_factory: pytest.TempPathFactory) -> Trust:
+    return probe_harness.loopback_trust(tmp_path_factory.mktemp("cleanup-trust"))
 
 
 @pytest.fixture
-def scripted(ca: pki.CertificateAuthority) -> Iterator[ScriptedServer]:
-    with ScriptedServer(tls=ca.issue(["localhost", "127.0.0.1"]).server_context()) as server:
+def scripted() -> Iterator[ScriptedServer]:
+    with probe_harness.scripted_server() as server:
         yield server
 
 
@@ -209,7 +201,7 @@ def _list(resources: list[dict[str, Any]]) -> Reply:
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
-    return Reply(200, SCIM_JSON, json.dumps(body).encode())
+    return probe_harness.scim(body)
 
 
 def _serve(
@@ -271,7 +263,7 @@ def test_a_refused_delete_is_listed_with_its_id_and_fails_the_command(
         "status": "403",
         "detail": "deactivate instead",
     }
-    _serve(scripted, [TEST_USER], delete=Reply(403, SCIM_JSON, json.dumps(refusal).encode()))
+    _serve(scripted, [TEST_USER], delete=probe_harness.scim(refusal, 403))
 
     result = _sweep(scripted, trust)
 

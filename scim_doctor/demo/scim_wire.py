@@ -95,8 +95,12 @@ class Response:
 
     def with_header(self, name: str, value: str) -> Response:
         """The same response with `name` set to `value` (replacing any previous value)."""
+        return replace(self, headers=(*self.without_header(name).headers, (name, value)))
+
+    def without_header(self, name: str) -> Response:
+        """The same response with every `name` header dropped (a fault's missing header)."""
         kept = tuple((k, v) for k, v in self.headers if k.lower() != name.lower())
-        return replace(self, headers=(*kept, (name, value)))
+        return replace(self, headers=kept)
 
 
 Handler = Callable[[Request], Response]

@@ -8,8 +8,6 @@ what a server that skips authentication hands out for an unknown tenant.
 
 from __future__ import annotations
 
-import dataclasses
-
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.scim_wire import (
     LIST_RESPONSE,
@@ -76,8 +74,7 @@ def _open_to_any_bearer(request: Request, call_next: Handler) -> Response:
 def _drop_challenge(request: Request, response: Response) -> Response:
     if response.status != 401:
         return response
-    kept = tuple((k, v) for k, v in response.headers if k.lower() != "www-authenticate")
-    return dataclasses.replace(response, headers=kept)
+    return response.without_header("WWW-Authenticate")
 
 
 def _framework_401(request: Request, response: Response) -> Response:

@@ -73,8 +73,7 @@ def _status_200(request: Request, response: Response) -> Response:
 
 def _drop_header(name: str) -> Any:
     def transform(request: Request, response: Response) -> Response:
-        kept = tuple((k, v) for k, v in response.headers if k.lower() != name.lower())
-        return replace(response, headers=kept)
+        return response.without_header(name)
 
     return transform
 
@@ -82,8 +81,7 @@ def _drop_header(name: str) -> Any:
 def _empty_body(request: Request, response: Response) -> Response:
     if response.status != 201:
         return response
-    kept = tuple((k, v) for k, v in response.headers if k.lower() != "content-type")
-    return Response(201, kept, b"")
+    return Response(201, response.without_header("Content-Type").headers, b"")
 
 
 def _without_meta(request: Request, response: Response) -> Response:

@@ -522,11 +522,9 @@ def _judge_filters(audit: _Audit, target: _Target, listings: dict[str, _Listing]
 
 
 def _misses(audit: _Audit, target: _Target, listing: _Listing, value: str) -> bool:
-    """Whether a userName search answered without the user it was looking for.
-
-    Both searches (exact and other letter case) judge their answer the same way; an unexpected
-    answer or other users in the list are noted here, so the caller only words the miss.
-    """
+    """Whether a userName search answered without the user it looked for: both searches (exact,
+    other letter case) judge their answer so; an unexpected answer or other users are noted
+    here, so the caller only words the miss."""
     if not listing.succeeded:
         audit.unexpected(listing)
         return False

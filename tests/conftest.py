@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,40 @@ def report_validator() -> jsonschema.protocols.Validator:
 def assert_valid_report(validator: jsonschema.protocols.Validator, document: Any) -> None:
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def catalogue_severity(finding: Mapping[str, Any]) -> str:
+    """The severity the catalogue gives a JSON finding, whatever the run's rule made of it."""
+    return str(finding.get("catalogue_severity") or finding["severity"])
+
+
+def assert_one_verdict(report: Mapping[str, Any]) -> None:
+    """The one severity rule (README "Severity"), on a JSON report: a finding is fail exactly
+    when it names the providers in scope it breaks, those providers are exactly the ones the
+    table says will fail because of it, and the summary is fail exactly when one will fail
+    (or the run could not finish, or scim-doctor broke)."""
+    verdicts = {v["idp"]: v for v in report.get("idp_verdicts", [])}
+    failing = {key for key, v in verdicts.items() if v["verdict"] == "will_fail"}
+    findings = [f for check in report["checks"] for f in check["findings"]]
+    named: set[str] = set()
+    for finding in findings:
+        affects = set(finding.get("affects", []))
+        unjudged = finding["code"].startswith("run.")
+        assert (finding["severity"] == "fail") == bool(affects) or unjudged, finding
+        blamed_by = {
+            key
+            for key in failing
+            for rule in verdicts[key]["rules"]
+            if rule["status"] == "broken" and finding["code"] in rule["codes"]
+        }
+        assert affects == blamed_by, (finding["code"], affects, blamed_by)
+        named |= affects
+    assert named == failing, f"will fail with no finding naming it: {failing - named}"
+    broke = any(c["status"] == "error" for c in report["checks"])
+    cut = any(f["code"].startswith("run.") and f["severity"] == "fail" for f in findings)
+    assert (report["summary"]["status"] == "fail") == bool(failing or broke or cut), report[
+        "summary"
+    ]
 
 
 @dataclass

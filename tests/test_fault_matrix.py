@@ -26,7 +26,7 @@ import pytest
 from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.demo.faults import FAULTS
 from scim_doctor.demo.server import DemoServer
-from tests.conftest import assert_valid_report
+from tests.conftest import assert_one_verdict, assert_valid_report, catalogue_severity
 
 TOKEN = "fault-matrix-token-6c0e2b9a71d45f38"
 TIMEOUT = 3.0
@@ -106,6 +106,7 @@ def test_the_healthy_server_exits_0_with_no_warn_or_fail(
         if f["severity"] != "info"
     ]
     assert run.exit_code == 0 and problems == [], problems
+    assert_one_verdict(report)
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -117,10 +118,11 @@ def test_each_fault_is_diagnosed_with_its_code_severity_and_check(
     assert TOKEN not in run.stderr + run.stdout
     report = json.loads(run.stdout)
     assert_valid_report(report_validator, report)
-    found = {f["code"]: f["severity"] for c in report["checks"] for f in c["findings"]}
+    found = {f["code"]: f for c in report["checks"] for f in c["findings"]}
     for code in FAULTS[fault].expect:
         assert code in found, f"{fault}: {code} not in {sorted(found)}"
-        assert found[code] == CATALOGUE[code].severity.value
+        assert catalogue_severity(found[code]) == CATALOGUE[code].severity.value
+    assert_one_verdict(report)
     first_bad = next(c["id"] for c in report["checks"] if c["status"] in ("warn", "fail", "error"))
     expected_check = FAULTS[fault].expect[0].split(".", 1)[0]
     if expected_check != "http":

@@ -84,7 +84,10 @@ def scope_options(func: F) -> F:
                 "jumpcloud, google).",
             ),
             click.option(
-                "--strict", is_flag=True, help="Report deviations the SCIM validators tolerate."
+                "--strict",
+                is_flag=True,
+                help="Report deviations the SCIM validators tolerate, and findings at their "
+                "catalogue severity where no identity provider in scope trips on them.",
             ),
             click.option(
                 "--deep",

@@ -70,6 +70,14 @@ class Finding:
     """The rule's source: an RFC section, an IdP document, or the advice it rests on."""
     reference_kind: ReferenceKind
     """Whether `reference` is an RFC, an IdP requirement or advice."""
+    affects: tuple[str, ...] = ()
+    """The identity providers in scope (profile keys) whose connection this finding breaks:
+    exactly those whose verdict it turns to will_fail. Non-empty if and only if the severity
+    is fail (the one severity rule, README "Severity")."""
+    catalogue_severity: Severity | None = None
+    """The catalogue's severity, when this run's rule changed it: fail lowered to warn because
+    no provider in scope is affected (`--strict` keeps fail), or warn/info raised to fail
+    because a provider trips on it."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,8 @@ class IdpRuleResult:
     """Where that document is (https)."""
     source_kind: ReferenceKind
     """idp for the provider's own documentation, advice for field reports, rfc for an RFC."""
+    codes: tuple[str, ...] = ()
+    """The finding codes that break this rule (status broken only): what the provider trips on."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from scim_doctor.core.model import (
 )
 from scim_doctor.reporters.html_waterfall import Waterfall, milliseconds
 from scim_doctor.reporters.html_waterfall import waterfall as waterfall  # tests call html.waterfall
-from scim_doctor.reporters.text import verdict
+from scim_doctor.reporters.text import impact, verdict
 
 TEMPLATE = "report.html.j2"
 
@@ -288,6 +288,8 @@ class FindingView:
     fix: str
     reference: str
     reference_kind: str
+    impact: str | None = None
+    """Which identity providers it breaks, or why it is only a warning in this run."""
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,7 @@ def _duration(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
 
 
-def _finding(finding: Finding) -> FindingView:
+def _finding(finding: Finding, names: Mapping[str, str]) -> FindingView:
     spec = CATALOGUE.get(finding.code)
     return FindingView(
         code=finding.code,
@@ -333,6 +335,7 @@ def _finding(finding: Finding) -> FindingView:
         reference_kind=REFERENCE_KINDS.get(
             finding.reference_kind.value, finding.reference_kind.value
         ),
+        impact=impact(finding, names),
     )
 
 
@@ -372,7 +375,7 @@ def _exchange(exchange: Exchange) -> ExchangeView:
     )
 
 
-def check_view(index: int, check: CheckResult) -> CheckView:
+def check_view(index: int, check: CheckResult, names: Mapping[str, str]) -> CheckView:
     return CheckView(
         index=index,
         id=check.id,
@@ -383,7 +386,7 @@ def check_view(index: int, check: CheckResult) -> CheckView:
         duration=_duration(check.duration_ms) if check.status is not Status.SKIP else "not run",
         summary=check.summary,
         skip_reason=check.skip_reason or "",
-        findings=tuple(_finding(f) for f in check.findings),
+        findings=tuple(_finding(f, names) for f in check.findings),
         facts=fact_node(dict(check.facts)) if check.facts else None,
         timings=_timing_words(check.timings_ms),
         waterfall=waterfall(check),
@@ -460,7 +463,8 @@ def count_words(counts: Mapping[str, int], total: int) -> str:
 
 def render(report: Report) -> str:
     status = report.status
-    checks = tuple(check_view(i, c) for i, c in enumerate(report.checks, start=1))
+    names = {item.idp: item.name for item in report.idp_verdicts}
+    checks = tuple(check_view(i, c, names) for i, c in enumerate(report.checks, start=1))
     return (
         environment()
         .get_template(TEMPLATE)

@@ -29,6 +29,10 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "remediation": finding.remediation,
         "reference": finding.reference,
         "reference_kind": finding.reference_kind.value,
+        "affects": list(finding.affects),
+        "catalogue_severity": (
+            finding.catalogue_severity.value if finding.catalogue_severity is not None else None
+        ),
     }
 
 
@@ -79,6 +83,7 @@ def idp_verdict_to_dict(verdict: IdpVerdict) -> dict[str, Any]:
                 "source": rule.source,
                 "source_url": rule.source_url,
                 "source_kind": rule.source_kind.value,
+                "codes": list(rule.codes),
             }
             for rule in verdict.rules
         ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.core.model import (
@@ -22,7 +23,7 @@ from scim_doctor.core.model import (
     Verdict,
 )
 from scim_doctor.core.secrets import redact
-from scim_doctor.reporters.text import verdict
+from scim_doctor.reporters.text import impact, verdict
 
 STATUS_MARKS = {
     Status.PASS: "✅ pass",
@@ -77,7 +78,7 @@ def _check_row(check: CheckResult) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _finding(check: CheckResult, finding: Finding) -> list[str]:
+def _finding(check: CheckResult, finding: Finding, names: Mapping[str, str]) -> list[str]:
     spec = CATALOGUE.get(finding.code)
     title = f" — {escape(spec.title)}" if spec else ""
     return [
@@ -87,6 +88,7 @@ def _finding(check: CheckResult, finding: Finding) -> list[str]:
         "",
         escape(finding.message),
         "",
+        *([f"**Impact:** {escape(said)}", ""] if (said := impact(finding, names)) else []),
         f"**Fix:** {escape(finding.remediation)}",
         "",
         f"**Reference** ({finding.reference_kind.value}): {escape(finding.reference)}",
@@ -147,8 +149,9 @@ def render(report: Report) -> str:
     found = [(check, f) for check in report.checks for f in check.findings]
     if found:
         lines += ["### Findings", ""]
+        names = {item.idp: item.name for item in report.idp_verdicts}
         for check, finding in found:
-            lines += _finding(check, finding)
+            lines += _finding(check, finding, names)
     skipped = [c for c in report.checks if c.status is Status.SKIP]
     if skipped:
         lines += ["### Skipped checks", ""]

@@ -8,6 +8,7 @@ adds the redacted HTTP exchanges like `curl -v`.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 
 from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.core.model import (
@@ -72,13 +73,29 @@ def _check_line(check: CheckResult, color: bool) -> str:
     return f"{mark} {head}{summary}{gap}{right}".rstrip()
 
 
-def _finding_lines(finding: Finding, color: bool) -> list[str]:
+def impact(finding: Finding, names: Mapping[str, str]) -> str | None:
+    """Which identity providers the finding breaks, or why it is not a failure in this run:
+    the one severity rule, said where the finding is read."""
+    if finding.affects:
+        return "breaks provisioning for " + ", ".join(names.get(k, k) for k in finding.affects)
+    if finding.catalogue_severity is Severity.FAIL:
+        return (
+            "no identity provider in scope trips on it, so it is a warning here (a failure in "
+            "the catalogue; --strict reports it so)"
+        )
+    return None
+
+
+def _finding_lines(finding: Finding, color: bool, names: Mapping[str, str]) -> list[str]:
     spec = CATALOGUE.get(finding.code)
     title = spec.title if spec else finding.code
     mark = SEVERITY_MARKS[finding.severity]
     colour = {"i": "36", "!": "33", "✗": "31"}[mark]
     lines = [f"    {_paint(mark, colour, color)} {finding.code}: {title}"]
     lines += _wrap(finding.message, 6)
+    said = impact(finding, names)
+    if said is not None:
+        lines += _wrap(said, 6, "Impact: ")
     lines += _wrap(finding.remediation, 6, "Fix: ")
     return lines
 
@@ -155,12 +172,13 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
         f"scim-doctor {report.tool_version} — {report.target.base_url}",
         "",
     ]
+    names = {item.idp: item.name for item in report.idp_verdicts}
     for check in report.checks:
         lines.append(_check_line(check, color))
         if check.status is Status.ERROR:
             lines += _wrap(check.summary, 4)
         for finding in check.findings:
-            lines += _finding_lines(finding, color)
+            lines += _finding_lines(finding, color, names)
         if verbose and check.exchanges:
             for exchange in check.exchanges:
                 lines += _exchange_lines(exchange)

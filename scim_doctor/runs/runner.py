@@ -25,7 +25,7 @@ from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import Options, ProbeContext
 from scim_doctor.net.target import Target
 from scim_doctor.net.trust import Trust
-from scim_doctor.scim import idp
+from scim_doctor.scim import idp, judgement
 
 BUG_REPORT_HINT = (
     "scim-doctor itself failed here; this says nothing about the endpoint. Please report it "
@@ -170,14 +170,15 @@ async def diagnose(target: Target, options: Options, token: Secret | None, trust
         deadline_at=started + options.deadline,
     )
     checks = await run_checks(ctx)
+    verdicts = idp.verdicts(checks, only=only_idp)
     report = Report(
         tool_version=__version__,
         target=TargetInfo(base_url=target.base_url, host=target.host, port=target.port),
         started_at=started_wall.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_ms=round((time.monotonic() - started) * 1000, 1),
-        checks=tuple(checks),
+        checks=judgement.apply(checks, verdicts, strict=options.strict),
         environment=environment(trust, options),
-        idp_verdicts=idp.verdicts(checks, only=only_idp),
+        idp_verdicts=verdicts,
     )
     # Personal data seen in sampled resources is masked here, once, for every output format
     # (reports are attached to support tickets); --show-pii keeps it for a local run.

@@ -105,6 +105,7 @@ def _result(rule: Rule, observed: Observed) -> IdpRuleResult:
         source=rule.source.title,
         source_url=rule.source.url,
         source_kind=rule.source.kind,
+        codes=result.codes,
     )
 
 

@@ -38,7 +38,7 @@ def settled_by_check(observed: Observed, check_id: str, codes: Iterable[str]) ->
         return missing
     found = first_finding(observed, check_id, codes)
     if found is not None:
-        return broken(finding_reason(found))
+        return broken(finding_reason(found), found.code)
     return None
 
 
@@ -67,7 +67,10 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
     def evaluate(observed: Observed) -> RuleResult:
         scheme = observed.facts("url").get("scheme")
         if scheme == "http":
-            return broken("the base URL uses http://; the token and user data need https://")
+            return broken(
+                "the base URL uses http://; the token and user data need https://",
+                *observed.problem_codes("url", "tls", "redirect"),
+            )
         aside: list[str] = []
         for check_id in ("dns", "connect", "tls"):
             missing = observed.not_run(check_id)
@@ -80,7 +83,10 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
             if failed and all(f.code in covered for f in failed):
                 aside += [f.code for f in failed]
                 continue
-            return broken(f"{check.title}: {check.summary}")
+            return broken(
+                f"{check.title}: {check.summary}",
+                *([f.code for f in failed] or observed.problem_codes(check_id)),
+            )
         protocol = observed.facts("tls").get("protocol") or "TLS"
         if aside:
             return ok(f"reached over {protocol}; {', '.join(aside)} is judged by its own rule")
@@ -101,7 +107,7 @@ def token_accepted(observed: Observed) -> RuleResult:
     status = as_int(request.get("status"))
     said = str(observed.facts("auth").get("authenticated_request") or "")
     if "auth.sso_login_page" in observed.codes("auth"):
-        return broken(f"the token is not checked by the API: {said}")
+        return broken(f"the token is not checked by the API: {said}", "auth.sso_login_page")
     if status is not None and 200 <= status < 300:
         return ok(said or f"the token works ({status})")
     negatives = as_mapping(observed.facts("auth").get("requests"))
@@ -115,7 +121,10 @@ def token_accepted(observed: Observed) -> RuleResult:
         and refused
     ):
         return ok(f"the token passed authentication (its request got {status}, others got 401)")
-    return broken(said or f"GET /Users with the token answered {status}")
+    return broken(
+        said or f"GET /Users with the token answered {status}",
+        *observed.problem_codes("auth", "redirect"),
+    )
 
 
 def codes_rule(check_id: str, codes: Sequence[str], fine: str) -> Evaluate:

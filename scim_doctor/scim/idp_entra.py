@@ -65,13 +65,15 @@ def entra_tls12(observed: Observed) -> RuleResult:
     if supported is False:
         return broken(
             f"TLS 1.2 is not offered: a handshake capped at TLS 1.2 was refused (the server "
-            f"negotiates {tls.get('protocol') or 'another version'})"
+            f"negotiates {tls.get('protocol') or 'another version'})",
+            *observed.problem_codes("tls"),
         )
     suite = tls.get("tls12_ecdhe_suite")
     if not suite:
         return broken(
             f"none of Entra ID's TLS 1.2 suites (ECDHE with AES-GCM or AES-CBC-SHA256/384) is "
-            f"accepted; TLS 1.2 works only with {tls.get('tls12_cipher')}"
+            f"accepted; TLS 1.2 works only with {tls.get('tls12_cipher')}",
+            *observed.problem_codes("tls"),
         )
     return ok(f"TLS 1.2 works with {suite}")
 
@@ -82,7 +84,7 @@ def entra_key_size(observed: Observed) -> RuleResult:
         return missing
     weak = first_finding(observed, "tls", ["tls.weak_key"])
     if weak is not None:
-        return broken(weak.message)
+        return broken(weak.message, weak.code)
     chain = observed.facts("tls").get("chain")
     leaf = as_mapping(chain[0]) if isinstance(chain, list) and chain else {}
     if not leaf:
@@ -114,16 +116,26 @@ def entra_test_connection(observed: Observed) -> RuleResult:
     status, users = answer
     asked = "a userName eq search for a random GUID (Test Connection)"
     if status is None:
-        return broken(f"{asked} got no answer")
+        return broken(f"{asked} got no answer", *observed.problem_codes("users"))
     if status != 200:
-        return broken(f"{asked} answered {status}; Entra ID expects 200 with an empty ListResponse")
+        return broken(
+            f"{asked} answered {status}; Entra ID expects 200 with an empty ListResponse",
+            *observed.problem_codes("users"),
+        )
     not_list = first_finding(observed, "users", ["users.not_list_response"])
     if not_list is not None:
-        return broken(f"{asked} got 200 without a SCIM ListResponse: {not_list.message}")
+        return broken(
+            f"{asked} got 200 without a SCIM ListResponse: {not_list.message}", not_list.code
+        )
     if users is None:
-        return broken(f"{asked} got 200 without a readable list of users")
+        return broken(
+            f"{asked} got 200 without a readable list of users", *observed.problem_codes("users")
+        )
     if users:
-        return broken(f"{asked} returned {users} users instead of none (the filter is ignored)")
+        return broken(
+            f"{asked} returned {users} users instead of none (the filter is ignored)",
+            *observed.problem_codes("users"),
+        )
     return ok(f"{asked} got 200 with an empty ListResponse")
 
 
@@ -139,15 +151,20 @@ def entra_scim_json(observed: Observed) -> RuleResult:
     status = as_int(scim.get("status")) if scim is not None else None
     rejected = first_finding(observed, "negotiation", ["negotiation.scim_json_rejected"])
     if rejected is not None:
-        return broken(f"Accept: {SCIM_JSON} is refused ({status}): {rejected.message}")
+        return broken(
+            f"Accept: {SCIM_JSON} is refused ({status}): {rejected.message}", rejected.code
+        )
     if scim is None:
         return unknown(f"not observed: the answer to Accept: {SCIM_JSON}")
     if status != 200:
-        return broken(f"Accept: {SCIM_JSON} got {status if status is not None else 'no answer'}")
+        return broken(
+            f"Accept: {SCIM_JSON} got {status if status is not None else 'no answer'}",
+            *observed.problem_codes("negotiation"),
+        )
     for finding in observed.findings("negotiation"):
         bad_body = finding.code in ("negotiation.not_json", "negotiation.html_response")
         if bad_body and (SCIM_JSON in finding.message or "every Accept variant" in finding.message):
-            return broken(f"Accept: {SCIM_JSON} got no SCIM JSON: {finding.message}")
+            return broken(f"Accept: {SCIM_JSON} got no SCIM JSON: {finding.message}", finding.code)
     return ok(f"Accept: {SCIM_JSON} gets 200 with JSON ({scim.get('content_type')})")
 
 

@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scim_doctor.core.model import CheckResult, Finding, ReferenceKind, RuleStatus, Status
+from scim_doctor.core.model import (
+    CheckResult,
+    Finding,
+    ReferenceKind,
+    RuleStatus,
+    Severity,
+    Status,
+)
 
 _REASON_CHARS = 240
 
@@ -33,14 +40,19 @@ class RuleResult:
 
     status: RuleStatus
     reason: str
+    codes: tuple[str, ...] = ()
+    """The finding codes behind a broken rule: the report's one verdict rule turns exactly
+    these to fail, naming this rule's provider."""
 
 
 def ok(reason: str) -> RuleResult:
     return RuleResult(RuleStatus.OK, reason)
 
 
-def broken(reason: str) -> RuleResult:
-    return RuleResult(RuleStatus.BROKEN, clip(reason))
+def broken(reason: str, *codes: str) -> RuleResult:
+    """The rule is broken by the findings `codes` name (at least one, so that the summary can
+    say fail exactly when a provider will fail)."""
+    return RuleResult(RuleStatus.BROKEN, clip(reason), tuple(dict.fromkeys(codes)))
 
 
 def unknown(reason: str) -> RuleResult:
@@ -66,6 +78,18 @@ class Observed:
 
     def codes(self, check_id: str) -> set[str]:
         return {finding.code for finding in self.findings(check_id)}
+
+    def problem_codes(self, *check_ids: str) -> tuple[str, ...]:
+        """Codes of the warn and fail findings of these checks, in order: what a rule that
+        reads a check's facts (a status code, a count) trips on when it breaks."""
+        return tuple(
+            dict.fromkeys(
+                finding.code
+                for check_id in check_ids
+                for finding in self.findings(check_id)
+                if finding.severity is not Severity.INFO
+            )
+        )
 
     def not_run(self, check_id: str) -> RuleResult | None:
         """`unknown` with the reason when the check did not run to a result, else None."""

@@ -57,10 +57,13 @@ def okta_no_underscore(observed: Observed) -> RuleResult:
     urls = [facts.get(key) for key in ("given_url", "checked_url")]
     with_underscore = next((u for u in urls if isinstance(u, str) and "_" in u), None)
     if with_underscore is not None:
-        return broken(f"the base URL {with_underscore} contains '_', which Okta does not accept")
+        return broken(
+            f"the base URL {with_underscore} contains '_', which Okta does not accept",
+            *observed.problem_codes("url"),
+        )
     found = first_finding(observed, "url", ["url.underscore_in_host"])
     if found is not None:
-        return broken(found.message)
+        return broken(found.message, found.code)
     return ok("the base URL has no '_'")
 
 
@@ -84,9 +87,15 @@ def okta_invalid_credentials_refused(observed: Observed) -> RuleResult:
         if status is None:
             return unknown(f"GET /Users {label} got no answer")
         if 200 <= status < 300:
-            return broken(f"GET /Users {label} answered {status}: the API is open to anyone")
+            return broken(
+                f"GET /Users {label} answered {status}: the API is open to anyone",
+                *observed.problem_codes("auth"),
+            )
         if status != 401:
-            return broken(f"GET /Users {label} answered {status}, not 401")
+            return broken(
+                f"GET /Users {label} answered {status}, not 401",
+                *observed.problem_codes("auth", "redirect"),
+            )
     non_token = as_mapping(requests.get("non_token"))
     if not non_token:
         return unknown("not observed: the request with 'Authorization: non-token'")
@@ -94,7 +103,10 @@ def okta_invalid_credentials_refused(observed: Observed) -> RuleResult:
     if problem == "not observed":
         return unknown("not observed: the body of the 401 to 'Authorization: non-token'")
     if problem is not None:
-        return broken(f"the 401 to 'Authorization: non-token' is no SCIM Error: {problem}")
+        return broken(
+            f"the 401 to 'Authorization: non-token' is no SCIM Error: {problem}",
+            *observed.problem_codes("auth"),
+        )
     return ok('requests without a valid token get 401 with a SCIM Error, "status": "401"')
 
 
@@ -111,7 +123,10 @@ def okta_first_page(observed: Observed) -> RuleResult:
     request = token_request(observed)
     status = as_int(request.get("status")) if request is not None else None
     if status is not None and status != 200:
-        return broken(f"GET /Users?startIndex=1&count=1 answered {status}, not 200")
+        return broken(
+            f"GET /Users?startIndex=1&count=1 answered {status}, not 200",
+            *observed.problem_codes("auth", "users", "negotiation"),
+        )
     if "list" not in (observed.facts("users").get("subchecks_ran") or []):
         return unknown("not observed: a readable first page of GET /Users")
     return ok(

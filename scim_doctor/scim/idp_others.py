@@ -7,7 +7,7 @@ Google's auto-provisioning probes GET /Users?count=1, from a third-party guide).
 
 from __future__ import annotations
 
-from scim_doctor.core.model import ReferenceKind, Status
+from scim_doctor.core.model import ReferenceKind, Severity, Status
 from scim_doctor.scim.idp_common import (
     as_int,
     as_mapping,
@@ -62,7 +62,10 @@ def jumpcloud_test_connection(observed: Observed) -> RuleResult:
     if lifecycle.status is Status.ERROR:
         return unknown("scim-doctor itself failed in the lifecycle check")
     if lifecycle.status is Status.FAIL:
-        return broken(f"creating or deleting a user or group failed: {lifecycle.summary}")
+        return broken(
+            f"creating or deleting a user or group failed: {lifecycle.summary}",
+            *[f.code for f in lifecycle.findings if f.severity is Severity.FAIL],
+        )
     return ok("users and groups can be created and deleted")
 
 
@@ -74,7 +77,10 @@ def google_first_call(observed: Observed) -> RuleResult:
     statuses = as_mapping(observed.facts("users").get("statuses"))
     status = as_int(statuses.get("/Users?count=1"))
     if status is not None and status != 200:
-        return broken(f"GET /Users?count=1 answered {status}, not 200")
+        return broken(
+            f"GET /Users?count=1 answered {status}, not 200",
+            *observed.problem_codes("auth", "users", "negotiation"),
+        )
     if "list" not in (observed.facts("users").get("subchecks_ran") or []):
         first = next((s for s in statuses.values() if s is not None), None)
         answered = f": GET /Users answered {first} to scim-doctor's request" if first else ""

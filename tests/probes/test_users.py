@@ -29,7 +29,7 @@ from scim_doctor.demo.server import DemoServer
 from scim_doctor.net.context import Options, ProbeContext
 from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import load_trust
-from tests.conftest import assert_valid_report
+from tests.conftest import assert_one_verdict, assert_valid_report, catalogue_severity
 
 TOKEN = "users-probe-token-4f1c9e2a7b3d6058"
 USER_NAMES = ("ada.lovelace@example.com", "grace.hopper@example.com", "alan.turing@example.com")
@@ -369,8 +369,9 @@ def test_scim_doctor_demo_names_each_users_fault(
     report = result.json()
     assert_valid_report(report_validator, report)
     check = next(c for c in report["checks"] if c["id"] == "users")
-    found = {f["code"]: f["severity"] for f in check["findings"]}
+    found = {f["code"]: catalogue_severity(f) for f in check["findings"]}
     assert {code: CATALOGUE[code].severity.value for code in fault.expect}.items() <= found.items()
+    assert_one_verdict(report)
     assert "Traceback" not in result.stderr
 
 

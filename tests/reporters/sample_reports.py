@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from scim_doctor.core import findings
 from scim_doctor.core.model import (
     CheckResult,
@@ -46,7 +48,13 @@ JUMPCLOUD_DOC = (
 )
 
 
-def _rule(rule_id: str, status: RuleStatus, reason: str, doc: tuple[str, str]) -> IdpRuleResult:
+def _rule(
+    rule_id: str,
+    status: RuleStatus,
+    reason: str,
+    doc: tuple[str, str],
+    codes: tuple[str, ...] = (),
+) -> IdpRuleResult:
     return IdpRuleResult(
         id=rule_id,
         description=f"What {rule_id} requires.",
@@ -55,6 +63,7 @@ def _rule(rule_id: str, status: RuleStatus, reason: str, doc: tuple[str, str]) -
         source=doc[0],
         source_url=doc[1],
         source_kind=ReferenceKind.IDP,
+        codes=codes,
     )
 
 
@@ -111,6 +120,7 @@ FAILING_IDPS = (
                 RuleStatus.BROKEN,
                 "TLS handshake and certificate: certificate expired 26 days ago",
                 ENTRA_DOC,
+                ("tls.cert_expired",),
             ),
             _rule("entra.tls12", RuleStatus.UNKNOWN, "not observed", ENTRA_DOC),
         ),
@@ -125,6 +135,7 @@ FAILING_IDPS = (
                 RuleStatus.BROKEN,
                 "TLS handshake and certificate: certificate expired 26 days ago",
                 OKTA_DOC,
+                ("tls.cert_expired",),
             ),
             _rule(
                 "okta.no_underscore",
@@ -221,9 +232,12 @@ def healthy() -> Report:
 
 
 def failing() -> Report:
-    expired = findings.make(
-        "tls.cert_expired",
-        "the certificate for scim.example.com expired on 2026-11-01T00:00:00Z (26 days ago)",
+    expired = dataclasses.replace(
+        findings.make(
+            "tls.cert_expired",
+            "the certificate for scim.example.com expired on 2026-11-01T00:00:00Z (26 days ago)",
+        ),
+        affects=("entra", "okta"),  # the providers whose verdict it breaks (FAILING_IDPS)
     )
     suffix = findings.make(
         "url.endpoint_suffix",

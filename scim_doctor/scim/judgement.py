@@ -1,0 +1,91 @@
+"""The one severity rule: a finding is `fail` exactly when an identity provider in scope will fail
+because of it, so the summary and the provider table can never disagree.
+
+The catalogue gives each code the severity it has when it breaks provisioning; the run decides
+whether it did. Every broken provider rule names the finding codes that break it
+(`RuleResult.codes`); after the verdicts are made, each finding is rewritten:
+
+- named by a broken rule of a provider in scope: `fail`, with those providers in `affects`;
+- catalogued `fail` but named by no provider in scope: lowered to `warn` (it breaks an RFC
+  MUST, is a security hole, or will break later; `catalogue_severity` keeps what the catalogue
+  says),
+  unless `--strict` asks for the catalogue's severity;
+- `warn` and `info` stay as they are;
+- `run.*` findings (the run itself could not finish: its deadline cut the checks) are never
+  lowered: no provider can be judged from a run that did not get there, and CI must notice.
+
+A check's status follows its findings (fail, else warn, else pass); skipped and broken checks
+keep theirs. So the report's status is `fail` if and only if at least one provider in scope will
+fail (or scim-doctor itself broke), and a finding's `affects` lists exactly the providers whose
+verdict it turns to will_fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from scim_doctor.core.model import (
+    CheckResult,
+    Finding,
+    IdpVerdict,
+    RuleStatus,
+    Severity,
+    Status,
+    Verdict,
+)
+
+UNJUDGED = "run."
+"""Codes about the run rather than the endpoint: they keep the catalogue's severity."""
+
+
+def blamed_codes(verdicts: Sequence[IdpVerdict]) -> dict[str, tuple[str, ...]]:
+    """Finding code -> the providers (in report order) whose broken rules name it."""
+    blamed: dict[str, dict[str, None]] = {}
+    for verdict in verdicts:
+        if verdict.verdict is not Verdict.WILL_FAIL:
+            continue
+        for rule in verdict.rules:
+            if rule.status is RuleStatus.BROKEN:
+                for code in rule.codes:
+                    blamed.setdefault(code, {})[verdict.idp] = None
+    return {code: tuple(idps) for code, idps in blamed.items()}
+
+
+def judged(finding: Finding, affects: tuple[str, ...], *, strict: bool) -> Finding:
+    """`finding` with the severity the rule gives it in this run."""
+    if affects:
+        raised = None if finding.severity is Severity.FAIL else finding.severity
+        return dataclasses.replace(
+            finding, severity=Severity.FAIL, affects=affects, catalogue_severity=raised
+        )
+    if finding.severity is Severity.FAIL and not strict and not finding.code.startswith(UNJUDGED):
+        return dataclasses.replace(
+            finding, severity=Severity.WARN, catalogue_severity=Severity.FAIL
+        )
+    return finding
+
+
+def _status(check: CheckResult, findings: tuple[Finding, ...]) -> Status:
+    if check.status not in (Status.PASS, Status.WARN, Status.FAIL) or not findings:
+        return check.status
+    worst = max((f.severity for f in findings), key=lambda s: s.rank)
+    return {Severity.FAIL: Status.FAIL, Severity.WARN: Status.WARN}.get(worst, Status.PASS)
+
+
+def apply(
+    checks: Sequence[CheckResult], verdicts: Sequence[IdpVerdict], *, strict: bool = False
+) -> tuple[CheckResult, ...]:
+    """The checks with every finding's severity, `affects` and every check's status set by the
+    one rule above."""
+    blamed = blamed_codes(verdicts)
+    judged_checks = []
+    for check in checks:
+        findings = tuple(judged(f, blamed.get(f.code, ()), strict=strict) for f in check.findings)
+        if findings == check.findings:
+            judged_checks.append(check)
+            continue
+        judged_checks.append(
+            dataclasses.replace(check, findings=findings, status=_status(check, findings))
+        )
+    return tuple(judged_checks)

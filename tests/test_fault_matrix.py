@@ -123,9 +123,13 @@ def test_each_fault_is_diagnosed_with_its_code_severity_and_check(
         assert code in found, f"{fault}: {code} not in {sorted(found)}"
         assert catalogue_severity(found[code]) == CATALOGUE[code].severity.value
     assert_one_verdict(report)
+    assert run.seconds < 2 * TIMEOUT, f"{fault} took {run.seconds:.1f} s"
+    if all(CATALOGUE[code].severity.value == "info" for code in FAULTS[fault].expect):
+        # A risk that needs another mistake first (e.g. port 80's 301 for an https base URL).
+        assert run.exit_code == 0 and report["summary"]["status"] == "pass", run.stderr
+        return
     first_bad = next(c["id"] for c in report["checks"] if c["status"] in ("warn", "fail", "error"))
     expected_check = FAULTS[fault].expect[0].split(".", 1)[0]
     if expected_check != "http":
         assert first_bad in (expected_check, "url"), f"{fault}: first bad check {first_bad}"
     assert run.exit_code == 1, run.stderr
-    assert run.seconds < 2 * TIMEOUT, f"{fault} took {run.seconds:.1f} s"

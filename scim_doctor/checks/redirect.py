@@ -160,7 +160,9 @@ def _https_findings(walk: Walk, ctx: ProbeContext, configure_url: str | None) ->
     return found
 
 
-def _method_changing(walk: Walk, what: str) -> list[Finding]:
+def _method_changing(
+    walk: Walk, what: str, code: str = "redirect.method_changing_status"
+) -> list[Finding]:
     hops = [h for h in walk.hops if h.result.status in METHOD_CHANGING and h.location is not None]
     if not hops:
         return []
@@ -172,7 +174,7 @@ def _method_changing(walk: Walk, what: str) -> list[Finding]:
     )
     return [
         findings.make(
-            "redirect.method_changing_status",
+            code,
             f"{shown}: after a {'/'.join(str(h.result.status) for h in hops)} {what} is repeated "
             "as a GET without its body by clients that follow it (307/308 keep both)",
         )
@@ -226,7 +228,9 @@ def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
         )
     before = walk.hops[: walk.hops.index(upgrade) + 1]
     found = _method_changing(
-        Walk(walk.name, tuple(before), walk.end), "a POST or PATCH sent to the http:// URL"
+        Walk(walk.name, tuple(before), walk.end),
+        "a POST or PATCH sent to the http:// URL",
+        code="redirect.http_port_changes_method",
     )
     destination = upgrade.location
     expected = same_origin(destination, ctx) and destination.path.rstrip("/") == ctx.target.path
@@ -306,6 +310,49 @@ def _summary(base: Walk, users: Walk, plain_note: str) -> str:
     return f"{head}; {plain_note}"
 
 
+def _walk_findings(
+    walk: Walk, ctx: ProbeContext, configure: str | None
+) -> list[tuple[Walk | None, Finding]]:
+    found: list[tuple[Walk | None, Finding]] = [
+        (walk, finding) for finding in _https_findings(walk, ctx, configure)
+    ]
+    # Failures of other hosts along the chain are the redirect's consequence, shown in it.
+    for hop in walk.hops:
+        if same_origin(hop.url, ctx):
+            found.extend((None, finding) for finding in common_findings(hop.result))
+    return found
+
+
+def _base_url_findings(
+    base: Walk, ctx: ProbeContext, configure: str | None, of_users: set[str]
+) -> list[tuple[Walk | None, Finding]]:
+    """What the bare base URL's answer shows, judged for the one provider that requests it.
+
+    No identity provider but OneLogin (whose "Enable" connects to the base URL) ever sends
+    `GET <base URL>`: a problem that /Users shares is reported as /Users' own; one of the base
+    URL alone (a trailing-slash rewrite, a 404 or 501 for the service root) is one warning
+    naming OneLogin, and the walk stays in the facts.
+    """
+    shared: list[tuple[Walk | None, Finding]] = []
+    alone: list[tuple[Walk | None, Finding]] = []
+    for walk, finding in _walk_findings(base, ctx, configure):
+        (shared if finding.code in of_users else alone).append((walk, finding))
+    if alone:
+        seen = "; ".join(dict.fromkeys(finding.message for _, finding in alone))
+        shared.append(
+            (
+                None,
+                findings.make(
+                    "redirect.base_url_answer",
+                    f"GET {base.start}, the request OneLogin's Enable makes: {seen}. Only "
+                    "OneLogin requests the base URL; every other provider calls /Users and the "
+                    "other endpoints, which are judged on their own",
+                ),
+            )
+        )
+    return shared
+
+
 async def run(ctx: ProbeContext) -> Outcome:
     target = ctx.target
     client = HttpClient.for_context(ctx)
@@ -353,12 +400,9 @@ async def run(ctx: ProbeContext) -> Outcome:
         plain_note = f"plain HTTP not probed ({why})"
 
     configure = _configure_url([base, users], ctx)
-    for walk in (base, users):
-        found.extend((walk, finding) for finding in _https_findings(walk, ctx, configure))
-        # Failures of other hosts along the chain are the redirect's consequence, shown in it.
-        for hop in walk.hops:
-            if same_origin(hop.url, ctx):
-                found.extend((None, finding) for finding in common_findings(hop.result))
+    of_users = _walk_findings(users, ctx, configure)
+    found.extend(_base_url_findings(base, ctx, configure, {f.code for _, f in of_users}))
+    found.extend(of_users)
     outcome.findings.extend(_merge(found))
 
     outcome.facts["walks"] = [base.fact(), users.fact()]

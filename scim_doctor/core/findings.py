@@ -326,6 +326,36 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE,
     ),
     FindingSpec(
+        "redirect.http_port_changes_method",
+        INFO,
+        "Plain HTTP upgrades to https with a status that turns POST into GET",
+        "The base URL is https://, so no identity provider configured with it ever sends this "
+        "request. Only one configured with http:// by mistake would: its first POST would "
+        "reach the API as a GET without its body (after a 301 or 302) and its token would "
+        "cross the network in clear text first. A risk that needs another mistake first.",
+        "Redirect plain HTTP with 308 (`return 308 https://$host$request_uri;`), or close the "
+        "port; and configure the https:// base URL in every identity provider.",
+        "Advice: RFC 9110 §15.4.2-§15.4.3 (301/302 may become GET) and §15.4.9 (308 keeps the "
+        "method); RFC 7644 §7 (SCIM requires TLS)",
+        ADVICE,
+    ),
+    FindingSpec(
+        "redirect.base_url_answer",
+        WARN,
+        "The bare base URL does not answer as a SCIM service root",
+        'Of the identity providers, only OneLogin requests the base URL itself: its "Enable" '
+        "makes an initial connection to it (what it sends is not documented). Every other "
+        "provider appends /Users, /Groups, ... and never sees this answer; RFC 7644 defines no "
+        "resource at the service root.",
+        "If OneLogin is in use and refuses to enable the app, make the base URL answer 200 "
+        "without redirecting (a trailing-slash rewrite or a 404/501 for the bare path is "
+        "harmless for every other provider).",
+        "OneLogin Developers: SCIM — Step 4. Test Your SCIM Implementation (enabling makes an "
+        "initial connection to the SCIM base URL); RFC 7644 §3.2 (endpoints are relative to "
+        "the base URI)",
+        IDP,
+    ),
+    FindingSpec(
         "redirect.http_redirects_elsewhere",
         INFO,
         "Plain HTTP redirects somewhere other than the https base URL",

@@ -130,9 +130,10 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         "http_redirect_301",
-        "Plain HTTP redirects to https with 301, which turns POST into GET.",
+        "Plain HTTP redirects to https with 301: a provider configured with http:// by mistake "
+        "would have its POSTs turned into GETs (info: the https base URL never meets it).",
         "http",
-        ("redirect.method_changing_status",),
+        ("redirect.http_port_changes_method",),
         middleware=_plain_301,
     ),
     Fault(
@@ -151,9 +152,10 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         "redirect_trailing_slash",
-        "The base URL answers only after a 301 to the same path with a trailing slash.",
+        "The bare base URL answers only after a 301 to the same path with a trailing slash "
+        "(nginx's `location /scim/v2/`): only OneLogin's Enable requests it.",
         "http",
-        ("redirect.trailing_slash",),
+        ("redirect.base_url_answer",),
         middleware=_trailing_slash,
     ),
     Fault(

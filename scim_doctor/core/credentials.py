@@ -30,15 +30,18 @@ def _decode(raw: bytes, where: str) -> Secret:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{where} is not UTF-8 text, so it cannot be a token") from None
-    # One trailing newline is what `echo token > file` writes; a token never ends with one.
-    # Anything else odd (spaces, quotes, "Bearer ") is left for the token linter to diagnose.
-    if text.endswith("\r\n"):
-        text = text[:-2]
-    elif text.endswith("\n"):
-        text = text[:-1]
+    # One trailing newline is what `echo token > file` writes; a token never ends with one, so
+    # it is removed, and said (the auth check reports it: the identity provider's token field,
+    # where the value was copied from, must not keep it). Anything else odd (spaces, quotes,
+    # "Bearer ") is left for the token linter to diagnose.
+    trimmed = None
+    for ending, shown_as in (("\r\n", "\\r\\n"), ("\n", "\\n")):
+        if text.endswith(ending):
+            text, trimmed = text[: -len(ending)], f"a trailing line break ({shown_as}) from {where}"
+            break
     if not text.strip():
         raise InputError(f"{where} is empty")
-    return Secret(text)
+    return Secret(text, trimmed=trimmed)
 
 
 def read_token(

@@ -525,6 +525,19 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
     ),
     FindingSpec(
+        "auth.token_trailing_newline",
+        INFO,
+        "The token as read ended with a line break",
+        "A line break is what `echo token > file` or a copied terminal line leaves behind; "
+        "scim-doctor removed it and checked the token without it. The identity provider's "
+        "token field, where the same value may have been pasted, sends whatever it holds: a "
+        "line break there makes every request fail with 401.",
+        "Make sure the token field in the identity provider holds the token alone, with no "
+        "line break or space after it.",
+        "RFC 6750 §2.1 (b64token: no whitespace in a bearer token)",
+        RFC,
+    ),
+    FindingSpec(
         "auth.token_malformed",
         FAIL,
         "Token looks mis-pasted",

@@ -237,10 +237,13 @@ def redact_data(value: Any) -> Any:
 class Secret:
     """A credential whose value shows nowhere but where the HTTP layer asks for it."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "trimmed")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, trimmed: str | None = None) -> None:
         self._value = value
+        self.trimmed = trimmed
+        """What was removed from the value as read, and where it was read from ("a trailing
+        line break (\\n) from environment variable SCIM_TOKEN"): reported, never silent."""
         register_secret(value)
 
     def reveal(self) -> str:

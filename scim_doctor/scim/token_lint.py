@@ -62,10 +62,8 @@ def _iso(moment: dt.datetime) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def lint_token(secret: Secret, now: dt.datetime | None = None) -> TokenReport:
-    """Check how a token was pasted, and a JWT's validity window."""
-    value = secret.reveal()
-    now = now or dt.datetime.now(dt.timezone.utc)
+def _paste_problems(value: str) -> list[str]:
+    """How the value was mis-pasted: a scheme prefix, spaces, line breaks, quotes, ..."""
     problems: list[str] = []
     stripped = value.strip()
     if stripped.lower().startswith("bearer "):
@@ -88,16 +86,57 @@ def lint_token(secret: Secret, now: dt.datetime | None = None) -> TokenReport:
     controls = [i for i, ch in enumerate(value) if ch.isascii() and not ch.isprintable()]
     if controls and not ("\n" in value or "\r" in value):
         problems.append(f"it contains control characters (at position {controls[0] + 1})")
-    inner = stripped[7:].strip() if stripped.lower().startswith("bearer ") else stripped
-    if " " in inner:
+    if " " in _without_scheme(stripped):
         problems.append("it contains a space in the middle")
+    return problems
 
+
+def _without_scheme(stripped: str) -> str:
+    return stripped[7:].strip() if stripped.lower().startswith("bearer ") else stripped
+
+
+def _jwt_findings(claims: dict[str, Any], facts: dict[str, Any], now: dt.datetime) -> list[Finding]:
+    """A JWT's claims worth showing, and whether its validity window holds now."""
+    result: list[Finding] = []
+    facts["jwt"] = True
+    for claim in ("iss", "aud", "scope"):
+        if isinstance(claims.get(claim), (str, list)):
+            facts[f"jwt_{claim}"] = claims[claim]
+    expires = _when(claims.get("exp"))
+    not_before = _when(claims.get("nbf"))
+    if expires is not None:
+        facts["jwt_exp"] = _iso(expires)
+        if expires <= now:
+            result.append(
+                findings.make(
+                    "auth.token_expired",
+                    f"the token is a JWT whose exp is {_iso(expires)}, {_human(now - expires)} ago",
+                )
+            )
+    if not_before is not None:
+        facts["jwt_nbf"] = _iso(not_before)
+        if not_before > now:
+            result.append(
+                findings.make(
+                    "auth.token_not_yet_valid",
+                    f"the token is a JWT whose nbf is {_iso(not_before)}, "
+                    f"{_human(not_before - now)} from now",
+                )
+            )
+    return result
+
+
+def lint_token(secret: Secret, now: dt.datetime | None = None) -> TokenReport:
+    """Check how a token was pasted, and a JWT's validity window."""
+    value = secret.reveal()
+    now = now or dt.datetime.now(dt.timezone.utc)
     facts: dict[str, Any] = {
         "length": len(value),
         "sha256_prefix": secret.fingerprint,
         "jwt": False,
     }
     result: list[Finding] = []
+    problems = _paste_problems(value)
     if problems:
         result.append(
             findings.make(
@@ -106,34 +145,17 @@ def lint_token(secret: Secret, now: dt.datetime | None = None) -> TokenReport:
                 "mis-pasted: " + "; ".join(problems),
             )
         )
-    claims = decode_jwt_claims(inner)
+    if secret.trimmed is not None:
+        result.append(
+            findings.make(
+                "auth.token_trailing_newline",
+                f"scim-doctor removed {secret.trimmed} before using the token (sha256 "
+                f"{secret.fingerprint}… after removal): a token never ends with one",
+            )
+        )
+    claims = decode_jwt_claims(_without_scheme(value.strip()))
     if claims is not None:
-        facts["jwt"] = True
-        for claim in ("iss", "aud", "scope"):
-            if isinstance(claims.get(claim), (str, list)):
-                facts[f"jwt_{claim}"] = claims[claim]
-        expires = _when(claims.get("exp"))
-        not_before = _when(claims.get("nbf"))
-        if expires is not None:
-            facts["jwt_exp"] = _iso(expires)
-            if expires <= now:
-                ago = now - expires
-                result.append(
-                    findings.make(
-                        "auth.token_expired",
-                        f"the token is a JWT whose exp is {_iso(expires)}, {_human(ago)} ago",
-                    )
-                )
-        if not_before is not None:
-            facts["jwt_nbf"] = _iso(not_before)
-            if not_before > now:
-                result.append(
-                    findings.make(
-                        "auth.token_not_yet_valid",
-                        f"the token is a JWT whose nbf is {_iso(not_before)}, "
-                        f"{_human(not_before - now)} from now",
-                    )
-                )
+        result += _jwt_findings(claims, facts, now)
     return TokenReport(findings=tuple(result), facts=facts)
 
 

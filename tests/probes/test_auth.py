@@ -646,3 +646,37 @@ def test_auth_wording_survives_the_redaction_every_report_applies(
     ]
     for text in texts:
         assert redact(text) == text
+
+
+# --- a line break removed from the token as read is said, not silently repaired ---------------
+
+
+@pytest.mark.parametrize(
+    ("source", "ending", "shown"),
+    [("file", "\n", "\\n"), ("env", "\r\n", "\\r\\n")],
+)
+def test_a_token_read_with_a_trailing_line_break_works_and_the_removal_is_an_info_finding(
+    run_cli: Any, tmp_path: Path, report_validator: Any, source: str, ending: str, shown: str
+) -> None:
+    """`echo token > file` or a CI secret copied with its line break: scim-doctor checks the
+    token without it, and says so, because the provider's token field may keep it."""
+    with DemoServer(TOKEN) as server:
+        ca = server.write_ca(tmp_path)
+        args = ["check", server.base_url, "--cacert", str(ca), "--resolve", server.resolve_pin]
+        args += ["--only", "url,dns,connect,tls,auth", "--timeout", "2", "--format", "json"]
+        if source == "file":
+            token_file = tmp_path / "scim.token"
+            token_file.write_text(TOKEN + ending, encoding="utf-8")
+            result = run_cli(*args, "--token-file", str(token_file))
+            where = f"--token-file {token_file}"
+        else:
+            result = run_cli(*args, env={"SCIM_TOKEN": TOKEN + ending})
+            where = "environment variable SCIM_TOKEN"
+
+    report = result.json()
+    assert_valid_report(report_validator, report)
+    assert result.exit_code == 0 and _auth_check(report)["status"] == "pass"
+    [found] = _auth_check(report)["findings"]
+    assert (found["code"], found["severity"]) == ("auth.token_trailing_newline", "info")
+    assert f"removed a trailing line break ({shown}) from {where}" in found["message"]
+    assert TOKEN not in result.stdout + result.stderr

@@ -195,6 +195,7 @@ def test_the_line_is_found_in_the_right_target_when_several_set_the_key(tmp_path
         ("timeout = 0", "timeout: 0: must be more than 0"),
         ("timeout = true", "timeout: expected a number of seconds, got a boolean"),
         ('fail_on = "info"', 'fail_on: expected "warn" or "fail"'),
+        ('reach = "intranet"', 'reach: expected "internet" or "private"'),
         ('only = ["dns", "nope"]', "only: 'nope' is not a check"),
         ("http_port = 0", "http_port: 0: must be between 1 and 65535"),
         ('resolve = ["a.test:443"]', "resolve: 'a.test:443': expected HOST:PORT:ADDRESS"),
@@ -372,3 +373,15 @@ def test_write_true_in_a_target_enables_the_lifecycle_check(tmp_path: Path) -> N
     first, second = load_config(path).targets
     assert first.options().allow_writes is True
     assert second.options().allow_writes is False
+
+
+def test_reach_private_in_the_defaults_reaches_every_targets_options(tmp_path: Path) -> None:
+    """An on-premises provisioning agent reaches private addresses: `reach = "private"`."""
+    config = load_config(
+        write(
+            tmp_path,
+            '[defaults]\nreach = "private"\n\n[[targets]]\nurl = "https://a.test/scim"\n\n'
+            '[[targets]]\nurl = "https://b.test/scim"\nreach = "internet"\n',
+        )
+    )
+    assert [t.options().reach for t in config.targets] == ["private", "internet"]

@@ -87,6 +87,10 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
     facts["not_public"] = [{"address": a, "kind": kind} for a, kind in not_public]
     if not_public and found.source == "pin":
         facts["not_public_note"] = "not flagged: pinned with --resolve, so the user chose it"
+    elif not_public and ctx.options.reach == "private":
+        facts["not_public_note"] = (
+            "expected: --reach private (the identity provider connects from a private network)"
+        )
     elif not_public:
         listed = ", ".join(f"{a} ({kind})" for a, kind in not_public)
         public = [a for a in addresses if non_public_kind(a) is None]

@@ -84,6 +84,15 @@ def scope_options(func: F) -> F:
                 "jumpcloud, google).",
             ),
             click.option(
+                "--reach",
+                type=click.Choice(["internet", "private"]),
+                default="internet",
+                show_default=True,
+                help="Where the identity provider connects from: the internet (a cloud "
+                "provider), or a private network (an on-premises agent, a test server here), "
+                "where private and loopback addresses are expected.",
+            ),
+            click.option(
                 "--strict",
                 is_flag=True,
                 help="Report deviations the SCIM validators tolerate, and findings at their "

@@ -56,6 +56,10 @@ class Options:
     """Limit the identity-provider verdicts to this profile (entra, okta, ...); None = all."""
     strict: bool = False
     """SCIM validators report leniently tolerated deviations too."""
+    reach: str = "internet"
+    """Where the identity provider connects from: `internet` (a cloud provider: private and
+    loopback addresses are out of its reach) or `private` (an on-premises provisioning agent,
+    or a test server on this machine: they are expected)."""
     deep: bool = False
     """Walk every page of /Users and validate every user (read-only, but many requests)."""
     allow_writes: bool = False

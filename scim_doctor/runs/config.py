@@ -78,6 +78,7 @@ _SHARED_KEYS = (
     "proxy",
     "http_port",
     "idp",
+    "reach",
     "only",
     "skip",
     "fail_on",
@@ -133,6 +134,7 @@ class TargetConfig:
     http_port: int
     idp: str | None
     """An identity provider profile name (free text for now)."""
+    reach: str
     only: frozenset[str] | None
     skip: frozenset[str]
     fail_on: Severity
@@ -164,6 +166,7 @@ class TargetConfig:
             only=self.only,
             skip=self.skip,
             idp=self.idp,
+            reach=self.reach,
             allow_writes=self.allow_writes,
             deep=self.deep,
             strict=self.strict,
@@ -288,6 +291,10 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
                 out[key] = resolve_idp_name(idp)
             except InputError as exc:
                 raise InputError(f"{where}: {key}: {exc}") from None
+        elif key == "reach":
+            if value not in ("internet", "private"):
+                raise where.error(key, 'expected "internet" or "private"')
+            out[key] = value
         elif key in ("only", "skip"):
             ids = _check_ids(where, key, value)
             # `only = []` lifts a default restriction: every check, as without --only.
@@ -370,6 +377,7 @@ def _target(
         proxy=merged.get("proxy"),
         http_port=merged.get("http_port", 80),
         idp=merged.get("idp"),
+        reach=merged.get("reach", "internet"),
         only=merged.get("only"),
         skip=merged.get("skip", frozenset()),
         fail_on=merged.get("fail_on", Severity.FAIL),

@@ -153,6 +153,7 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
         "timeout_s": options.timeout,
         "deadline_s": options.deadline,
         "insecure": options.insecure,
+        "reach": options.reach,
         "resolve": [f"{p.host}:{p.port}:{p.address}" for p in options.resolve],
     }
 

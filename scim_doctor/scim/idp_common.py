@@ -71,6 +71,12 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
                 "the base URL uses http://; the token and user data need https://",
                 *observed.problem_codes("url", "tls", "redirect"),
             )
+        private = first_finding(observed, "dns", ["dns.private_address"])
+        if private is not None:
+            return broken(
+                f"{private.message}; the provider connects from the internet (--reach internet)",
+                private.code,
+            )
         aside: list[str] = []
         for check_id in ("dns", "connect", "tls"):
             missing = observed.not_run(check_id)

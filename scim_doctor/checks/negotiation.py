@@ -290,9 +290,10 @@ def _page_fix(page: Page) -> str:
         )
     if page.kind == "spa":
         return (
-            "The web front end's catch-all route answered, not the API: route the SCIM base "
-            "path to the API before the single-page app's fallback (proxy location order, "
-            "history-API fallback exclusions), or correct the base URL's path."
+            "The web front end's catch-all route answered, not the API: the API is not mounted "
+            "at this base path. Configure the path the SCIM API really lives at, or route the "
+            "SCIM base path to the API before the single-page app's fallback (proxy location "
+            "order, history-API fallback exclusions)."
         )
     server = f"{page.vendor} " if page.vendor else ""
     return (
@@ -302,9 +303,18 @@ def _page_fix(page: Page) -> str:
     )
 
 
+PAGE_CODES = {
+    "spa": "negotiation.spa_catch_all",
+    "login": "negotiation.login_page",
+    "error": "negotiation.server_default_page",
+}
+"""The code for each kind of HTML page; block pages and any other HTML are html_response."""
+HTML_CODES = ("negotiation.html_response", *PAGE_CODES.values())
+
+
 def _html(result: HttpResult, sniffed: Sniffed, page: Page) -> _Issue:
     detail = f"answered {result.status} {result.reason} with {sniffed.describe()}"
-    return _Issue("negotiation.html_response", detail, _page_fix(page))
+    return _Issue(PAGE_CODES.get(page.kind, "negotiation.html_response"), detail, _page_fix(page))
 
 
 def _unexpected(result: HttpResult, sniffed: Sniffed) -> _Issue:

@@ -684,12 +684,52 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
     ),
     FindingSpec(
+        "negotiation.spa_catch_all",
+        FAIL,
+        "A web app's catch-all answered: the API is not mounted at this base path",
+        "The same single-page-app shell answers whatever path is asked (its history-API "
+        "fallback), with a sign-in form inside or not: the SCIM API is not behind this base "
+        "path, or the front end's route comes before it. Identity providers get HTML with "
+        "status 200 and report a parse error.",
+        "Find the path the SCIM API really lives at (the vendor's documentation, e.g. /scim/v2 "
+        "or /api/scim/v2) and configure that, or route the SCIM path to the API before the "
+        "app's fallback (proxy location order, history-API fallback exclusions).",
+        "RFC 7644 §3.8 (responses are application/scim+json); field report: onyx-dot-app/onyx "
+        "PR #9686 (a reverse proxy sending /scim to the web front end)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.login_page",
+        FAIL,
+        "An interactive sign-in (SSO) page answered instead of the API",
+        "The SCIM path sits behind browser sign-in: a login or SAML page of an identity "
+        "provider answers every request. A SCIM client authenticates with its bearer token and "
+        "cannot sign in; it sees HTML and fails.",
+        "Exempt the SCIM base path from the login / SSO layer (SCIM answers 401 in JSON itself), "
+        "or correct the base URL.",
+        "RFC 7644 §2 (bearer token authentication) and §3.8; field report: "
+        "HumanSignal/label-studio#3487 (SCIM path answered with an HTML login page)",
+        RFC,
+    ),
+    FindingSpec(
+        "negotiation.server_default_page",
+        FAIL,
+        "The web server's own default or error page answered",
+        "A stock page of the web server (nginx, Apache, IIS, ...) answered: the request never "
+        "reached the application, usually a missing proxy route or a wrong base path.",
+        "Route the SCIM base path to the application in the web server, or correct the base "
+        "URL; make the application answer errors in SCIM JSON.",
+        "RFC 7644 §3.8 (responses are application/scim+json), §3.12 (errors are SCIM JSON)",
+        RFC,
+    ),
+    FindingSpec(
         "negotiation.html_response",
         FAIL,
         "An HTML page answered instead of SCIM JSON",
-        "Something other than the SCIM API answered: a web app's catch-all route, a login or SSO "
-        "page, a WAF or CDN block page, or a server's default error page. Identity providers see "
-        "a parse error or a generic failure and never say which.",
+        "Something other than the SCIM API answered: a WAF or CDN block page, or another HTML "
+        "page (an app's catch-all, a sign-in page and a server's default page have codes of "
+        "their own). Identity providers see a parse error or a generic failure and never say "
+        "which.",
         "Follow the page type named in the message: route the SCIM base path to the API before "
         "any SPA fallback; exempt it from interactive login (SCIM authenticates with its bearer "
         "token); allowlist it in the WAF/CDN (quote the page's reference id to the vendor); or "

@@ -437,20 +437,31 @@ def _error(text: str, title: str | None) -> Page | None:
     return None
 
 
+def _app_or_login(text: str, title: str | None) -> Page | None:
+    """A sign-in page of a known identity provider is a login page even when it is itself an
+    SPA; an app shell whose only sign-in is its own generic form is the app's catch-all (the
+    API is not there), not an SSO layer in front of the API."""
+    login, app = _login(text, title), _spa(text)
+    if login is not None and app is not None and login.vendor is None:
+        return Page("spa", app.vendor, (*app.evidence, "a sign-in form inside the app"))
+    return login or app
+
+
 def classify_page(
     body: bytes, headers: Mapping[str, str] | None = None, status: int | None = None
 ) -> Page:
     """What an HTML page is: block page > login page > SPA shell > error page > other.
 
     Block pages come first because they can contain a form (a CAPTCHA) and a root <div>; a login
-    page before an SPA because many sign-in pages are themselves SPAs.
+    page of a known identity provider before an SPA because many sign-in pages are themselves
+    SPAs, but a generic sign-in form inside an app shell is the app's catch-all.
     """
     # Entities decoded first: Akamai writes "Reference&#32;&#35;18&#46;..." in its pages.
     raw = html.unescape(body[:_SCAN].decode("utf-8", errors="replace"))
     text = raw.lower()
     lowered = _lower_headers(headers)
     title = html_title(body)
-    found = _block(raw, text, lowered, status) or _login(text, title) or _spa(text)
+    found = _block(raw, text, lowered, status) or _app_or_login(text, title)
     if found is not None:
         return found
     if title and _GENERIC_BLOCK.search(title):

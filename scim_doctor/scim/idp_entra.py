@@ -45,6 +45,14 @@ _ENTRA_TITLE = (
     "Entra ID"
 )
 
+NEGOTIATION_HTML_CODES = (
+    "negotiation.html_response",
+    "negotiation.spa_catch_all",
+    "negotiation.login_page",
+    "negotiation.server_default_page",
+)
+"""The codes of an HTML page answering instead of SCIM JSON, one per kind of page."""
+
 
 def _entra(section: str) -> Source:
     return Source(f"{_ENTRA_TITLE} — {section}", _ENTRA_URL, ReferenceKind.IDP)
@@ -162,7 +170,7 @@ def entra_scim_json(observed: Observed) -> RuleResult:
             *observed.problem_codes("negotiation"),
         )
     for finding in observed.findings("negotiation"):
-        bad_body = finding.code in ("negotiation.not_json", "negotiation.html_response")
+        bad_body = finding.code in ("negotiation.not_json", *NEGOTIATION_HTML_CODES)
         if bad_body and (SCIM_JSON in finding.message or "every Accept variant" in finding.message):
             return broken(f"Accept: {SCIM_JSON} got no SCIM JSON: {finding.message}", finding.code)
     return ok(f"Accept: {SCIM_JSON} gets 200 with JSON ({scim.get('content_type')})")

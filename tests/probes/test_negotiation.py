@@ -191,12 +191,13 @@ def test_json_labelled_text_plain_is_one_warning_naming_every_variant(tmp_path: 
 def test_an_spa_catch_all_is_named_with_its_title_and_script_bundle(tmp_path: Path) -> None:
     outcome, _ = against_demo("html_spa_catch_all", tmp_path)
 
-    html = found(outcome, "negotiation.html_response")
+    html = found(outcome, "negotiation.spa_catch_all")
     assert "with Accept: application/json and no Accept header" in html.message
     assert "React single-page app's index.html" in html.message
     assert "script bundle /static/js/main.7c1f3a9e.js" in html.message
     assert "titled 'Acme Portal'" in html.message
     assert "catch-all route answered" in html.remediation
+    assert "not mounted at this base path" in html.remediation
     assert [r.get("page") for r in outcome.facts["responses"]] == [None, "spa", "spa"]
     assert outcome.summary == (
         "200 text/html for json and no Accept; 200 application/scim+json for scim+json"
@@ -264,11 +265,50 @@ def test_an_sso_login_page_is_named_with_its_identity_provider(
 
     outcome = against(scripted, trust)
 
-    html = found(outcome, "negotiation.html_response")
+    html = found(outcome, "negotiation.login_page")
     assert "with every Accept variant" in html.message
     assert "an Okta login / SSO page (a password field" in html.message
     assert "titled 'Acme - Sign In'" in html.message
     assert "interactive sign-in (Okta)" in html.remediation
+
+
+def test_an_app_shell_with_its_own_sign_in_form_is_the_apps_catch_all_not_an_sso_page(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
+    """A React index.html that renders its own generic sign-in form answers /Users: the API is
+    not mounted at this base path (no identity provider's sign-in is in front of it)."""
+    shell = (
+        b"<!DOCTYPE html><html><head><title>Acme Portal</title>"
+        b'<script defer src="/static/js/main.1a2b3c4d.js"></script></head><body>'
+        b'<div id="root"></div><form action="/login" method="post">'
+        b'<input name="email"><input type="password" name="password"></form></body></html>'
+    )
+    scripted.route(USERS, Reply(200, {"Content-Type": "text/html"}, shell))
+
+    outcome = against(scripted, trust)
+
+    html = found(outcome, "negotiation.spa_catch_all")
+    assert "a sign-in form inside the app" in html.message
+    assert "negotiation.login_page" not in codes(outcome)
+    assert "not mounted at this base path" in html.remediation
+
+
+def test_the_web_servers_default_error_page_is_named_as_such(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
+    """nginx's stock 404 page: the request never reached the application."""
+    page = (
+        b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+        b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+        b"</body>\r\n</html>\r\n"
+    )
+    scripted.route(USERS, Reply(404, {"Content-Type": "text/html", "Server": "nginx"}, page))
+
+    outcome = against(scripted, trust)
+
+    default = found(outcome, "negotiation.server_default_page")
+    assert "nginx" in default.message
+    assert "answered 404" in default.message
 
 
 def test_a_soap_fault_in_xml_is_not_json(scripted: ScriptedServer, trust: Trust) -> None:

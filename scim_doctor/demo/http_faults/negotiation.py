@@ -177,7 +177,7 @@ FAULTS: tuple[Fault, ...] = (
         "GET /Users without Accept: application/scim+json falls through to a React app's "
         "index.html",
         layer="http",
-        expect=("negotiation.html_response",),
+        expect=("negotiation.spa_catch_all",),
         middleware=on_route("GET", "/Users", _spa_catch_all),
     ),
     Fault(

@@ -74,3 +74,11 @@ def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
 def test_resolve_pins_follow_curl_syntax_including_bracketed_ipv6() -> None:
     pin = parse_resolve("Scim.Example.com:443:[::1]")
     assert (pin.host, pin.port, pin.address) == ("scim.example.com", 443, "::1")
+
+
+def test_entras_feature_flag_is_kept_explained_and_not_called_an_error() -> None:
+    """`?aadOptscim062020` belongs in Entra ID's Tenant URL on purpose."""
+    target = parse_base_url("https://h.example.com/scim/v2?aadOptscim062020")
+    assert [(f.code, f.severity.value) for f in target.lint] == [("url.entra_feature_flag", "info")]
+    assert target.base_url == "https://h.example.com/scim/v2"
+    assert target.query == "aadOptscim062020"

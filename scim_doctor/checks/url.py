@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.net.context import ProbeContext
+from scim_doctor.scim.idp_requests import first_requests
 
 
 async def run(ctx: ProbeContext) -> Outcome:
@@ -20,6 +21,13 @@ async def run(ctx: ProbeContext) -> Outcome:
         "host": target.host,
         "port": target.port,
         "path": target.path or "/",
+        "provider_requests": first_requests(
+            target.base_url,
+            query=target.query
+            if any(f.code == "url.entra_feature_flag" for f in target.lint)
+            else "",
+            trailing_slash=any(f.code == "url.trailing_slash" for f in target.lint),
+        ),
     }
     if target.lint:
         outcome.summary = f"checked {target.base_url} (corrected from what was given)"

@@ -42,6 +42,20 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
     ),
     FindingSpec(
+        "url.entra_feature_flag",
+        INFO,
+        "Base URL carries Entra ID's aadOptscim062020 flag",
+        "`?aadOptscim062020` in Entra ID's Tenant URL is on purpose: it switches Entra's SCIM "
+        "client to RFC-compliant behaviour (PATCH op names and booleans as RFC 7644 writes them). "
+        "Entra keeps it in every request it sends; the server sees it as a query parameter. "
+        "Other identity providers have no such flag and need the URL without it.",
+        "Keep the flag in Entra ID's Tenant URL; give every other provider the base URL without "
+        "it. scim-doctor checked the URL without it.",
+        "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
+        "Microsoft Entra user provisioning service (the aadOptscim062020 flag)",
+        IDP,
+    ),
+    FindingSpec(
         "url.underscore_in_host",
         WARN,
         "Host name contains an underscore",

@@ -34,6 +34,9 @@ ENDPOINT_SUFFIXES = (
 
 _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
 
+ENTRA_FLAG = "aadOptscim062020"
+"""Entra ID's Tenant URL query flag for RFC-compliant SCIM requests (kept on purpose)."""
+
 
 @dataclass(frozen=True)
 class ResolvePin:
@@ -59,6 +62,8 @@ class Target:
     path: str
     """Base path without trailing slash ('' for the root)."""
     lint: tuple[Finding, ...] = ()
+    query: str = ""
+    """The base URL's query string as given (Entra ID's `aadOptscim062020` flag), without '?'."""
 
     @property
     def is_https(self) -> bool:
@@ -104,6 +109,49 @@ def _ascii_host(host: str) -> str:
     return ascii_host
 
 
+def _lint(parts: urllib.parse.SplitResult, host: str, scheme: str) -> tuple[list[Finding], str]:
+    """What is odd about a parseable base URL, and the path to check (corrected)."""
+    lint: list[Finding] = []
+    path = parts.path
+    entra_flag = parts.query.lower() == ENTRA_FLAG.lower() and not parts.fragment
+    if entra_flag:
+        lint.append(
+            findings.make(
+                "url.entra_feature_flag",
+                f"the base URL carries ?{parts.query}, Entra ID's flag for RFC-compliant SCIM; "
+                "Entra sends it with every request, the other providers need the URL without it",
+            )
+        )
+    elif parts.query or parts.fragment:
+        lint.append(
+            findings.make(
+                "url.query_or_fragment",
+                f"the base URL carries {'?' + parts.query if parts.query else ''}"
+                f"{'#' + parts.fragment if parts.fragment else ''}; it was checked without it",
+            )
+        )
+    if "_" in host:
+        lint.append(findings.make("url.underscore_in_host", f"host name {host!r} contains '_'"))
+    if path.endswith("/") and path != "/":
+        lint.append(findings.make("url.trailing_slash", f"the path {path!r} ends with '/'"))
+    path = path.rstrip("/")
+    for suffix in ENDPOINT_SUFFIXES:
+        if path.lower().endswith(suffix.lower()):
+            stripped = path[: -len(suffix)]
+            lint.append(
+                findings.make(
+                    "url.endpoint_suffix",
+                    f"the base URL ends with {path[-len(suffix) :]}; it was checked as "
+                    f"{scheme}://{parts.netloc}{stripped}",
+                    remediation=f"Configure {scheme}://{parts.netloc}{stripped} as the base URL "
+                    "in the identity provider.",
+                )
+            )
+            path = stripped.rstrip("/")
+            break
+    return lint, path
+
+
 def parse_base_url(raw: str) -> Target:
     """Parse and lint a base URL; raise InputError when it cannot be checked at all."""
     text = raw.strip()
@@ -144,35 +192,7 @@ def parse_base_url(raw: str) -> Target:
     if port == 0:
         raise InputError(f"port 0 in {shown_url} is not a port a server can listen on")
 
-    lint: list[Finding] = []
-    path = parts.path
-    if parts.query or parts.fragment:
-        lint.append(
-            findings.make(
-                "url.query_or_fragment",
-                f"the base URL carries {'?' + parts.query if parts.query else ''}"
-                f"{'#' + parts.fragment if parts.fragment else ''}; it was checked without it",
-            )
-        )
-    if "_" in host:
-        lint.append(findings.make("url.underscore_in_host", f"host name {host!r} contains '_'"))
-    if path.endswith("/") and path != "/":
-        lint.append(findings.make("url.trailing_slash", f"the path {path!r} ends with '/'"))
-    path = path.rstrip("/")
-    for suffix in ENDPOINT_SUFFIXES:
-        if path.lower().endswith(suffix.lower()):
-            stripped = path[: -len(suffix)]
-            lint.append(
-                findings.make(
-                    "url.endpoint_suffix",
-                    f"the base URL ends with {path[-len(suffix) :]}; it was checked as "
-                    f"{scheme}://{parts.netloc}{stripped}",
-                    remediation=f"Configure {scheme}://{parts.netloc}{stripped} as the base URL "
-                    "in the identity provider.",
-                )
-            )
-            path = stripped.rstrip("/")
-            break
+    lint, path = _lint(parts, host, scheme)
     base = Target(given_url=text, base_url="", scheme=scheme, host=host, port=port, path=path)
     return Target(
         given_url=text,
@@ -182,6 +202,7 @@ def parse_base_url(raw: str) -> Target:
         port=port,
         path=path,
         lint=tuple(lint),
+        query=parts.query,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import assert_one_verdict
 from tests.support import components
 from tests.thirdparty import servers
 from tests.thirdparty.doctor import Checked, run_check
@@ -50,6 +51,8 @@ def test_the_pinned_scim2_server_version_is_the_one_documented() -> None:
 def test_scim2_server_with_a_bearer_token_passes_every_read_only_check(checked: Checked) -> None:
     assert checked.codes() == EXPECTED_WITH_TOKEN
     assert checked.exit_code == 0
+    assert checked.report["summary"]["status"] == "pass"
+    assert_one_verdict(checked.report)
     statuses = checked.statuses()
     assert statuses.pop("lifecycle") == "skip"
     assert set(statuses.values()) == {"pass"}, statuses

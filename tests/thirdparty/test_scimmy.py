@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import assert_one_verdict
 from tests.thirdparty import npm
 from tests.thirdparty.doctor import Checked, run_check
 from tests.thirdparty.servers import SEED_USERS, RunningServer
@@ -50,6 +51,8 @@ def test_the_installed_scimmy_packages_are_the_pinned_ones(scimmy_server: Runnin
 def test_scimmy_reports_exactly_its_known_deviations(checked: Checked) -> None:
     assert checked.codes() == EXPECTED
     assert checked.exit_code == 0  # All are warnings: the IdPs still work.
+    assert checked.report["summary"]["status"] == "warn"  # each an RFC-cited deviation
+    assert_one_verdict(checked.report)
     statuses = checked.statuses()
     assert statuses.pop("lifecycle") == "skip"
     assert {check for check, status in statuses.items() if status != "pass"} == set(EXPECTED)

@@ -356,3 +356,14 @@ def test_the_console_script_in_a_subprocess_repeats_no_canary(argv: list[str]) -
     for canary in CANARIES.values():
         assert _leak(done.stdout + done.stderr, canary) is None, done.stderr
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_a_report_file_named_after_a_demo_fault_is_accepted_not_taken_for_a_token(
+    tmp_path: Path,
+) -> None:
+    """`users_zero_based_start.html`: 'html' has no vowel, and the plain name around it once
+    made the whole file name look unpronounceable, so the output path was refused."""
+    from scim_doctor.core.echo import may_echo
+
+    assert may_echo(str(tmp_path / "new" / "users_zero_based_start.html"), path=True)
+    assert not may_echo(str(tmp_path / "new" / "Kq8vZ2mP0xR7tY4wB9nC3dF6gH1jL5s.html"), path=True)

@@ -131,10 +131,16 @@ def _unknown_part(value: str) -> str:
     return value
 
 
+_FILE_SUFFIX = re.compile(r"\.(?:html?|json|xml|txt|md|zip|pem|crt|toml|log|har|csv)$", re.I)
+"""A report or certificate file's extension: a token never ends with one, and letters like
+"html" would otherwise make a plain name (users_zero_based_start.html) look unpronounceable."""
+
+
 def may_echo(value: str, *, path: bool = False) -> bool:
     """Whether `value`, typed by the user, may be repeated in a message (the module's rule);
-    `path=True` judges only the part of the path that does not exist yet."""
-    return not _token_shaped(_unknown_part(value) if path else value)
+    `path=True` judges only the part of the path that does not exist yet, without its file
+    extension."""
+    return not _token_shaped(_FILE_SUFFIX.sub("", _unknown_part(value)) if path else value)
 
 
 def hidden(value: str) -> str:

@@ -78,7 +78,7 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*
 _QUERY_PARAM = re.compile(
     r"(?i)([?&;](?:"
     + "|".join(sorted(SENSITIVE_QUERY_KEYS))
-    + r")=)(?!%5BREDACTED%5D)[^&#\s\"'<>\\]+"
+    + r")=)(?!%5BREDACTED%5D|\[REDACTED\])[^&#\s\"'<>\\]+"
 )
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
 
@@ -274,3 +274,14 @@ class Secret:
 
     def __reduce__(self) -> Any:
         raise TypeError("a Secret is not picklable")
+
+
+def redact_query(query: str) -> str:
+    """A query string for a sentence: the values of credential parameters as `[REDACTED]`
+    (the output redaction writes `%5BREDACTED%5D` inside URLs, which must stay valid)."""
+    parts = []
+    for part in query.split("&"):
+        key, sep, value = part.partition("=")
+        hidden = sep and value and key.lower() in SENSITIVE_QUERY_KEYS
+        parts.append(f"{key}=[REDACTED]" if hidden else part)
+    return "&".join(parts)

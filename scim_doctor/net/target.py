@@ -15,7 +15,7 @@ from scim_doctor.core import findings
 from scim_doctor.core.echo import hidden, may_echo, shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.model import Finding
-from scim_doctor.core.secrets import redact
+from scim_doctor.core.secrets import redact, redact_query
 
 __all__ = ["InputError", "ResolvePin", "Target", "parse_base_url", "parse_resolve"]
 
@@ -126,7 +126,7 @@ def _lint(parts: urllib.parse.SplitResult, host: str, scheme: str) -> tuple[list
         lint.append(
             findings.make(
                 "url.query_or_fragment",
-                f"the base URL carries {'?' + parts.query if parts.query else ''}"
+                f"the base URL carries {'?' + redact_query(parts.query) if parts.query else ''}"
                 f"{'#' + parts.fragment if parts.fragment else ''}; it was checked without it",
             )
         )

@@ -100,6 +100,7 @@ def test_the_json_report_is_schema_version_2_with_the_v1_check_objects_per_targe
         "failing": True,
         "counts": {"pass": 2, "warn": 0, "fail": 1, "skip": len(CHECK_IDS) - 3, "error": 0},
         "problems": ["connect.refused"],
+        "root_cause": {"check": "connect", "code": "connect.refused"},
     }
     as_v1 = {
         "schema_version": "1",

@@ -118,3 +118,29 @@ def test_a_fault_only_entra_trips_on_fails_for_entra_and_is_a_warning_with_idp_o
     for report in (entra, okta):
         assert_valid_report(report_validator, report)
         assert_one_verdict(report)
+
+
+def test_a_consequence_follows_its_cause_and_the_root_cause_is_the_cause() -> None:
+    """A 0-based startIndex makes the ListResponse look inconsistent: the cause is listed first,
+    the consequence names it, and the report's root cause is the cause."""
+    from scim_doctor.core.model import Report, TargetInfo
+
+    [judged] = judgement.apply(
+        [
+            check(
+                Status.FAIL,
+                "lifecycle.writes_made",
+                "users.list_response_inconsistent",
+                "users.zero_based_start_index",
+            )
+        ],
+        [verdict("okta", Verdict.WILL_FAIL, "users.zero_based_start_index")],
+    )
+    assert [(f.code, f.caused_by) for f in judged.findings] == [
+        ("users.zero_based_start_index", None),
+        ("users.list_response_inconsistent", "users.zero_based_start_index"),
+        ("lifecycle.writes_made", None),
+    ]
+    report = Report("0", TargetInfo("https://h.example/scim", "h.example", 443), "", 1.0, (judged,))
+    root = report.root_cause()
+    assert root is not None and (root[0], root[1].code) == ("users", "users.zero_based_start_index")

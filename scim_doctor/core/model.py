@@ -74,6 +74,9 @@ class Finding:
     """The identity providers in scope (profile keys) whose connection this finding breaks:
     exactly those whose verdict it turns to will_fail. Non-empty if and only if the severity
     is fail (the one severity rule, README "Severity")."""
+    caused_by: str | None = None
+    """The code of the finding in the same report that explains this one (a 0-based startIndex
+    makes the list look inconsistent): the cause is listed first and is the one to fix."""
     catalogue_severity: Severity | None = None
     """The catalogue's severity, when this run's rule changed it: fail lowered to warn because
     no provider in scope is affected (`--strict` keeps fail), or warn/info raised to fail
@@ -225,6 +228,22 @@ class Report:
 
     def findings(self) -> list[Finding]:
         return [finding for check in self.checks for finding in check.findings]
+
+    def root_cause(self) -> tuple[str, Finding] | None:
+        """(check id, finding) of what to fix first: the first finding at the report's worst
+        severity, or the finding that explains it (`caused_by`, followed to its end); None when
+        nothing was found."""
+        found = [(check.id, f) for check in self.checks for f in check.findings]
+        if not found:
+            return None
+        worst = max(f.severity.rank for _, f in found)
+        by_code = {f.code: (c, f) for c, f in reversed(found)}
+        cause = next((c, f) for c, f in found if f.severity.rank == worst)
+        seen = {cause[1].code}
+        while cause[1].caused_by in by_code and cause[1].caused_by not in seen:
+            cause = by_code[cause[1].caused_by]
+            seen.add(cause[1].code)
+        return cause
 
     def problems(self, at_least: Severity) -> list[Finding]:
         """Findings at or above a severity, in check order."""

@@ -16,7 +16,7 @@ from scim_doctor.core.errors import InputError
 from scim_doctor.core.fleet import FleetReport, TargetOutcome
 from scim_doctor.core.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
-from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict
+from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_cause_to_dict
 
 SCHEMA_VERSION = "2"
 WIDTH = text_reporter.WIDTH
@@ -46,6 +46,7 @@ def target_to_dict(outcome: TargetOutcome) -> dict[str, Any]:
             "failing": outcome.failing,
             "counts": report.counts if report else {s.value: 0 for s in Status},
             "problems": outcome.problems(),
+            "root_cause": root_cause_to_dict(report) if report else None,
         },
         "checks": [check_to_dict(c) for c in report.checks] if report else [],
         "idp_verdicts": [idp_verdict_to_dict(v) for v in report.idp_verdicts] if report else [],

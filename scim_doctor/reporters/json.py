@@ -30,6 +30,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "reference": finding.reference,
         "reference_kind": finding.reference_kind.value,
         "affects": list(finding.affects),
+        "caused_by": finding.caused_by,
         "catalogue_severity": (
             finding.catalogue_severity.value if finding.catalogue_severity is not None else None
         ),
@@ -90,6 +91,12 @@ def idp_verdict_to_dict(verdict: IdpVerdict) -> dict[str, Any]:
     }
 
 
+def root_cause_to_dict(report: Report) -> dict[str, str] | None:
+    """`summary.root_cause`: the check and code to fix first (Report.root_cause)."""
+    found = report.root_cause()
+    return {"check": found[0], "code": found[1].code} if found else None
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -106,6 +113,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "status": report.status.value,
             "counts": report.counts,
             "problems": [f.code for f in report.problems(at_least=Severity.WARN)],
+            "root_cause": root_cause_to_dict(report),
         },
         "checks": [check_to_dict(c) for c in report.checks],
         "idp_verdicts": [idp_verdict_to_dict(v) for v in report.idp_verdicts],

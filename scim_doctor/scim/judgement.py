@@ -34,6 +34,7 @@ from scim_doctor.core.model import (
     Status,
     Verdict,
 )
+from scim_doctor.scim.causes import cause_of
 
 UNJUDGED = "run."
 """Codes about the run rather than the endpoint: they keep the catalogue's severity."""
@@ -73,15 +74,41 @@ def _status(check: CheckResult, findings: tuple[Finding, ...]) -> Status:
     return {Severity.FAIL: Status.FAIL, Severity.WARN: Status.WARN}.get(worst, Status.PASS)
 
 
+def ordered(findings: Sequence[Finding], present: set[str]) -> tuple[Finding, ...]:
+    """Each finding linked to its cause (scim/causes.py) and placed right after it, causes by
+    severity: the first finding a reader meets is the one to fix, its consequences next."""
+    linked = [
+        dataclasses.replace(f, caused_by=cause) if (cause := cause_of(f.code, present)) else f
+        for f in findings
+    ]
+    by_severity = sorted(linked, key=lambda f: -f.severity.rank)
+    here = {f.code for f in linked}
+    placed: list[Finding] = []
+
+    def place(finding: Finding) -> None:
+        placed.append(finding)
+        for consequence in by_severity:
+            if consequence.caused_by == finding.code and consequence not in placed:
+                place(consequence)
+
+    for finding in by_severity:
+        if finding.caused_by not in here and finding not in placed:
+            place(finding)
+    return tuple(placed + [f for f in by_severity if f not in placed])
+
+
 def apply(
     checks: Sequence[CheckResult], verdicts: Sequence[IdpVerdict], *, strict: bool = False
 ) -> tuple[CheckResult, ...]:
     """The checks with every finding's severity, `affects` and every check's status set by the
-    one rule above."""
+    one rule above, and findings linked to their causes and ordered cause first."""
     blamed = blamed_codes(verdicts)
+    present = {f.code for check in checks for f in check.findings}
     judged_checks = []
     for check in checks:
-        findings = tuple(judged(f, blamed.get(f.code, ()), strict=strict) for f in check.findings)
+        findings = ordered(
+            [judged(f, blamed.get(f.code, ()), strict=strict) for f in check.findings], present
+        )
         if findings == check.findings:
             judged_checks.append(check)
             continue

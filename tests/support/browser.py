@@ -267,7 +267,13 @@ class Chromium:
     # --- pages --------------------------------------------------------------------------------
 
     def open(
-        self, path: Path, *, color_scheme: str = "light", media: str = "", width: int = 1100
+        self,
+        path: Path,
+        *,
+        color_scheme: str = "light",
+        media: str = "",
+        width: int = 1100,
+        height: int = 900,
     ) -> Page:
         """Load a local file in a new tab, with its console and network recorded from the start."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -280,7 +286,7 @@ class Chromium:
                 self.call(f"{domain}.enable", session=session)
             self.call(
                 "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
                 session=session,
             )
             self.call(

@@ -29,6 +29,7 @@ from scim_doctor.core.model import (
     Finding,
     IdpVerdict,
     Report,
+    Severity,
     Status,
     Verdict,
 )
@@ -47,6 +48,9 @@ STATUS_MARKS = {
 }
 SEVERITY_MARKS = {"info": "i", "warn": "!", "fail": "✗"}
 REFERENCE_KINDS = {"rfc": "RFC", "idp": "identity provider", "advice": "advice"}
+
+PROBLEM_STATUSES = frozenset({Status.FAIL, Status.WARN, Status.ERROR})
+"""Checks a support engineer must read: open, with their exchanges, above the passing ones."""
 
 RUN_ORIGIN_KEYS = ("python", "platform", "proxy", "trust_store")
 """Environment keys shown under "From where"; every other key is listed as a run option."""
@@ -315,6 +319,8 @@ class CheckView:
     """The check's timings as reported, in words (the chart's text alternative and more)."""
     waterfall: Waterfall | None
     exchanges: tuple[ExchangeView, ...]
+    problem: bool
+    """Failed, warned or broke: shown open near the top; the rest collapse to one line."""
 
 
 def _duration(ms: float) -> str:
@@ -391,6 +397,7 @@ def check_view(index: int, check: CheckResult, names: Mapping[str, str]) -> Chec
         timings=_timing_words(check.timings_ms),
         waterfall=waterfall(check),
         exchanges=tuple(_exchange(e) for e in check.exchanges),
+        problem=check.status in PROBLEM_STATUSES,
     )
 
 
@@ -398,15 +405,25 @@ def check_view(index: int, check: CheckResult, names: Mapping[str, str]) -> Chec
 
 
 @dataclass(frozen=True)
+class Source:
+    """One document behind a provider's verdict, with every section of it the rules cite."""
+
+    title: str
+    sections: tuple[str, ...]
+    url: str
+    """As text: the page links nowhere (its CSP forbids navigation targets it cannot vouch for)."""
+
+
+@dataclass(frozen=True)
 class IdpRow:
+    key: str
     name: str
     status: str
     """The badge style: pass (will work), fail (will fail) or skip (unknown)."""
     label: str
     mark: str
     detail: str
-    sources: tuple[str, ...]
-    """"title: URL" of the documents behind the verdict, as text (the page links nowhere)."""
+    sources: tuple[Source, ...]
 
 
 IDP_BADGES = {
@@ -416,21 +433,81 @@ IDP_BADGES = {
 }
 
 
+def sources(pairs: tuple[tuple[str, str], ...]) -> tuple[Source, ...]:
+    """One entry per document URL, its cited sections gathered.
+
+    The rules cite a document once per section ("Tutorial … — Security requirements",
+    "Tutorial … — General: …", all one URL), which made seven near-identical lines per
+    provider; a reader needs the document once and the sections as a list.
+    """
+    by_url: dict[str, tuple[str, list[str]]] = {}
+    for title, url in pairs:
+        document, _, section = title.partition(" — ")
+        entry = by_url.setdefault(url, (document, []))
+        if section and section not in entry[1]:
+            entry[1].append(section)
+    return tuple(Source(doc, tuple(secs), url) for url, (doc, secs) in by_url.items())
+
+
 def idp_row(item: IdpVerdict) -> IdpRow:
     status, mark, label = IDP_BADGES[item.verdict]
     return IdpRow(
+        key=item.idp,
         name=item.name,
         status=status,
         label=label,
         mark=mark,
         detail="; ".join(item.reasons),
-        sources=tuple(f"{title}: {url}" for title, url in item.sources),
+        sources=sources(item.sources),
     )
 
 
 def idp_rows(report: Report) -> tuple[IdpRow, ...]:
     """Per-identity-provider verdicts, as the run computed them (none: no section)."""
     return tuple(idp_row(item) for item in report.idp_verdicts)
+
+
+# --- the root cause: what a support engineer reads first ----------------------------------------
+
+
+def root_cause(report: Report) -> Finding | None:
+    """The finding to fix first: the first, in check order, at the run's worst severity.
+
+    The model does not name a root cause yet, and a later finding is most often a consequence
+    of an earlier one (an expired certificate stops every check after TLS), so check order is
+    the best stand-in. Only warnings and failures qualify: a passing run has nothing to fix.
+    This is the one place to change when the report's summary carries its own root cause.
+    """
+    problems = report.problems(at_least=Severity.WARN)
+    if not problems:
+        return None
+    worst = max(f.severity.rank for f in problems)
+    return next(f for f in problems if f.severity.rank == worst)
+
+
+@dataclass(frozen=True)
+class RootCauseView:
+    finding: FindingView
+    check_title: str
+    anchor: str
+    """The card of the check that found it, where its exchanges prove it."""
+    affected: tuple[str, ...]
+    """Names of the identity providers it breaks (its `affects`), in the report's order."""
+
+
+def root_cause_view(
+    report: Report, checks: tuple[CheckView, ...], names: Mapping[str, str]
+) -> RootCauseView | None:
+    cause = root_cause(report)
+    if cause is None:
+        return None
+    index = next(i for i, c in enumerate(report.checks) if cause in c.findings)
+    return RootCauseView(
+        finding=_finding(cause, names),
+        check_title=checks[index].title,
+        anchor=checks[index].anchor,
+        affected=tuple(names.get(key, key) for key in cause.affects),
+    )
 
 
 def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
@@ -479,6 +556,8 @@ def render(report: Report) -> str:
             origin=origin_rows(report),
             options=option_node(report.environment),
             idps=idp_rows(report),
-            checks=checks,
+            cause=root_cause_view(report, checks, names),
+            problems=tuple(c for c in checks if c.problem),
+            others=tuple(c for c in checks if not c.problem),
         )
     )

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,15 @@ import jinja2
 import pytest
 
 from scim_doctor.core import findings
-from scim_doctor.core.model import CheckResult, Exchange, Report, Status, TargetInfo
+from scim_doctor.core.model import (
+    CheckResult,
+    Exchange,
+    Finding,
+    Report,
+    Severity,
+    Status,
+    TargetInfo,
+)
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.reporters import html
 from scim_doctor.reporters.text import verdict
@@ -261,6 +270,13 @@ def chromium() -> Iterator[Chromium]:
         yield browser
 
 
+def desk_order(statuses: list[tuple[str, str]]) -> list[str]:
+    """Check ids as the page lists them: failing, warning and broken checks first, then the rest,
+    each group in check order."""
+    problems = {"fail", "warn", "error"}
+    return [i for i, s in statuses if s in problems] + [i for i, s in statuses if s not in problems]
+
+
 def write(tmp_path: Path, name: str, page: str) -> Path:
     path = tmp_path / f"{name}.html"
     path.write_text(page, encoding="utf-8")
@@ -277,7 +293,7 @@ def assert_clean_page(chromium: Chromium, path: Path, report: Report, shot: str)
         )
         assert page.evaluate(
             "[...document.querySelectorAll('section[data-check]')].map(s => s.dataset.check)"
-        ) == [c.id for c in report.checks]
+        ) == desk_order([(c.id, c.status.value) for c in report.checks])
         shown = page.evaluate("document.querySelector('#verdict .verdict-text').innerText")
         assert shown == verdict(report)
         assert page.evaluate("document.querySelectorAll('script, img, iframe, link').length") == 0
@@ -326,7 +342,9 @@ def test_a_real_report_written_by_the_cli_opens_in_chromium_cleanly(
             "[...document.querySelectorAll('section[data-check]')]"
             ".map(s => [s.dataset.check, s.dataset.status])"
         )
-        assert cards == [[c["id"], c["status"]] for c in document["checks"]]
+        statuses = {c["id"]: c["status"] for c in document["checks"]}
+        assert [i for i, _ in cards] == desk_order(list(statuses.items()))
+        assert dict(cards) == statuses
         verdict = page.evaluate("document.querySelector('#verdict').innerText")
         if document["summary"]["status"] == "pass":
             assert "No problems found" in verdict
@@ -364,3 +382,117 @@ def test_printing_shows_the_exchanges_on_a_white_page(chromium: Chromium, tmp_pa
             page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
         )
         assert page.evaluate("document.querySelector('details pre').checkVisibility()") is True
+
+
+# --- for the support desk: the root cause first ---------------------------------------------
+
+
+def finding_at(code: str, severity: Severity, affects: tuple[str, ...] = ()) -> Finding:
+    return dataclasses.replace(findings.make(code, "observed"), severity=severity, affects=affects)
+
+
+def test_the_root_cause_is_the_first_finding_at_the_worst_severity_in_check_order() -> None:
+    """Given a warning, then two failures in later checks, the first failure is the root cause."""
+    warning = finding_at("url.endpoint_suffix", Severity.WARN)
+    first = finding_at("tls.cert_expired", Severity.FAIL, ("okta",))
+    later = finding_at("auth.rejected", Severity.FAIL, ("okta",))
+    report = dataclasses.replace(
+        sample_reports.healthy(),
+        checks=(
+            CheckResult("url", "Base URL", Status.WARN, 1.0, "", findings=(warning,)),
+            CheckResult("tls", "TLS", Status.FAIL, 1.0, "", findings=(first,)),
+            CheckResult("auth", "Auth", Status.FAIL, 1.0, "", findings=(later,)),
+        ),
+    )
+    assert html.root_cause(report) is first
+
+
+def test_a_run_with_only_notes_has_no_root_cause_and_no_section() -> None:
+    note = finding_at("url.endpoint_suffix", Severity.INFO)
+    check = CheckResult("url", "Base URL", Status.PASS, 1.0, "ok", findings=(note,))
+    report = dataclasses.replace(sample_reports.healthy(), checks=(check,))
+    assert html.root_cause(report) is None
+    assert 'id="root-cause"' not in html.render(report)
+
+
+def test_the_root_cause_section_leads_with_its_fix_and_the_providers_it_breaks() -> None:
+    page = html.render(sample_reports.failing())
+    top = page[page.index('id="root-cause"') : page.index('id="problems-heading"')]
+    assert page.index('id="root-cause"') < page.index('id="run-heading"')
+    assert '<code class="code">tls.cert_expired</code>' in top
+    assert "breaks provisioning for <strong>Entra ID, Okta</strong>" in top
+    cause = html.root_cause(sample_reports.failing())
+    assert cause is not None and cause.code == "tls.cert_expired"
+    assert f'<dd class="fix">{escape(cause.remediation)}</dd>' in top
+
+
+def test_sources_citing_one_document_in_several_sections_are_listed_once() -> None:
+    url = "https://learn.microsoft.com/scim"
+    listed = html.sources(
+        (
+            ("Microsoft Learn: Tutorial — General: HTTPS", url),
+            ("Microsoft Learn: Tutorial — Security requirements", url),
+            ("Microsoft Learn: Tutorial — General: HTTPS", url),
+            ("RFC 7644 §7.2", "https://www.rfc-editor.org/rfc/rfc7644#section-7.2"),
+        )
+    )
+    assert [(s.title, s.sections, s.url) for s in listed] == [
+        ("Microsoft Learn: Tutorial", ("General: HTTPS", "Security requirements"), url),
+        ("RFC 7644 §7.2", (), "https://www.rfc-editor.org/rfc/rfc7644#section-7.2"),
+    ]
+
+
+def test_passing_and_skipped_checks_collapse_to_one_line_and_problems_stay_open() -> None:
+    page = html.render(sample_reports.failing())
+    for check in sample_reports.failing().checks:
+        card = page[page.index(f'data-check="{check.id}"') :]
+        card = card[: card.index("</section>")]
+        collapsed = '<details>\n<summary class="card-head">' in card
+        assert collapsed == (check.status in (Status.PASS, Status.SKIP)), check.id
+
+
+def test_printing_fits_an_a4_page_without_cut_tables(chromium: Chromium, tmp_path: Path) -> None:
+    """Given A4's printable width (about 700 CSS px), no table or block runs past the page."""
+    assert "@page { size: A4" in html.render(sample_reports.failing())
+    path = write(tmp_path, "failing-print", html.render(sample_reports.failing()))
+    with chromium.opened(path, media="print", width=700) as page:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 700
+        assert page.evaluate("getComputedStyle(document.querySelector('tr')).breakInside") == (
+            "avoid"
+        )
+
+
+DESK_FAULTS = {
+    "expired_cert": "tls.cert_expired",
+    "users_zero_based_start": "users.zero_based_start_index",
+    "token_rejected": "auth.rejected",
+}
+VIEWPORT = (1280, 800)
+
+
+@pytest.mark.parametrize("fault", sorted(DESK_FAULTS))
+def test_a_support_engineer_sees_the_root_cause_and_its_fix_without_scrolling(
+    chromium: Chromium, run_cli: Any, tmp_path: Path, fault: str
+) -> None:
+    """Given a demo fault, when its HTML report opens at 1280×800, then the root cause's code and
+    fix are inside the first viewport and the page fetched nothing but itself."""
+    path = tmp_path / "report.html"
+    result = run_cli("demo", "--fault", fault, "--format", "html", "--output", str(path))
+    assert result.exit_code in (1, 2), result.stdout + result.stderr
+    width, height = VIEWPORT
+    with chromium.opened(path, width=width, height=height) as page:
+        assert page.console_errors() == []
+        assert page.requests() == [path.resolve().as_uri()], "no request may leave the page"
+        shown = page.evaluate(
+            "(() => { const s = document.querySelector('#root-cause');"
+            " const box = e => e.getBoundingClientRect();"
+            " const code = s.querySelector('.rc-title code'), fix = s.querySelector('.fix');"
+            " return {code: code.innerText, codeBottom: box(code).bottom,"
+            " fix: fix.innerText, fixBottom: box(fix).bottom, scrollY: window.scrollY}; })()"
+        )
+        assert shown["code"] == DESK_FAULTS[fault]
+        assert shown["scrollY"] == 0
+        assert 0 < shown["codeBottom"] <= height
+        assert 0 < shown["fixBottom"] <= height
+        assert shown["fix"]
+        page.screenshot(ACTUAL / f"html-desk-{fault}.png")

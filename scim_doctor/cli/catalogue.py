@@ -20,8 +20,11 @@ def explain(code: str) -> None:
     spec = CATALOGUE.get(code)
     if spec is None:
         raise InputError(f"unknown finding code {shown(code, quote=True)} (see scim-doctor codes)")
+    breaks = ", ".join(spec.providers) or "no provider rule names it"
     click.echo(
         f"{spec.code} ({spec.severity.value}): {spec.title}\n\n"
+        f"Requirement level: {spec.level.value}\n"
+        f"Breaks provisioning for: {breaks}\n\n"
         f"Why it matters: {spec.why}\n\n"
         f"How to fix: {spec.fix}\n\n"
         f"Reference ({spec.reference_kind.value}): {spec.reference}"

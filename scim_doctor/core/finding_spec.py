@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scim_doctor.core.model import Finding, ReferenceKind, Severity
+from scim_doctor.core.model import Finding, ReferenceKind, RequirementLevel, Severity
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,13 @@ class FindingSpec:
     reference: str
     """RFC section, IdP document, or the field experience the advice rests on."""
     reference_kind: ReferenceKind
+    level: RequirementLevel
+    """How binding the rule behind the code is (must, should, idp, advice): a catalogued
+    `info` is never `must`, and a `fail` no provider trips on rests on a `must`."""
+    providers: tuple[str, ...] = ()
+    """The identity providers (profile keys, in profile order) whose connection the code breaks
+    where the demo raises it: the `affects` its finding gets when the provider rules trip on it.
+    Empty for codes no provider rule names, or names only in some runs."""
 
 
 class Catalogue(dict[str, FindingSpec]):

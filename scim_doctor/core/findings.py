@@ -8,7 +8,7 @@ never rename one; retire it by leaving it here with a note. A probe raises a fin
 from __future__ import annotations
 
 from scim_doctor.core.finding_spec import Catalogue, FindingSpec
-from scim_doctor.core.model import ReferenceKind, Severity
+from scim_doctor.core.model import ReferenceKind, RequirementLevel, Severity
 
 RFC = ReferenceKind.RFC
 IDP = ReferenceKind.IDP
@@ -16,6 +16,13 @@ ADVICE = ReferenceKind.ADVICE
 FAIL = Severity.FAIL
 WARN = Severity.WARN
 INFO = Severity.INFO
+MUST = RequirementLevel.MUST
+SHOULD = RequirementLevel.SHOULD
+IDP_LEVEL = RequirementLevel.IDP
+ADVICE_LEVEL = RequirementLevel.ADVICE
+ENTRA, OKTA, ONELOGIN, JUMPCLOUD, GOOGLE = "entra", "okta", "onelogin", "jumpcloud", "google"
+ALL = (ENTRA, OKTA, ONELOGIN, JUMPCLOUD, GOOGLE)
+"""Every provider: a code every profile's reachability or token rule names."""
 
 
 _SPECS: tuple[FindingSpec, ...] = (
@@ -29,6 +36,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Configure the base URL without the endpoint; scim-doctor checked the stripped URL.",
         "RFC 7644 §3.2 (endpoints are relative to the base URI)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "url.query_or_fragment",
@@ -40,6 +48,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "for a path-based tenant URL.",
         "RFC 7644 §3.2; RFC 3986 §3",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "url.entra_feature_flag",
@@ -54,6 +63,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
         "Microsoft Entra user provisioning service (the aadOptscim062020 flag)",
         IDP,
+        IDP_LEVEL,
     ),
     FindingSpec(
         "url.underscore_in_host",
@@ -64,6 +74,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Use a host name made of letters, digits and hyphens (a CNAME works).",
         "Okta: Build a SCIM provisioning integration — base URL requirements; RFC 952 / RFC 1123",
         IDP,
+        IDP_LEVEL,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "url.trailing_slash",
@@ -74,6 +86,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Configure the base URL without the trailing slash.",
         "Advice: seen with Entra ID and OneLogin custom apps",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     # --- dns -------------------------------------------------------------------------------------
     FindingSpec(
@@ -85,6 +98,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "public zone (not only on an internal resolver).",
         "RFC 1035 §4.1.1 (NXDOMAIN / name error)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "dns.no_address",
@@ -95,6 +110,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Add an A (IPv4) and/or AAAA (IPv6) record, or a CNAME to a name that has them.",
         "RFC 1035 §3.4.1 (A), RFC 3596 (AAAA)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "dns.timeout",
@@ -105,6 +122,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "domain's authoritative servers answer.",
         "Advice: a resolver that never answers looks like an outage to every client",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "dns.resolution_failed",
@@ -118,6 +137,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Then retry.",
         "Advice: getaddrinfo(3) error codes",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "dns.private_address",
@@ -131,6 +152,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 1918, RFC 4193, RFC 3927; Entra ID: provisioning calls come from the "
         "AzureActiveDirectory service tag",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     # --- connect ---------------------------------------------------------------------------------
     FindingSpec(
@@ -142,6 +165,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "listener for that port.",
         "RFC 9293 §3.10.7.1 (RST on a closed port)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "connect.timeout",
@@ -153,6 +178,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "include the identity provider's egress ranges, not only yours.",
         "Advice: silent drops are the signature of firewalls and allowlists",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "connect.unreachable",
@@ -163,6 +190,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "the AAAA record.",
         "RFC 792 / RFC 4443 (destination unreachable)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "connect.failed",
@@ -172,6 +201,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Read the error in the message; check proxies and local firewalls.",
         "Advice: connect(2) error codes",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "connect.some_addresses_failed",
@@ -184,6 +215,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Advice: clients try addresses in their own order (RFC 8305 happy eyeballs is not "
         "universal)",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     # --- tls -------------------------------------------------------------------------------------
     FindingSpec(
@@ -196,6 +228,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "token over plain HTTP.",
         "RFC 7644 §7.2 (TLS is required); Okta and Entra ID accept HTTPS only",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.cert_expired",
@@ -206,6 +240,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "host name.",
         "RFC 5280 §4.1.2.5 (validity)",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.cert_not_yet_valid",
@@ -217,6 +253,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "valid now.",
         "RFC 5280 §4.1.2.5 (validity)",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.hostname_mismatch",
@@ -228,6 +266,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "configure the base URL with a name the certificate covers.",
         "RFC 6125 §6; RFC 9110 §4.3.4",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.untrusted_ca",
@@ -239,6 +279,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "--cacert pointing at its root CA (the IdP itself is not behind that proxy).",
         "RFC 5280 §6 (path validation)",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.incomplete_chain",
@@ -250,6 +292,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "pem').",
         "RFC 8446 §4.4.2 (the sender's certificate chain); RFC 5280 §4.2.2.1 (AIA)",
         RFC,
+        SHOULD,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.protocol_too_old",
@@ -260,6 +304,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Enable TLS 1.2 (and 1.3) on the server or load balancer.",
         "RFC 7644 §7.2; RFC 8996 (TLS 1.0 and 1.1 deprecated)",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.handshake_timeout",
@@ -271,6 +317,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "rule out an inspecting firewall.",
         "Advice: a silent TLS port hangs naive clients",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.not_tls",
@@ -280,6 +328,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Use the HTTPS port (often 443), or enable TLS on this listener.",
         "RFC 8446 §5 (record layer); RFC 9110 §4.2.2",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.handshake_failed",
@@ -290,6 +340,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "client certificate, or SNI routing on the server.",
         "RFC 8446 §6 (alerts)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "tls.cert_expires_soon",
@@ -299,6 +351,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Renew the certificate now, and automate renewal (ACME) if you can.",
         "Advice: renew well before notAfter",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "tls.weak_key",
@@ -309,6 +362,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Issue a new certificate with an RSA key of at least 2048 bits or an EC P-256 key.",
         "Entra ID: TLS requirements for SCIM endpoints (RSA >= 2048, ECC >= 256); NIST SP 800-57",
         IDP,
+        IDP_LEVEL,
+        providers=ALL,
     ),
     # --- redirect ---------------------------------------------------------------------------------
     FindingSpec(
@@ -323,6 +378,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "HTTP to the SCIM application.",
         "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3 (clients MUST use TLS with bearer tokens)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "redirect.method_changing_status",
@@ -338,6 +394,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "§15.4.9 (307/308 keep the method); RFC 7644 §3.12 lists only 307/308; curl --post301 / "
         "--post302 / --post303 (curl turns POST into GET by default)",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "redirect.http_port_changes_method",
@@ -352,6 +409,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Advice: RFC 9110 §15.4.2-§15.4.3 (301/302 may become GET) and §15.4.9 (308 keeps the "
         "method); RFC 7644 §7 (SCIM requires TLS)",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "redirect.base_url_answer",
@@ -368,6 +426,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "initial connection to the SCIM base URL); RFC 7644 §3.2 (endpoints are relative to "
         "the base URI)",
         IDP,
+        IDP_LEVEL,
     ),
     FindingSpec(
         "redirect.http_redirects_elsewhere",
@@ -380,6 +439,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "(`return 308 https://$host$request_uri;`), or close the port.",
         "Advice: RFC 9110 §15.4 (redirection); clients drop Authorization across origins",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "redirect.downgrade",
@@ -394,6 +454,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "server.forward-headers-strategy). Make it redirect to https, or not at all.",
         "RFC 7644 §7.2 (TLS required); RFC 6750 §5.3; RFC 9110 §15.4",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "redirect.cross_host",
@@ -408,6 +470,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Advice: RFC 9110 §15.4; RFC 7644 §3.12 (308: use the new URI as the permanent "
         "reference); curl --location-trusted; httpx and Fetch strip Authorization across origins",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "redirect.loop",
@@ -420,6 +484,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "because it sees http. Make exactly one layer own each redirect.",
         "RFC 9110 §15.4 (a client SHOULD detect and intervene in cyclical redirections)",
         RFC,
+        SHOULD,
+        providers=ALL,
     ),
     FindingSpec(
         "redirect.to_login_page",
@@ -432,6 +498,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "or IAP policy, application middleware) so that the bearer token alone protects it.",
         "Advice: SCIM paths answered with a login page (label-studio#3487)",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "redirect.trailing_slash",
@@ -445,6 +513,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Advice: RFC 7644 §3.2 endpoint URLs have no trailing slash; IdPs append '/Users' "
         "themselves",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "redirect.path_moved",
@@ -456,6 +525,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Configure the URL the chain ends at as the base URL (see the message).",
         "RFC 7644 §3.12 (308: the client SHOULD use the new URI as the permanent reference)",
         RFC,
+        SHOULD,
+        providers=ALL,
     ),
     # --- auth ------------------------------------------------------------------------------------
     FindingSpec(
@@ -472,6 +543,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.2 (endpoints under the base URI); field reports github/docs#3165, "
         "snipe-it#11913",
         RFC,
+        SHOULD,
+        providers=ALL,
     ),
     FindingSpec(
         "auth.sso_login_page",
@@ -485,6 +558,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "answers 401, not a login page, without one.",
         "RFC 7644 §3.1 and §8.1 (SCIM JSON responses); field report label-studio#3487",
         RFC,
+        MUST,
+        providers=ALL,
     ),
     FindingSpec(
         "auth.invalid_credentials_not_401",
@@ -500,6 +575,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 9110 §15.5.2 (401) and §15.5.4 (403); RFC 6750 §3.1; Okta SCIM 2.0 Spec Test "
         "(Okta-SCIM-20-SPEC-Test.json)",
         RFC,
+        SHOULD,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "auth.401_not_scim_error",
@@ -514,6 +591,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         '"detail": "..."}` as application/scim+json.',
         "RFC 7644 §3.12; Okta SCIM 2.0 Spec Test (Okta-SCIM-20-SPEC-Test.json)",
         RFC,
+        MUST,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "auth.token_malformed_accepted",
@@ -525,6 +604,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Store and paste the token clean: no 'Bearer ' prefix, quotes, spaces or line breaks.",
         "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "auth.token_dates_ignored",
@@ -537,6 +617,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "and issue a fresh token.",
         "RFC 7519 §4.1.4 (exp) and §4.1.5 (nbf)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "auth.token_trailing_newline",
@@ -550,6 +631,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "line break or space after it.",
         "RFC 6750 §2.1 (b64token: no whitespace in a bearer token)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "auth.token_malformed",
@@ -561,6 +643,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "no surrounding whitespace or line breaks.",
         "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "auth.token_expired",
@@ -571,6 +654,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "provider; prefer a long-lived provisioning token if the vendor offers one.",
         "RFC 7519 §4.1.4 (exp)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "auth.token_not_yet_valid",
@@ -581,6 +665,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Check the clocks (NTP) of the token issuer and of this machine, or issue a new token.",
         "RFC 7519 §4.1.5 (nbf)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "auth.rejected",
@@ -591,6 +676,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "check it belongs to this tenant and has not been revoked.",
         "RFC 7644 §2 (authentication); RFC 6750 §3.1 (invalid_token)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "auth.forbidden",
@@ -603,6 +690,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "identity provider's egress ranges — they differ from your office's addresses.",
         "RFC 7644 §3.12 (403); RFC 6750 §3.1 (insufficient_scope)",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "auth.no_token_accepted",
@@ -612,6 +701,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Require a valid bearer token on every SCIM endpoint, and answer 401 without one.",
         "RFC 7644 §2 and §7 (security considerations); Okta SCIM spec test (401 without token)",
         RFC,
+        IDP_LEVEL,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "auth.bogus_token_accepted",
@@ -621,6 +712,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Validate the bearer token's value on every request and answer 401 for unknown tokens.",
         "RFC 6750 §3.1 (invalid_token); RFC 7644 §7",
         RFC,
+        SHOULD,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "auth.missing_www_authenticate",
@@ -632,6 +725,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "token was sent) on every 401.",
         "RFC 9110 §11.6.1; RFC 6750 §3",
         RFC,
+        MUST,
     ),
     # --- negotiation ------------------------------------------------------------------------------
     FindingSpec(
@@ -649,6 +743,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "field reports: MicrosoftDocs/azure-docs#116775 (415 to Entra ID's requests), #12728 "
         "(Entra ID sends application/scim+json)",
         RFC,
+        MUST,
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "negotiation.json_rejected",
@@ -660,6 +756,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "(the body is the same JSON).",
         "RFC 7644 §3.8 (service providers SHOULD support Accept: application/json)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "negotiation.no_accept_rejected",
@@ -673,6 +770,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.8 (the format defaults to application/scim+json); RFC 9110 §12.5.1 (no "
         "Accept means any media type); field report: MicrosoftDocs/azure-docs#94189",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "negotiation.wrong_content_type",
@@ -685,6 +783,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "response, set explicitly on the response rather than left to the framework's default.",
         "RFC 7644 §3.8 and §8.1 (application/scim+json); RFC 9110 §8.3 (Content-Type)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "negotiation.json_content_type",
@@ -696,6 +795,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.8 (format defaults to application/scim+json); IANA registration of "
         "application/scim+json (RFC 7644 §8.1)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "negotiation.spa_catch_all",
@@ -711,6 +811,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.8 (responses are application/scim+json); field report: onyx-dot-app/onyx "
         "PR #9686 (a reverse proxy sending /scim to the web front end)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "negotiation.login_page",
@@ -724,6 +825,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §2 (bearer token authentication) and §3.8; field report: "
         "HumanSignal/label-studio#3487 (SCIM path answered with an HTML login page)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "negotiation.server_default_page",
@@ -735,6 +837,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "URL; make the application answer errors in SCIM JSON.",
         "RFC 7644 §3.8 (responses are application/scim+json), §3.12 (errors are SCIM JSON)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "negotiation.html_response",
@@ -751,6 +854,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.8 (responses are application/scim+json); field report: "
         "HumanSignal/label-studio#3487 (SCIM path answered with an HTML login page)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "negotiation.not_json",
@@ -764,6 +868,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "a worker that dies while writing.",
         "RFC 7644 §3.8 (JSON structured responses); RFC 8259 (JSON)",
         RFC,
+        MUST,
+        providers=(ENTRA,),
     ),
     FindingSpec(
         "negotiation.bad_encoding",
@@ -777,6 +883,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "and declare it: Content-Type: application/scim+json; charset=utf-8.",
         "RFC 7644 §3.8 (UTF-8 is the default encoding); RFC 8259 §8.1 (JSON MUST be UTF-8)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "negotiation.non_utf8_charset",
@@ -787,6 +894,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Encode SCIM responses as UTF-8 and declare charset=utf-8 (or no charset at all).",
         "RFC 8259 §8.1 (JSON text MUST be encoded using UTF-8); RFC 7644 §3.8",
         RFC,
+        MUST,
     ),
     # --- users ------------------------------------------------------------------------------------
     FindingSpec(
@@ -800,6 +908,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "derived from data that can repeat; find the duplicates by the ids the message names.",
         "RFC 7643 §3.1 (id: unique across the service provider's entire set of resources)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "users.deep_duplicate_user_name",
@@ -813,6 +922,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "the message points at.",
         "RFC 7643 §4.1.1 (userName: unique across the service provider's Users, caseExact false)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "users.deep_total_changed",
@@ -826,6 +936,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.4.2 (totalResults) and §3.4.2.4 (pagination is not stateful: changes between "
         "requests are allowed)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "users.deep_total_mismatch",
@@ -838,6 +949,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "users per page while more remain (or declare a smaller filter.maxResults).",
         "RFC 7644 §3.4.2 (totalResults: the total number of results) and §3.4.2.4 (pagination)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.deep_unstable_order",
@@ -851,6 +963,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Okta SCIM 2.0 reference (imports page through /Users with startIndex and count); RFC "
         "7644 §3.4.2.4 (pagination is not stateful: changes between requests are allowed)",
         IDP,
+        IDP_LEVEL,
     ),
     FindingSpec(
         "users.deep_invalid_users",
@@ -863,6 +976,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "cause, such as a migration or an import that skipped a field.",
         "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1 (User resource)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "users.deep_nonconformant_users",
@@ -874,6 +988,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "serialised.",
         "RFC 7643 §3.1 (meta), §3.3 (extensions) and §4.1 (User attributes)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.deep_page_failed",
@@ -886,6 +1001,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "deep offsets fast, or a larger --timeout if the server is merely slow, usually fixes it.",
         "RFC 7644 §3.4.2.4 (pagination)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.deep_incomplete",
@@ -897,6 +1013,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Run again with a larger --deadline (and --timeout) to walk the whole directory.",
         "Advice: a check can only vouch for the users it read",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "users.status_error",
@@ -910,6 +1027,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "server's detail.",
         "RFC 7644 §3.4.2 (query resources) and §3.12 (error status codes)",
         RFC,
+        SHOULD,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.not_list_response",
@@ -923,6 +1042,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "[...]} as application/scim+json.",
         "RFC 7644 §3.4.2 (ListResponse URN and attributes)",
         RFC,
+        MUST,
+        providers=(ENTRA, OKTA, GOOGLE),
     ),
     FindingSpec(
         "users.missing_total_results",
@@ -935,6 +1056,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "the page), 0 when nothing matches.",
         "RFC 7644 §3.4.2 (totalResults REQUIRED)",
         RFC,
+        MUST,
+        providers=(OKTA, GOOGLE),
     ),
     FindingSpec(
         "users.paging_field_not_integer",
@@ -947,6 +1070,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Okta SCIM 2.0 reference, Retrieving users (itemsPerPage, startIndex and totalResults "
         "need to be exchanged as integers, not as strings); RFC 7644 §3.4.2",
         IDP,
+        IDP_LEVEL,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.list_response_inconsistent",
@@ -960,6 +1085,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "startIndex and itemsPerPage whenever a page holds fewer than all results.",
         "RFC 7644 §3.4.2 and §3.4.2.4",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.invalid_resource",
@@ -972,6 +1098,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         'a non-empty string "id", a string "userName" and meta.resourceType "User".',
         "RFC 7643 §3 (schemas), §3.1 (id, meta) and §4.1.1 (userName)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "users.resource_nonconformant",
@@ -986,6 +1113,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7643 §4.1 defines.",
         "RFC 7643 §3.1 (meta.location), §3.3 (extensions) and §4.1 (User attributes)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.password_returned",
@@ -997,6 +1125,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "were returned, treat them as exposed and have them changed.",
         "RFC 7643 §4.1.1 (password SHALL NOT be returnable) and §8.7.1 (returned: never)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "users.pagination_ignored",
@@ -1009,6 +1138,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "with a declared filter.maxResults instead of ignoring count.",
         "RFC 7644 §3.4.2.4 (never more results than count)",
         RFC,
+        MUST,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.zero_based_start_index",
@@ -1020,6 +1151,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Compute the offset as startIndex - 1, and treat values below 1 as 1.",
         "RFC 7644 §3.4.2.4 (startIndex: the 1-based index of the first query result)",
         RFC,
+        SHOULD,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.short_page",
@@ -1034,6 +1167,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Okta SCIM 2.0 reference, Retrieving users (pages of count=100); RFC 7644 §3.4.2.4; "
         "RFC 7643 §5 (filter.maxResults)",
         IDP,
+        IDP_LEVEL,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.count_zero_ignored",
@@ -1044,6 +1179,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "For count=0 (or a negative count) return totalResults and no Resources.",
         "RFC 7644 §3.4.2.4 (a count of 0 returns only totalResults)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.filter_unsupported",
@@ -1057,6 +1193,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.4.2.2; Okta SCIM 2.0 reference (userName eq is required); Entra ID SCIM "
         "compatibility (eq and and)",
         IDP,
+        IDP_LEVEL,
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "users.filter_ignored",
@@ -1069,6 +1207,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "totalResults 0 and no resources.",
         "RFC 7644 §3.4.2.2 (filtering) and §3.4.2 (no match: totalResults 0)",
         RFC,
+        MUST,
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "users.filter_misses_user",
@@ -1081,6 +1221,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "in it.",
         "RFC 7644 §3.4.2.2 (filtering)",
         RFC,
+        SHOULD,
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "users.filter_case_sensitive",
@@ -1093,6 +1235,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7643 §4.1.1 (userName: caseExact false); RFC 7644 §3.4.2.2 (comparison follows "
         "caseExact)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.empty_filter_404",
@@ -1106,6 +1249,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.4.2 (no match: 200 with totalResults 0); Okta SCIM 2.0 reference (404 "
         "accepted); Entra ID: develop a SCIM endpoint (Test connection)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "users.empty_directory",
@@ -1117,6 +1261,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "scim-doctor again.",
         "Advice: paging and filters can only be judged against real users",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     # --- discovery --------------------------------------------------------------------------------
     FindingSpec(
@@ -1133,6 +1278,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "'supported') and authenticationSchemes; check that no proxy or router drops the path.",
         "RFC 7644 §4; RFC 7643 §5; SailPoint SCIM 2.0 connector: required discovery endpoints",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "discovery.service_provider_config_invalid",
@@ -1149,6 +1295,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "description).",
         "RFC 7643 §5; RFC 7644 §4",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "discovery.resource_types_invalid",
@@ -1165,6 +1312,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "listing each resource type with 'name', 'endpoint' and 'schema'.",
         "RFC 7644 §4; RFC 7643 §6; RFC 7644 §3.4.2 (ListResponse)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "discovery.schemas_invalid",
@@ -1181,6 +1329,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "server supports (userName first).",
         "RFC 7644 §4; RFC 7643 §7; RFC 7644 §3.4.2 (ListResponse)",
         RFC,
+        SHOULD,
     ),
     # --- errors -----------------------------------------------------------------------------------
     FindingSpec(
@@ -1196,6 +1345,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "for ids that are not in your id format; never fall back to a list or a default record.",
         "RFC 7644 §3.4.1 and §3.12 (404: the specified resource does not exist)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "errors.not_scim_error",
@@ -1211,6 +1361,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "exception handlers produce it for the SCIM routes.",
         "RFC 7644 §3.12; field reports: SimpleIdServer#227 (Okta spec test), wire-server#5434",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "errors.status_not_string",
@@ -1223,6 +1374,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "SDKs a string serializer on the field; see SCIM-SDK#834).",
         "RFC 7644 §3.12; field reports: SCIM-SDK#834, pingidentity/scim2#87",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "errors.status_invalid",
@@ -1233,6 +1385,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Set 'status' to the response's HTTP status code as a string (\"404\" on a 404).",
         "RFC 7644 §3.12",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "errors.invalid_filter_not_rejected",
@@ -1246,6 +1399,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "any syntax or operator you do not support.",
         "RFC 7644 §3.4.2.2 (filter grammar) and §3.12 (400 invalidFilter)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "errors.invalid_filter_wrong_status",
@@ -1258,6 +1412,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "and a 'detail' naming what could not be parsed.",
         "RFC 7644 §3.4.2.2 and §3.12 (400 invalidFilter); field report: phasehq/console#1007",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "errors.invalid_filter_scim_type",
@@ -1268,6 +1423,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         'Add "scimType": "invalidFilter" to the SCIM Error of a 400 caused by the filter.',
         "RFC 7644 §3.12 (scimType invalidFilter)",
         RFC,
+        SHOULD,
     ),
     # --- lifecycle --------------------------------------------------------------------------------
     FindingSpec(
@@ -1281,6 +1437,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "`scim-doctor cleanup` finds and deletes any left behind.",
         "Advice: the validators of Entra ID, Okta and JumpCloud write test data the same way",
         ADVICE,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "lifecycle.cleanup_incomplete",
@@ -1294,6 +1451,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "DELETE fail (see the other findings).",
         "Advice: a diagnostic must leave nothing behind",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.create_failed",
@@ -1306,6 +1465,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "server rejects, 5xx is a server bug to look up in its log.",
         "RFC 7644 §3.3 (creating resources)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.create_not_201",
@@ -1318,6 +1479,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "the created resource in the body.",
         "RFC 7644 §3.3 (201 Created)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "lifecycle.create_no_location",
@@ -1328,6 +1490,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Send `Location: <base URL>/Users/<id>` with the 201, the same URL as meta.location.",
         "RFC 7644 §3.3 (Location header SHALL be returned)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "lifecycle.create_no_id",
@@ -1340,6 +1503,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "server assigned.",
         "RFC 7643 §3.1 (id MUST be included); RFC 7644 §3.3",
         RFC,
+        MUST,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.create_no_meta",
@@ -1351,6 +1516,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "are supported) on every resource.",
         "RFC 7643 §3.1 (meta)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "lifecycle.create_no_etag",
@@ -1363,6 +1529,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "single resource, or declare etag.supported: false.",
         "RFC 7644 §3.14 (ETags MUST be specified as an HTTP header)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "lifecycle.duplicate_accepted",
@@ -1375,6 +1542,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "and scimType 'uniqueness'.",
         "RFC 7644 §3.3 (409 with scimType uniqueness); RFC 7643 §4.1.1 (userName unique)",
         RFC,
+        MUST,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.duplicate_not_409",
@@ -1387,6 +1556,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "'uniqueness'.",
         "RFC 7644 §3.3 (MUST return 409 with scimType uniqueness)",
         RFC,
+        MUST,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.duplicate_no_uniqueness",
@@ -1397,6 +1568,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         'Add "scimType": "uniqueness" to the SCIM Error of a 409 caused by a taken userName.',
         "RFC 7644 §3.3 and §3.12 (scimType uniqueness)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "lifecycle.get_failed",
@@ -1409,6 +1581,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "(read your own writes; no lagging replica behind reads).",
         "RFC 7644 §3.4.1 (retrieving a known resource)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.filter_not_found",
@@ -1421,6 +1595,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "created moments ago (no stale search index).",
         "RFC 7644 §3.4.2.2 (filtering); Entra ID and Okta provisioning query userName eq",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.put_failed",
@@ -1432,6 +1608,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "resource. If IIS answers 405, remove the WebDAV module (it claims PUT and DELETE too).",
         "RFC 7644 §3.5.1 (replacing with PUT; implementers MUST support PUT)",
         RFC,
+        MUST,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.patch_method_not_allowed",
@@ -1446,6 +1624,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "framework's allowed methods.",
         "RFC 7644 §3.5.2 (modifying with PATCH); field report: snipe-it#11094",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.patch_rfc_rejected",
@@ -1458,6 +1638,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "attribute path, values in their schema types (active as true/false).",
         "RFC 7644 §3.5.2 (PATCH operations)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.patch_entra_rejected",
@@ -1472,6 +1654,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
         "Microsoft Entra user provisioning service",
         IDP,
+        IDP_LEVEL,
     ),
     FindingSpec(
         "lifecycle.patch_okta_rejected",
@@ -1485,6 +1668,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.5.2.3 (replace without path); Okta SCIM 2.0 reference (Update a specific "
         "user, PATCH)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.patch_not_applied",
@@ -1497,6 +1682,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "as booleans).",
         "RFC 7644 §3.5.2 (the PATCH is atomic: all operations applied, or an error)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.group_create_failed",
@@ -1508,6 +1695,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "or turn group provisioning off in the identity provider.",
         "RFC 7644 §3.3; RFC 7643 §4.2 (Group)",
         RFC,
+        SHOULD,
     ),
     FindingSpec(
         "lifecycle.group_member_failed",
@@ -1520,6 +1708,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         'Entra ID\'s remove with path "members" and a value list); answer 204 or 200.',
         "RFC 7644 §3.5.2.1 and §3.5.2.2 (add and remove members); Entra ID group PATCH",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.delete_failed",
@@ -1530,6 +1720,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Support DELETE /Users/<id> and /Groups/<id> and answer 204 No Content.",
         "RFC 7644 §3.6 (deleting resources)",
         RFC,
+        SHOULD,
+        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.delete_not_204",
@@ -1540,6 +1732,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Answer a successful DELETE with 204 and an empty body.",
         "RFC 7644 §3.6 (SHALL return 204)",
         RFC,
+        MUST,
     ),
     FindingSpec(
         "lifecycle.deleted_still_found",
@@ -1552,6 +1745,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "free its userName.",
         "RFC 7644 §3.6 (MUST return 404 for a deleted resource)",
         RFC,
+        MUST,
+        providers=(JUMPCLOUD,),
     ),
     # --- http (cross-cutting) --------------------------------------------------------------------
     FindingSpec(
@@ -1565,6 +1760,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Raise --timeout only if the server is known to be this slow.",
         "Advice: identity providers time out and retry slow SCIM calls",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "http.connection_failed",
@@ -1578,6 +1775,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "comes from a middlebox or a crashed worker.",
         "RFC 9112 (HTTP/1.1 message syntax); advice",
         ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "http.body_too_large",
@@ -1589,6 +1788,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "maxResults in ServiceProviderConfig; raise --max-body if such answers are intended.",
         "RFC 7644 §3.4.2.4 (pagination); RFC 7643 §5 (filter.maxResults)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "http.server_error",
@@ -1600,6 +1800,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "proxy or load balancer in front of it, a 500 at the application itself.",
         "RFC 9110 §15.6 (5xx); RFC 7644 §3.12",
         RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
     ),
     FindingSpec(
         "http.rate_limited",
@@ -1611,6 +1813,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "off for the right time; re-run scim-doctor after the indicated delay.",
         "RFC 6585 §4 (429); RFC 9110 §10.2.3 (Retry-After)",
         RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "http.unexpected_status",
@@ -1622,6 +1825,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "expected and what came back).",
         "RFC 7644 §3.12 (HTTP status and error response handling)",
         RFC,
+        SHOULD,
+        providers=ALL,
     ),
     # --- run -------------------------------------------------------------------------------------
     FindingSpec(
@@ -1634,6 +1839,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "--deadline if the server is known to be slow.",
         "Advice: identity providers give up on slow endpoints too",
         ADVICE,
+        ADVICE_LEVEL,
     ),
 )
 

@@ -54,6 +54,20 @@ class ReferenceKind(str, Enum):
     """Operational advice: not a standard, but what breaks in the field."""
 
 
+class RequirementLevel(str, Enum):
+    """How binding the rule behind a finding code is, so a reader can weigh a deviation:
+    an RFC MUST is a bug whoever calls, an identity provider's rule only for that provider."""
+
+    MUST = "must"
+    """An RFC MUST, MUST NOT, REQUIRED, SHALL or SHALL NOT."""
+    SHOULD = "should"
+    """An RFC SHOULD or RECOMMENDED, or an RFC statement without a requirement keyword."""
+    IDP = "idp"
+    """A documented requirement of an identity provider."""
+    ADVICE = "advice"
+    """Field advice and hygiene: what breaks in practice, not a written requirement."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong (or worth knowing) about the endpoint."""

@@ -14,6 +14,11 @@ def _family(spec: FindingSpec) -> str:
     return spec.code.split(".", 1)[0]
 
 
+def _providers(spec: FindingSpec) -> str:
+    """The affected providers, or why there are none: an empty list reads as an omission."""
+    return ", ".join(spec.providers) if spec.providers else "no provider rule names it"
+
+
 def render() -> str:
     lines = [
         "# Finding catalogue",
@@ -23,7 +28,11 @@ def render() -> str:
         "identity provider will not work), `warn` (it may break, or is insecure), `info`",
         "(worth knowing). References say whether the rule is an RFC requirement (`rfc`), an",
         "identity provider's documented requirement (`idp`) or operational advice (`advice`).",
-        "`scim-doctor explain CODE` prints one entry.",
+        "Each entry also gives the requirement level of its rule (`must`: an RFC MUST or",
+        "REQUIRED; `should`: an RFC SHOULD or a statement without a keyword; `idp`: an identity",
+        "provider's documented requirement; `advice`: field advice) and the providers whose",
+        "connection it breaks where the demo server raises it (the run decides: see the README's",
+        '"Severity: one verdict"). `scim-doctor explain CODE` prints one entry.',
         "",
     ]
     family = None
@@ -35,6 +44,8 @@ def render() -> str:
             f"### `{spec.code}` — {spec.title}",
             "",
             f"- **Severity:** {spec.severity.value}",
+            f"- **Requirement level:** {spec.level.value}",
+            f"- **Breaks provisioning for:** {_providers(spec)}",
             f"- **Why it matters:** {spec.why}",
             f"- **How to fix:** {spec.fix}",
             f"- **Reference ({spec.reference_kind.value}):** {spec.reference}",

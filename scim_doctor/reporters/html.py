@@ -471,18 +471,13 @@ def idp_rows(report: Report) -> tuple[IdpRow, ...]:
 
 
 def root_cause(report: Report) -> Finding | None:
-    """The finding to fix first: the first, in check order, at the run's worst severity.
-
-    The model does not name a root cause yet, and a later finding is most often a consequence
-    of an earlier one (an expired certificate stops every check after TLS), so check order is
-    the best stand-in. Only warnings and failures qualify: a passing run has nothing to fix.
-    This is the one place to change when the report's summary carries its own root cause.
-    """
-    problems = report.problems(at_least=Severity.WARN)
-    if not problems:
+    """The finding to fix first (`Report.root_cause`: the first at the run's worst severity, or
+    the finding that explains it). Only warnings and failures qualify: a passing run has
+    nothing to fix."""
+    found = report.root_cause()
+    if found is None or found[1].severity is Severity.INFO:
         return None
-    worst = max(f.severity.rank for f in problems)
-    return next(f for f in problems if f.severity.rank == worst)
+    return found[1]
 
 
 @dataclass(frozen=True)

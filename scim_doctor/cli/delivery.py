@@ -60,6 +60,24 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def text_width(destination: str = "-") -> int:
+    """Columns for the text report: COLUMNS when set (the user's explicit choice), else the
+    terminal's width when stdout is one, else the text reporter's fixed PIPE_WIDTH (100), so a
+    file, a pipe or a CI log gets the same layout whatever terminal it was made from."""
+    from scim_doctor.reporters.text import PIPE_WIDTH
+
+    if destination != "-":
+        return PIPE_WIDTH
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    return PIPE_WIDTH
+
+
 def github_actions() -> bool:
     """Under GitHub Actions the report also becomes annotations and a step summary."""
     return os.environ.get("GITHUB_ACTIONS") == "true"
@@ -71,7 +89,13 @@ def deliver(report: Report, how: ReportOptions) -> int:
 
     for output_format, destination in ((how.output_format, how.output), *how.extra):
         written = write_output(
-            render(report, output_format, how, color=destination == "-" and use_color()),
+            render(
+                report,
+                output_format,
+                how,
+                color=destination == "-" and use_color(),
+                width=text_width(destination),
+            ),
             destination,
         )
         if written is not None:
@@ -95,12 +119,14 @@ def write_bundle(report: Report, how: ReportOptions) -> None:
     say(f"wrote {path}")
 
 
-def render(report: Report, output_format: str, how: ReportOptions, *, color: bool) -> str:
+def render(
+    report: Report, output_format: str, how: ReportOptions, *, color: bool, width: int
+) -> str:
     """The report in one format; text and JUnit need the report options, the others do not."""
     if output_format == "text":
         from scim_doctor.reporters import text as text_reporter
 
-        return text_reporter.render(report, color=color, verbose=how.verbose)
+        return text_reporter.render(report, color=color, verbose=how.verbose, width=width)
     if output_format == "junit":
         from scim_doctor.reporters import junit
 

@@ -12,7 +12,13 @@ from scim_doctor.runs.fleet import FleetTarget, Progress, run_fleet
 
 
 def _render(
-    fleet: FleetReport, output_format: str, *, single_v1: bool, color: bool, verbose: bool
+    fleet: FleetReport,
+    output_format: str,
+    *,
+    single_v1: bool,
+    color: bool,
+    verbose: bool,
+    width: int,
 ) -> str | Iterator[str]:
     from scim_doctor.reporters import fleet as fleet_reporter
 
@@ -22,7 +28,9 @@ def _render(
     ):
         # One target keeps the single-target formats: JSON version 1, HTML, ...
         if output_format == "text":
-            return fleet_reporter.target_text(fleet.targets[0], color=color, verbose=verbose)
+            return fleet_reporter.target_text(
+                fleet.targets[0], color=color, verbose=verbose, width=width
+            )
         from scim_doctor.reporters import renderer
 
         try:
@@ -33,7 +41,7 @@ def _render(
             raise InputError(
                 f"the {output_format} format is not available in this version"
             ) from None
-    return fleet_reporter.render(fleet, output_format, color=color, verbose=verbose)
+    return fleet_reporter.render(fleet, output_format, color=color, verbose=verbose, width=width)
 
 
 def deliver(
@@ -52,6 +60,7 @@ def deliver(
     lines. With `github`, annotations go to stdout, or to stderr (which the runner reads too)
     when stdout carries a machine-readable report that they would corrupt.
     """
+    from scim_doctor.cli.delivery import text_width
     from scim_doctor.core.output import emit, say, write_output
     from scim_doctor.reporters import fleet as fleet_reporter
 
@@ -68,6 +77,7 @@ def deliver(
             single_v1=single_v1,
             color=color and to_stdout,
             verbose=verbose,
+            width=text_width(destination),
         )
         written = write_output(text, destination)
         if written is not None and not quiet:

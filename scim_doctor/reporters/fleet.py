@@ -19,7 +19,8 @@ from scim_doctor.reporters import text as text_reporter
 from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_cause_to_dict
 
 SCHEMA_VERSION = "2"
-WIDTH = text_reporter.WIDTH
+WIDTH = text_reporter.PIPE_WIDTH
+"""The text width unless the caller gives one (the CLI gives the terminal's)."""
 FORMATS = ("text", "json", "junit", "markdown")
 """Formats a report of several targets can be written in (html shows one target)."""
 
@@ -107,18 +108,20 @@ def _dumps(value: Any) -> str:
 # --- text -------------------------------------------------------------------------------------
 
 
-def _heading(outcome: TargetOutcome) -> str:
+def _heading(outcome: TargetOutcome, width: int = WIDTH) -> str:
     extra = f"  [{', '.join(outcome.tags)}]" if outcome.tags else ""
     title = f"── {outcome.name}{extra} "
-    return title + "─" * max(3, WIDTH - len(title))
+    return title + "─" * max(3, width - len(title))
 
 
-def target_text(outcome: TargetOutcome, *, color: bool = False, verbose: bool = False) -> str:
+def target_text(
+    outcome: TargetOutcome, *, color: bool = False, verbose: bool = False, width: int = WIDTH
+) -> str:
     """One target's section: the single-target text report, or why there is none."""
     if outcome.report is None:
         body = f"scim-doctor — {outcome.base_url}\n\n{outcome.error}\n"
     else:
-        body = text_reporter.render(outcome.report, color=color, verbose=verbose)
+        body = text_reporter.render(outcome.report, color=color, verbose=verbose, width=width)
     if outcome.repeat is not None:
         from scim_doctor.reporters import repeat
 
@@ -175,10 +178,13 @@ def idp_matrix(fleet: FleetReport) -> list[str]:
     return lines
 
 
-def render_text(fleet: FleetReport, *, color: bool = False, verbose: bool = False) -> str:
+def render_text(
+    fleet: FleetReport, *, color: bool = False, verbose: bool = False, width: int = WIDTH
+) -> str:
     parts = []
     for outcome in fleet.targets:
-        parts.append(_heading(outcome) + "\n" + target_text(outcome, color=color, verbose=verbose))
+        section = target_text(outcome, color=color, verbose=verbose, width=width)
+        parts.append(_heading(outcome, width) + "\n" + section)
     parts.append("\n".join(summary_table(fleet)) + "\n")
     return "\n".join(parts)
 
@@ -280,11 +286,16 @@ def _renderer(name: str, lookup: Callable[[str], Callable[[Any], str]]) -> Calla
 
 
 def render(
-    fleet: FleetReport, output_format: str, *, color: bool = False, verbose: bool = False
+    fleet: FleetReport,
+    output_format: str,
+    *,
+    color: bool = False,
+    verbose: bool = False,
+    width: int = WIDTH,
 ) -> str | Iterator[str]:
     """A fleet report in one of FORMATS (JSON in pieces: see `json_chunks`)."""
     if output_format == "text":
-        return render_text(fleet, color=color, verbose=verbose)
+        return render_text(fleet, color=color, verbose=verbose, width=width)
     if output_format == "json":
         return json_chunks(fleet)
     if output_format == "junit":

@@ -1,8 +1,11 @@
 """The terminal report, in the manner of `flutter doctor`: a line per check, the fix beneath,
 then a line per identity provider saying whether its connection will work.
 
-Fits 80 columns; colour only when asked (the CLI asks on a TTY without NO_COLOR); verbose mode
-adds the redacted HTTP exchanges like `curl -v`.
+Wraps to the width it is given (the CLI gives the terminal's, or PIPE_WIDTH when piped) and
+never cuts: a cut removed the very cause ("port 43191: re…"). Words go onto indented
+continuation lines; a URL, code, path or address is never broken (it must stay copyable), so a
+line holding one may run past the width. Colour only when asked (the CLI asks on a TTY without
+NO_COLOR); verbose mode adds the redacted HTTP exchanges like `curl -v`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import textwrap
 from collections.abc import Mapping
 
 from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.secrets import redact
 from scim_doctor.core.model import (
     CheckResult,
     Exchange,
@@ -23,6 +27,12 @@ from scim_doctor.core.model import (
 )
 
 WIDTH = 80
+"""The classic terminal width: the golden files' and the fleet headings' default."""
+MIN_WIDTH = 40
+"""Below this a wrapped line holds a word or two: narrower terminals get this width."""
+PIPE_WIDTH = 100
+"""The width when the output is not a terminal (a pipe, a file, a CI log): fixed, so a saved
+report does not depend on the terminal it was made from; wide enough for most messages."""
 
 MARKS = {
     Status.PASS: "✓",
@@ -45,14 +55,16 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
-def _wrap(text: str, indent: int, first_prefix: str = "") -> list[str]:
+def _wrap(text: str, width: int, indent: int, first_prefix: str = "") -> list[str]:
+    """Words onto continuation lines aligned under the first; an unbreakable token (URL, code,
+    path, address) is kept whole and may run past the width rather than be split or cut."""
     prefix = " " * indent
     return textwrap.wrap(
         text,
-        width=WIDTH,
+        width=width,
         initial_indent=prefix + first_prefix,
         subsequent_indent=prefix + " " * len(first_prefix),
-        break_long_words=True,
+        break_long_words=False,
         break_on_hyphens=False,
     ) or [prefix + first_prefix.rstrip()]
 
@@ -61,16 +73,18 @@ def _duration(ms: float) -> str:
     return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def _check_line(check: CheckResult, color: bool) -> str:
-    mark = _paint(f"[{MARKS[check.status]}]", COLOURS[check.status], color)
+def _check_line(check: CheckResult, color: bool, width: int) -> list[str]:
+    """`[✓] id  summary  duration`; a long summary wraps under itself, the duration stays at
+    the right of the first line."""
+    mark = f"[{MARKS[check.status]}]"
     right = _duration(check.duration_ms) if check.status is not Status.SKIP else ""
     summary = check.summary if check.status is not Status.SKIP else f"skipped: {check.summary}"
-    head = f"{check.id:<12}"
-    room = WIDTH - 4 - len(head) - len(right) - 2
-    if len(summary) > room:
-        summary = summary[: max(0, room - 1)] + "…"
-    gap = " " * max(1, WIDTH - 4 - len(head) - len(summary) - len(right))
-    return f"{mark} {head}{summary}{gap}{right}".rstrip()
+    head = f"{mark} {check.id:<12}"
+    room = width - len(right) - (2 if right else 0)
+    lines = _wrap(summary, room, 0, head)
+    lines[0] = lines[0].ljust(width - len(right) - 1) + " " + right if right else lines[0]
+    lines[0] = _paint(mark, COLOURS[check.status], color) + lines[0][len(mark) :]
+    return [line.rstrip() for line in lines]
 
 
 def impact(finding: Finding, names: Mapping[str, str]) -> str | None:
@@ -86,21 +100,24 @@ def impact(finding: Finding, names: Mapping[str, str]) -> str | None:
     return None
 
 
-def _finding_lines(finding: Finding, color: bool, names: Mapping[str, str]) -> list[str]:
+def _finding_lines(
+    finding: Finding, color: bool, names: Mapping[str, str], width: int
+) -> list[str]:
     spec = CATALOGUE.get(finding.code)
     title = spec.title if spec else finding.code
     mark = SEVERITY_MARKS[finding.severity]
     colour = {"i": "36", "!": "33", "✗": "31"}[mark]
-    lines = [f"    {_paint(mark, colour, color)} {finding.code}: {title}"]
-    lines += _wrap(finding.message, 6)
+    lines = _wrap(f"{finding.code}: {title}", width, 4, f"{mark} ")
+    lines[0] = "    " + _paint(mark, colour, color) + lines[0][4 + len(mark) :]
+    lines += _wrap(finding.message, width, 6)
     said = impact(finding, names)
     if said is not None:
-        lines += _wrap(said, 6, "Impact: ")
-    lines += _wrap(finding.remediation, 6, "Fix: ")
+        lines += _wrap(said, width, 6, "Impact: ")
+    lines += _wrap(finding.remediation, width, 6, "Fix: ")
     return lines
 
 
-def _exchange_lines(exchange: Exchange) -> list[str]:
+def _exchange_lines(exchange: Exchange, width: int) -> list[str]:
     lines = [f"      > {exchange.method} {exchange.url}"]
     lines += [f"      > {name}: {value}" for name, value in exchange.request_headers]
     if exchange.status is None:
@@ -109,9 +126,10 @@ def _exchange_lines(exchange: Exchange) -> list[str]:
     lines.append(f"      < {exchange.http_version or 'HTTP'} {exchange.status}")
     lines += [f"      < {name}: {value}" for name, value in exchange.response_headers]
     if exchange.body_excerpt:
-        excerpt = exchange.body_excerpt[:400].replace("\r", "")
+        # Redacted before the cut: a token cut in half by [:400] no longer matches redact().
+        excerpt = redact(exchange.body_excerpt)[:400].replace("\r", "")
         for line in excerpt.splitlines()[:8]:
-            lines.append(f"      < {line}"[:WIDTH])
+            lines += _wrap(line, width, 6, "< ")
         if exchange.body_truncated or len(exchange.body_excerpt) > 400:
             lines.append(f"      < … ({exchange.body_bytes} bytes read)")
     return lines
@@ -124,29 +142,45 @@ VERDICT_WORDS = {
 }
 
 
-def _idp_lines(verdicts: tuple[IdpVerdict, ...], color: bool, verbose: bool) -> list[str]:
-    """One line per identity provider, its first reasons cut to the width; verbose: all of
-    them wrapped, with the documents they come from."""
+def _idp_lines(
+    verdicts: tuple[IdpVerdict, ...], color: bool, verbose: bool, width: int
+) -> list[str]:
+    """One line per identity provider with its first reason, wrapped under the verdict; a reason
+    already given for a provider above is not repeated ("same as Entra ID"): five copies of one
+    TLS failure hid the one line that differed. Verbose: every reason, with its documents."""
     column = max(len(v.name) for v in verdicts) + 2
     lines = ["Identity providers"]
+    said: dict[str, str] = {}
     for item in verdicts:
         mark, words, colour = VERDICT_WORDS[item.verdict]
-        head = f"  {item.name:<{column}}{_paint(mark, colour, color)} {words}"
-        shown = len(f"  {item.name:<{column}}{mark} {words}")
+        plain = f"  {item.name:<{column}}{mark} {words}"
+        painted = f"  {item.name:<{column}}{_paint(mark, colour, color)} {words}"
         if not item.reasons:
-            lines.append(head)
-        elif verbose:
-            lines.append(head + ":")
+            lines.append(painted)
+            continue
+        if verbose:
+            lines.append(painted + ":")
             for reason in item.reasons:
-                lines += _wrap(reason, 4, "- ")
+                lines += _wrap(reason, width, 4, "- ")
             for title, _url in item.sources:  # URLs do not wrap: the JSON and HTML have them
-                lines += _wrap(title, 4, "Source: ")
-        else:
-            text = ": " + "; ".join(item.reasons)
-            room = WIDTH - shown
-            if len(text) > room:
-                text = text[: room - 1] + "…"
-            lines.append(head + text)
+                lines += _wrap(title, width, 4, "Source: ")
+            continue
+        first = item.reasons[0]
+        reason = f"same as {said[first]}" if first in said else first
+        said.setdefault(first, item.name)
+        more = len(item.reasons) - 1
+        if more:
+            reason += f" (and {more} more: -v lists {'it' if more == 1 else 'them'})"
+        subsequent = " " * (len(plain) + 2)
+        wrapped = textwrap.wrap(
+            f"{plain}: {reason}",
+            width=width,
+            subsequent_indent=subsequent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.append(painted + wrapped[0][len(plain) :])
+        lines += wrapped[1:]
     return lines
 
 
@@ -167,22 +201,25 @@ def verdict(report: Report) -> str:
     return "; ".join(parts) + "."
 
 
-def render(report: Report, *, color: bool = False, verbose: bool = False) -> str:
+def render(
+    report: Report, *, color: bool = False, verbose: bool = False, width: int = PIPE_WIDTH
+) -> str:
+    """The report laid out for `width` columns, cutting nothing (a line holding one long
+    unbreakable token may run past it)."""
+    width = max(MIN_WIDTH, width)
     lines = [
         f"scim-doctor {report.tool_version} — {report.target.base_url}",
         "",
     ]
     names = {item.idp: item.name for item in report.idp_verdicts}
     for check in report.checks:
-        lines.append(_check_line(check, color))
-        if check.status is Status.ERROR:
-            lines += _wrap(check.summary, 4)
+        lines += _check_line(check, color, width)  # whole: an error's summary is not repeated
         for finding in check.findings:
-            lines += _finding_lines(finding, color, names)
+            lines += _finding_lines(finding, color, names, width)
         if verbose and check.exchanges:
             for exchange in check.exchanges:
-                lines += _exchange_lines(exchange)
+                lines += _exchange_lines(exchange, width)
     if report.idp_verdicts:
-        lines += ["", *_idp_lines(report.idp_verdicts, color, verbose)]
-    lines += ["", *_wrap(verdict(report), 0)]
+        lines += ["", *_idp_lines(report.idp_verdicts, color, verbose, width)]
+    lines += ["", *_wrap(verdict(report), width, 0)]
     return "\n".join(lines) + "\n"

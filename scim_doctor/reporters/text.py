@@ -14,7 +14,6 @@ import textwrap
 from collections.abc import Mapping
 
 from scim_doctor.core.findings import CATALOGUE
-from scim_doctor.core.secrets import redact
 from scim_doctor.core.model import (
     CheckResult,
     Exchange,
@@ -25,6 +24,7 @@ from scim_doctor.core.model import (
     Status,
     Verdict,
 )
+from scim_doctor.core.secrets import redact
 
 WIDTH = 80
 """The classic terminal width: the golden files' and the fleet headings' default."""
@@ -207,10 +207,7 @@ def render(
     """The report laid out for `width` columns, cutting nothing (a line holding one long
     unbreakable token may run past it)."""
     width = max(MIN_WIDTH, width)
-    lines = [
-        f"scim-doctor {report.tool_version} — {report.target.base_url}",
-        "",
-    ]
+    lines = [*_wrap(f"scim-doctor {report.tool_version} — {report.target.base_url}", width, 0), ""]
     names = {item.idp: item.name for item in report.idp_verdicts}
     for check in report.checks:
         lines += _check_line(check, color, width)  # whole: an error's summary is not repeated

@@ -190,7 +190,7 @@ def _check_one_more_ways(
                 **common,
             )
         )
-    report = run_target(target, options, token)
+    report = run_target(target, options, token, quiet=many["quiet"])
     single = fleet_report.single(report, target.host, how.fail_on)
     code = fleet_output.deliver(single, outputs, single_v1=True, github=github_actions(), **common)
     write_bundle(report, how)

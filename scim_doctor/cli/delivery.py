@@ -38,13 +38,18 @@ class ReportOptions(NamedTuple):
     show_pii: bool = False
 
 
-def run_target(target: Target, options: Options, token: Secret | None) -> Report:
-    """One target's checks, trusting what --cacert says (`check` and `demo`)."""
+def run_target(
+    target: Target, options: Options, token: Secret | None, *, quiet: bool = False
+) -> Report:
+    """One target's checks, trusting what --cacert says (`check` and `demo`), with a status
+    line on a terminal while a slow run has nothing to show (scim_doctor.cli.status_line)."""
+    from scim_doctor.cli.status_line import StatusLine, wanted
     from scim_doctor.net.trust import load_trust
     from scim_doctor.runs.runner import run
 
     trust = load_trust(options.cacert)
-    return run(target, options, token, trust)
+    with StatusLine(options.deadline, enabled=wanted(sys.stderr, quiet=quiet)) as status:
+        return run(target, options, token, trust, status if status.enabled else None)
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:

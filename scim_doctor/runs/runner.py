@@ -2,7 +2,8 @@
 
 Every probe is a task that first waits for its prerequisites. A check whose prerequisite did not
 pass is skipped with the reason; a crash becomes `error` with a bug-report hint and the run goes
-on; the run's deadline cuts every probe short, however it is stuck.
+on; the run's deadline cuts every probe short, however it is stuck. A caller may watch which
+checks are running (`on_check`), e.g. to show a status line; the runner itself prints nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scim_doctor import __version__
 from scim_doctor.checks import REGISTRY
@@ -33,6 +34,10 @@ BUG_REPORT_HINT = (
 )
 
 _BLOCKING = {Status.FAIL: "failed", Status.ERROR: "broke", Status.SKIP: "was skipped"}
+
+CheckWatcher = Callable[[str, bool], None]
+"""Called with (check id, True) when a check starts running and (check id, False) when it ends:
+how the CLI learns what a slow run is waiting for, without the runner knowing about terminals."""
 
 
 def selected(probe: Probe, options: Options) -> bool:
@@ -113,7 +118,9 @@ def _crashed(
     )
 
 
-async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> list[CheckResult]:
+async def run_checks(
+    ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY, on_check: CheckWatcher | None = None
+) -> list[CheckResult]:
     """Run every probe once its prerequisites are settled; return results in registry order."""
     by_id = {probe.id: probe for probe in probes}
     tasks: dict[str, asyncio.Task[tuple[CheckResult, bool]]] = {}
@@ -131,7 +138,13 @@ async def run_checks(ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY) -> l
         for earlier in probe.after:
             if earlier in tasks:
                 await tasks[earlier]
-        return await _run_one(probe, ctx)
+        if on_check is None:
+            return await _run_one(probe, ctx)
+        on_check(probe.id, True)
+        try:
+            return await _run_one(probe, ctx)
+        finally:
+            on_check(probe.id, False)
 
     for probe in probes:
         tasks[probe.id] = asyncio.ensure_future(gated(probe))
@@ -158,7 +171,13 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
     }
 
 
-async def diagnose(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:
+async def diagnose(
+    target: Target,
+    options: Options,
+    token: Secret | None,
+    trust: Trust,
+    on_check: CheckWatcher | None = None,
+) -> Report:
     """Run every check against one target and build its report."""
     only_idp = idp.resolve_idp_name(options.idp) if options.idp else None  # before any traffic
     started_wall = dt.datetime.now(dt.timezone.utc)
@@ -170,7 +189,7 @@ async def diagnose(target: Target, options: Options, token: Secret | None, trust
         trust=trust,
         deadline_at=started + options.deadline,
     )
-    checks = await run_checks(ctx)
+    checks = await run_checks(ctx, on_check=on_check)
     verdicts = idp.verdicts(checks, only=only_idp)
     report = Report(
         tool_version=__version__,
@@ -186,8 +205,14 @@ async def diagnose(target: Target, options: Options, token: Secret | None, trust
     return report if options.show_pii else pii.mask_report(report)
 
 
-def run(target: Target, options: Options, token: Secret | None, trust: Trust) -> Report:
+def run(
+    target: Target,
+    options: Options,
+    token: Secret | None,
+    trust: Trust,
+    on_check: CheckWatcher | None = None,
+) -> Report:
     """Synchronous entry point for the CLI."""
     if sys.platform == "win32":  # pragma: no cover - the selector loop is what httpx expects
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-    return asyncio.run(diagnose(target, options, token, trust))
+    return asyncio.run(diagnose(target, options, token, trust, on_check))

@@ -605,12 +605,18 @@ def test_a_host_name_with_an_underscore_fails_okta_and_not_entra(
     assert verdicts["entra"]["verdict"] == "will_work"
 
 
-def test_idp_okta_limits_the_table_to_okta(run_cli: Any, tmp_path: Path) -> None:
+def test_idp_okta_limits_the_table_to_okta(
+    run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scim_doctor.reporters.text import PIPE_WIDTH
+
+    monkeypatch.delenv("COLUMNS", raising=False)
     result = run_demo(run_cli, tmp_path, "--idp", "okta")
 
     table = result.stdout.split("Identity providers\n", 1)[1].split("\n\n", 1)[0]
     assert table.splitlines() == ["  Okta  ✓ will work"]
-    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    # Piped (not a terminal, no COLUMNS): the text report's fixed pipe width.
+    assert all(len(line) <= PIPE_WIDTH for line in result.stdout.splitlines())
 
 
 def test_an_unknown_idp_name_is_a_usage_error_before_anything_is_checked(

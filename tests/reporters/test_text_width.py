@@ -116,3 +116,19 @@ def test_every_fault_report_cuts_nothing_breaks_no_url_and_fits_its_width(
         if "…" in text and not any("…" in part for part in said(report)):
             problems.append(f"{fault} @{width}: an ellipsis the report did not contain")
     assert not problems, "\n".join(problems[:40])
+
+
+def test_the_cli_lays_out_at_columns_when_set_and_at_100_when_piped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from scim_doctor.cli.delivery import text_width
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # a pipe
+    monkeypatch.setenv("COLUMNS", "200")
+    assert text_width() == 200
+    assert text_width("report.txt") == text_reporter.PIPE_WIDTH == 100  # a file: fixed
+    monkeypatch.delenv("COLUMNS")
+    assert text_width() == 100

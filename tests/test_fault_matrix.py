@@ -133,3 +133,66 @@ def test_each_fault_is_diagnosed_with_its_code_severity_and_check(
     if expected_check != "http":
         assert first_bad in (expected_check, "url"), f"{fault}: first bad check {first_bad}"
     assert run.exit_code == 1, run.stderr
+
+
+# --- advice that fits the observation -----------------------------------------------------------
+
+FIX_CONFLICTS: tuple[tuple[str, str, str], ...] = (
+    # (when the report has this code, no finding's fix may say this, because ...)
+    (
+        "auth.token_malformed",
+        "generate a new scim token",
+        "a new token pasted the same way fails the same way: the fix is the paste",
+    ),
+)
+"""Pairs of observations and fixes that contradict them, kept as data."""
+WEBDAV_NEEDS = "405"
+"""IIS WebDAV advice fits only a request the server refused with 405."""
+
+
+def contradictions(report: dict[str, Any]) -> list[str]:
+    findings = [f for c in report["checks"] for f in c["findings"]]
+    present = {f["code"] for f in findings}
+    found = [
+        f"{f['code']}: {why}"
+        for code, phrase, why in FIX_CONFLICTS
+        if code in present
+        for f in findings
+        if phrase in f["remediation"].lower()
+    ]
+    found += [
+        f"{f['code']}: WebDAV advice for an answer that was not 405"
+        for f in findings
+        if "webdav" in f["remediation"].lower() and WEBDAV_NEEDS not in f["message"]
+    ]
+    return found
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_no_two_findings_of_a_report_give_contradictory_fixes(
+    matrix: dict[str | None, Run], fault: str
+) -> None:
+    assert contradictions(json.loads(matrix[fault].stdout)) == []
+
+
+def test_the_contradiction_table_catches_new_token_advice_beside_a_malformed_token() -> None:
+    report = {
+        "checks": [
+            {
+                "findings": [
+                    {"code": "auth.token_malformed", "message": "m", "remediation": "Paste it."},
+                    {
+                        "code": "auth.rejected",
+                        "message": "401",
+                        "remediation": "Generate a new SCIM token in the application.",
+                    },
+                    {
+                        "code": "lifecycle.put_failed",
+                        "message": "answered 200 but ignored it",
+                        "remediation": "If IIS answers 405, remove the WebDAV module.",
+                    },
+                ]
+            }
+        ]
+    }
+    assert len(contradictions(report)) == 2

@@ -240,12 +240,21 @@ def _rejected(what: str, token: HttpResult, lint: list[Finding]) -> Finding:
         "auth.token_not_yet_valid": "the token is not valid yet (see auth.token_not_yet_valid)",
     }
     likely = [text for code, text in causes.items() if _has(lint, code)]
-    if likely:
-        message += f". Likely cause: {_join(likely)}"
-    else:
+    if not likely:
         message += (
             ". The token looks well-formed, so the server does not know it: revoked, "
             "regenerated since, issued for another tenant or environment, or of another kind"
+        )
+        return findings.make("auth.rejected", message)
+    message += f". Likely cause: {_join(likely)}"
+    if _has(lint, "auth.token_malformed"):
+        # A new token pasted the same way fails the same way: the fix is the paste.
+        return findings.make(
+            "auth.rejected",
+            message,
+            remediation="Paste the token alone, without 'Bearer ', quotes, spaces or line "
+            "breaks, in the identity provider and here (see auth.token_malformed); generate a "
+            "new token only if the clean one is still refused.",
         )
     return findings.make("auth.rejected", message)
 

@@ -99,8 +99,9 @@ class Session:
                 self.steps[step]["ok"] = False
         return result
 
-    def problem(self, code: str, message: str) -> None:
-        self.found.append(findings.make(code, message))
+    def problem(self, code: str, message: str, remediation: str | None = None) -> None:
+        """A finding of this step; `remediation` when what was seen makes a sharper fix."""
+        self.found.append(findings.make(code, message, remediation=remediation))
         if self.step in self.steps:
             self.steps[self.step]["ok"] = False
 

@@ -38,6 +38,13 @@ from scim_doctor.scim.validators import GROUP, PATCH_OP, describe, get_ci
 
 # --- the steps -------------------------------------------------------------------------------
 
+PUT_FIX = (
+    "Support PUT /Users/<id> with the full representation: apply every attribute the server "
+    "defines and answer 200 with the updated resource."
+)
+"""The fix for a PUT the server answered but did not apply: the WebDAV advice of the catalogue
+fits a 405 only."""
+
 
 async def run_steps(session: Session) -> None:
     await read_declaration(session)
@@ -243,7 +250,7 @@ async def replace_user(session: Session) -> None:
         )
         return
     if not success(result):
-        session.problem("lifecycle.put_failed", f"{what} answered {answer(result)}")
+        session.problem("lifecycle.put_failed", f"{what} answered {answer(result)}", PUT_FIX)
         return
     state = await session.observe("put_user", result, "User", user_id)
     session.note_active(state)
@@ -253,6 +260,7 @@ async def replace_user(session: Session) -> None:
             "lifecycle.put_failed",
             f"{what} answered {result.status} {result.reason}, but the replacement was not "
             f"applied: displayName is {describe(shown)}, expected {display!r}",
+            PUT_FIX,
         )
 
 

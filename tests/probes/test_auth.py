@@ -680,3 +680,25 @@ def test_a_token_read_with_a_trailing_line_break_works_and_the_removal_is_an_inf
     assert (found["code"], found["severity"]) == ("auth.token_trailing_newline", "info")
     assert f"removed a trailing line break ({shown}) from {where}" in found["message"]
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_token_pasted_with_its_bearer_prefix_is_told_to_fix_the_paste_not_to_make_a_new_token(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """The server refuses 'Bearer Bearer …': auth.token_malformed is the cause, and auth.rejected
+    beside it says to fix the paste, not to generate a new token."""
+    from tests.test_fault_matrix import contradictions
+
+    with DemoServer(TOKEN) as server:
+        result = run_cli(
+            "check", server.base_url, "--cacert", str(server.write_ca(tmp_path)),
+            "--resolve", server.resolve_pin, "--only", "url,dns,connect,tls,auth",
+            "--timeout", "2", "--format", "json", env={"SCIM_TOKEN": f"Bearer {TOKEN}"},
+        )  # fmt: skip
+    report = result.json()
+    found = {f["code"]: f for f in _auth_check(report)["findings"]}
+    assert "auth.token_malformed" in found and "auth.rejected" in found
+    assert found["auth.rejected"]["remediation"].startswith("Paste the token alone")
+    assert found["auth.rejected"]["caused_by"] == "auth.token_malformed"
+    assert report["summary"]["root_cause"] == {"check": "auth", "code": "auth.token_malformed"}
+    assert contradictions(report) == []

@@ -27,13 +27,21 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from scim_doctor.checks.auth_answers import (
+    challenge,
+    challenge_text,
+    describe_answer,
+    describe_body,
+    looks_html,
+    quoted_reason,
+)
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding, Severity
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import ErrorKind, HttpClient, HttpResult, common_findings
-from scim_doctor.net.sniff import body_kind, classify_page, html_title
+from scim_doctor.net.sniff import classify_page, html_title
 from scim_doctor.scim.token_lint import lint_token
 
 PATH = "/Users?startIndex=1&count=1"
@@ -45,8 +53,6 @@ NO_TOKEN_REASON = "no token given (--no-token)"  # noqa: S105 - a message, not a
 _LOGIN_HINT = re.compile(
     r"(?i)(log-?in|sign-?in|/sso\b|saml|oauth|openid|authorize|adfs|/idp/|/cas/|/auth\b)"
 )
-_AUTH_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
-_QUOTE_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,7 @@ def _judge_token(
     if status is None:
         return _Judged("no usable answer to the authenticated request", [], lint)
     if 200 <= status < 300:
-        if _looks_html(token):
+        if looks_html(token):
             return _Judged(
                 f"token not verified: {status} with an HTML page",
                 [findings.make("auth.sso_login_page", _login_page_message(what, token))],
@@ -179,7 +185,7 @@ def _judge_token(
             _accepted_lint(lint),
         )
     message = (
-        f"{what} answered {status} {token.reason}{_quoted_reason(token)}, where SCIM expects "
+        f"{what} answered {status} {token.reason}{quoted_reason(token)}, where SCIM expects "
         "200 with a ListResponse; requests without a valid token got "
         f"{_statuses(negatives)}, so whether the token is accepted cannot be told"
     )
@@ -233,7 +239,7 @@ def _accepted_lint(lint: list[Finding]) -> list[Finding]:
 
 
 def _rejected(what: str, token: HttpResult, lint: list[Finding]) -> Finding:
-    message = f"{what} answered 401{_quoted_reason(token)}"
+    message = f"{what} answered 401{quoted_reason(token)}"
     causes = {
         "auth.token_malformed": "the token looks mis-pasted (see auth.token_malformed)",
         "auth.token_expired": "the token has expired (see auth.token_expired)",
@@ -260,9 +266,9 @@ def _rejected(what: str, token: HttpResult, lint: list[Finding]) -> Finding:
 
 
 def _forbidden(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResult]]) -> Finding:
-    message = f"{what} answered 403{_quoted_reason(token)}. "
+    message = f"{what} answered 403{quoted_reason(token)}. "
     blocked = _same_answer(negatives, 403)
-    params = _challenge(token)
+    params = challenge(token)
     if blocked:
         message += (
             f"Requests {_join(blocked)} got 403 as well, so the refusal comes before the token "
@@ -288,7 +294,7 @@ def _forbidden(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResu
 
 
 def _not_found(what: str, token: HttpResult, negatives: list[tuple[Ask, HttpResult]]) -> Finding:
-    message = f"{what} answered 404{_quoted_reason(token)}"
+    message = f"{what} answered 404{quoted_reason(token)}"
     also = _same_answer(negatives, 404)
     if also:
         message += f"; requests {_join(also)} got 404 too, so nothing is routed there at all"
@@ -343,19 +349,19 @@ def _judge_negatives(
         status = result.status
         if status is None or status == 401 or status == 429 or status >= 500:
             continue  # no answer and 5xx/429 are in the http.* findings; 401 is right
-        if 200 <= status < 300 and not _looks_html(result):
-            line = f"{ask.label}: {status} {result.reason} with {_describe_body(result)}"
+        if 200 <= status < 300 and not looks_html(result):
+            line = f"{ask.label}: {status} {result.reason} with {describe_body(result)}"
             (open_without if ask.role == "no_token" else open_bogus).append(line)
             continue
         if (
             token is not None
             and token.status == status
-            and _looks_html(token) == (_looks_html(result))
+            and looks_html(token) == (looks_html(result))
         ):
             continue  # same answer as with the token: its finding already names the cause
         if token is None and status == 404 and all(r.status == 404 for _, r in negatives):
             continue  # judged by _judge_without_token
-        odd.append(f"{ask.label}: {_describe_answer(result)}")
+        odd.append(f"{ask.label}: {describe_answer(result)}")
     url = negatives[0][1].url if negatives else ""
     if open_without:
         found.append(
@@ -390,7 +396,7 @@ def _judge_without_token(negatives: list[tuple[Ask, HttpResult]]) -> list[Findin
         return [
             findings.make(
                 "auth.endpoint_not_found",
-                f"GET {first.url} answered 404{_quoted_reason(first)} without a token, with a "
+                f"GET {first.url} answered 404{quoted_reason(first)} without a token, with a "
                 "random token and with 'non-token' alike: there is no SCIM /Users endpoint "
                 f"under {first.url.split('/Users')[0]}, so the base URL is probably wrong",
             )
@@ -436,7 +442,7 @@ def _scim_error_problem(result: HttpResult) -> str | None:
     kind = result.content_type or "no Content-Type"
     if not result.body.strip():
         return f"the body is empty ({kind})"
-    if _looks_html(result):
+    if looks_html(result):
         return f"the body is an HTML page ({kind})"
     parsed = result.json()
     if not parsed.ok:
@@ -475,7 +481,7 @@ def _request_facts(ask: Ask, result: HttpResult) -> dict[str, Any]:
         "authorization": ask.shown,
         "status": result.status,
         "content_type": result.content_type,
-        "www_authenticate": _challenge_text(result),
+        "www_authenticate": challenge_text(result),
     }
     if result.error is not None:
         facts["error"] = result.error.message
@@ -503,86 +509,6 @@ def _merged_common_findings(answers: list[tuple[Ask, HttpResult]]) -> list[Findi
             parts.append(f"{ask.label}: {rest}")
         merged.append(dataclasses.replace(first, message=f"{prefix} {'; '.join(parts)}"))
     return merged
-
-
-def _challenge_text(result: HttpResult) -> str | None:
-    values = result.headers.get_list("www-authenticate")
-    return redact(", ".join(values))[:300] if values else None
-
-
-def _challenge(result: HttpResult) -> dict[str, str]:
-    """The auth-params of the WWW-Authenticate challenge(s), names lower-cased, first wins."""
-    params: dict[str, str] = {}
-    for value in result.headers.get_list("www-authenticate"):
-        for name, raw in _AUTH_PARAM.findall(value):
-            text = raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
-            params.setdefault(name.lower(), text)
-    return params
-
-
-def _quoted_reason(result: HttpResult) -> str:
-    """What the server said about the refusal: challenge error, its description, SCIM detail."""
-    said: list[str] = []
-    params = _challenge(result)
-    for name in ("error", "error_description"):
-        if name in params:
-            said.append(f'{name}="{_clip(params[name])}"')
-    detail = _detail(result)
-    if detail:
-        said.append(f"detail: {detail!r}")
-    if not said and result.headers.get_list("www-authenticate"):
-        said.append(f"WWW-Authenticate: {_challenge_text(result)}")
-    return f" ({'; '.join(said)})" if said else ""
-
-
-def _detail(result: HttpResult) -> str | None:
-    """The human-readable reason in a JSON error body (SCIM `detail` or common envelopes)."""
-    if not result.is_json and not result.body.lstrip().startswith(b"{"):
-        return None
-    parsed = result.json()
-    if not parsed.ok or not isinstance(parsed.value, dict):
-        return None
-    for key in ("detail", "error_description", "message", "error"):
-        value = parsed.value.get(key)
-        if isinstance(value, str) and value.strip():
-            return _clip(value)
-    return None
-
-
-def _clip(text: str) -> str:
-    text = redact(" ".join(text.split()))
-    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1] + "…"
-
-
-def _looks_html(result: HttpResult) -> bool:
-    """An HTML page by its bytes, or by its Content-Type when the bytes are not JSON: a SCIM
-    answer mislabelled text/html is still an answer (negotiation reports the label)."""
-    kind = body_kind(result.body, result.content_type)
-    return kind == "html" or (result.is_html and kind != "json")
-
-
-def _describe_body(result: HttpResult) -> str:
-    """What a 2xx without valid credentials handed out (shape only, no personal data)."""
-    kind = result.content_type or "no Content-Type"
-    parsed = result.json() if result.body.strip() else None
-    if parsed is not None and parsed.ok and isinstance(parsed.value, dict):
-        body = parsed.value
-        schemas = body.get("schemas")
-        total = body.get("totalResults")
-        if isinstance(schemas, list) and LIST_URN in schemas:
-            return f"a SCIM ListResponse (totalResults {total!r}; {kind})"
-        return f"a JSON object ({kind})"
-    return f"{len(result.body)} bytes of {kind}"
-
-
-def _describe_answer(result: HttpResult) -> str:
-    status = f"{result.status} {result.reason}".strip()
-    if result.status is not None and 300 <= result.status < 400:
-        return f"{status} to {redact(result.headers.get('location') or '(no Location)')}"
-    if _looks_html(result):
-        title = html_title(result.body)
-        return f"{status} with an HTML page" + (f" titled {title!r}" if title else "")
-    return status + _quoted_reason(result)
 
 
 def _same_answer(negatives: list[tuple[Ask, HttpResult]], status: int) -> list[str]:

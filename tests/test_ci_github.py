@@ -63,7 +63,8 @@ def test_each_fail_finding_is_an_error_and_each_warn_a_warning_on_stdout(
     assert len(commands) == 2
     error, warning = commands
     assert error.startswith(
-        "::error title=globex%3A tls.cert_expired,file=scim-doctor.toml,line=12::the certificate "
+        "::error title=globex%3A tls.cert_expired,file=scim-doctor.toml,line=12::Root cause, fix "
+        "this first: the certificate "
     )
     assert "%0AFix: Renew the certificate" in error
     assert warning.startswith(

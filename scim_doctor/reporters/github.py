@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scim_doctor.core.fleet import FleetReport, TargetOutcome
-from scim_doctor.core.model import Severity, Status, Verdict
+from scim_doctor.core.model import Finding, Severity, Status, Verdict
 from scim_doctor.core.secrets import redact
 
 _STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
@@ -59,6 +59,14 @@ def _location(outcome: TargetOutcome) -> dict[str, str | int]:
     return {"file": relative.as_posix(), "line": int(line)}
 
 
+def _finding_command(
+    finding: Finding, title: str, where: Mapping[str, str | int], lead: str = ""
+) -> str:
+    kind = "error" if finding.severity is Severity.FAIL else "warning"
+    message = f"{lead}{finding.message}\nFix: {finding.remediation}"
+    return command(kind, message, title=title, **where)
+
+
 def annotation_lines(fleet: FleetReport) -> list[str]:
     """The workflow commands for every fail/warn finding and every internal error."""
     lines: list[str] = []
@@ -70,17 +78,20 @@ def annotation_lines(fleet: FleetReport) -> list[str]:
                 command("error", outcome.error or "internal error", title=f"{name}: scim-doctor")
             )
             continue
+        root = outcome.report.root_cause()
+        first = root[1] if root is not None and root[1].severity is not Severity.INFO else None
+        if first is not None:  # what to fix first leads, named as such
+            lead = "Root cause, fix this first: "
+            lines.append(_finding_command(first, f"{name}: {first.code}", where, lead))
         for check in outcome.report.checks:
             if check.status is Status.ERROR:
                 lines.append(
                     command("error", check.summary, title=f"{name}: {check.id} (internal)", **where)
                 )
             for finding in check.findings:
-                if finding.severity.rank < Severity.WARN.rank:
+                if finding.severity.rank < Severity.WARN.rank or finding is first:
                     continue
-                kind = "error" if finding.severity is Severity.FAIL else "warning"
-                message = f"{finding.message}\nFix: {finding.remediation}"
-                lines.append(command(kind, message, title=f"{name}: {finding.code}", **where))
+                lines.append(_finding_command(finding, f"{name}: {finding.code}", where))
         if outcome.repeat is not None:
             for stats in outcome.repeat.checks:
                 if stats.failed:

@@ -111,6 +111,8 @@ def _properties(suite: ET.Element, report: Report, fail_on: Severity) -> None:
         ("verdict", report.status.value),
         ("fail_on", fail_on.value),
     ]
+    if (found := report.root_cause()) is not None:
+        pairs.append(("root_cause", f"{found[0]}: {found[1].code}"))
     for key, value in report.environment.items():
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         pairs.append((f"environment.{key}", shown))

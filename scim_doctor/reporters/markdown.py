@@ -131,9 +131,15 @@ def _environment(report: Report) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def _root_code(report: Report) -> str | None:
+    found = report.root_cause()
+    return found[1].code if found and found[1].severity is not Severity.INFO else None
+
+
 def render(report: Report) -> str:
     lines = [
-        f"## scim-doctor report for {escape(report.target.base_url)}",
+        f"## scim-doctor report for {escape(report.target.base_url)}: {report.status.value}"
+        + (f", root cause `{cause}`" if (cause := _root_code(report)) else ""),
         "",
         f"**Verdict: {STATUS_MARKS[report.status]}** — {escape(verdict(report))}",
         "",

@@ -184,6 +184,23 @@ def _idp_lines(
     return lines
 
 
+def root_cause_words(report: Report) -> str | None:
+    """`code (title)` of what to fix first (Report.root_cause), for a report's first line;
+    None when nothing at warn or above was found."""
+    found = report.root_cause()
+    if found is None or found[1].severity is Severity.INFO:
+        return None
+    spec = CATALOGUE.get(found[1].code)
+    return f"{found[1].code} ({spec.title})" if spec else found[1].code
+
+
+def headline(report: Report) -> str:
+    """The report's first line: the tool, the target, the verdict and the root cause."""
+    cause = root_cause_words(report)
+    said = f"{report.status.value}" + (f", root cause {cause}" if cause else "")
+    return f"scim-doctor {report.tool_version} — {report.target.base_url} — {said}"
+
+
 def verdict(report: Report) -> str:
     problems = report.problems(at_least=Severity.WARN)
     errors = [c.id for c in report.checks if c.status is Status.ERROR]
@@ -207,7 +224,7 @@ def render(
     """The report laid out for `width` columns, cutting nothing (a line holding one long
     unbreakable token may run past it)."""
     width = max(MIN_WIDTH, width)
-    lines = [*_wrap(f"scim-doctor {report.tool_version} — {report.target.base_url}", width, 0), ""]
+    lines = [*_wrap(headline(report), width, 0), ""]
     names = {item.idp: item.name for item in report.idp_verdicts}
     for check in report.checks:
         lines += _check_line(check, color, width)  # whole: an error's summary is not repeated

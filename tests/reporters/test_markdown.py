@@ -85,7 +85,8 @@ def test_the_table_has_one_row_per_check_with_status_time_and_summary() -> None:
 
 def test_each_finding_shows_its_fix_and_reference() -> None:
     document = markdown.render(sample_reports.failing())
-    section = document.split("`tls.cert_expired`", 1)[1].split("####", 1)[0]
+    findings = document.split("### Findings", 1)[1]
+    section = findings.split("`tls.cert_expired`", 1)[1].split("####", 1)[0]
     assert "**Fix:** Renew the certificate" in section
     assert "**Reference** (rfc): RFC 5280 §4.1.2.5 (validity)" in section
 

@@ -144,3 +144,22 @@ def test_a_consequence_follows_its_cause_and_the_root_cause_is_the_cause() -> No
     report = Report("0", TargetInfo("https://h.example/scim", "h.example", 443), "", 1.0, (judged,))
     root = report.root_cause()
     assert root is not None and (root[0], root[1].code) == ("users", "users.zero_based_start_index")
+
+
+def test_a_checks_one_line_names_its_worst_finding_unless_it_already_does() -> None:
+    """ "totalResults 3; 8 of 8 sub-checks ran" says nothing of what failed."""
+    [judged] = judgement.apply(
+        [check(Status.FAIL, "users.short_page", "users.not_list_response")],
+        [verdict("okta", Verdict.WILL_FAIL, "users.not_list_response")],
+    )
+    assert judged.summary == "summary — users.not_list_response"
+    [already] = judgement.apply(
+        [
+            CheckResult(
+                "users", "/Users", Status.WARN, 1.0, "users.short_page seen",
+                findings=(findings.make("users.short_page", "observed"),),
+            )
+        ],
+        [verdict("okta", Verdict.WILL_WORK)],
+    )  # fmt: skip
+    assert already.summary == "users.short_page seen"

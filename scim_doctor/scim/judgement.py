@@ -109,10 +109,22 @@ def apply(
         findings = ordered(
             [judged(f, blamed.get(f.code, ()), strict=strict) for f in check.findings], present
         )
-        if findings == check.findings:
+        summary = _naming_worst(check.summary, findings)
+        if findings == check.findings and summary == check.summary:
             judged_checks.append(check)
             continue
         judged_checks.append(
-            dataclasses.replace(check, findings=findings, status=_status(check, findings))
+            dataclasses.replace(
+                check, findings=findings, status=_status(check, findings), summary=summary
+            )
         )
     return tuple(judged_checks)
+
+
+def _naming_worst(summary: str, findings: Sequence[Finding]) -> str:
+    """The check's one line, naming its worst finding when it does not already: "totalResults
+    3; 8 of 8 sub-checks ran" says nothing of what failed."""
+    problems = [f for f in findings if f.severity is not Severity.INFO]
+    if not problems or problems[0].code in summary:
+        return summary
+    return f"{summary} — {problems[0].code}"

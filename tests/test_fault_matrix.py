@@ -128,6 +128,12 @@ def test_each_fault_is_diagnosed_with_its_code_severity_and_check(
         # A risk that needs another mistake first (e.g. port 80's 301 for an https base URL).
         assert run.exit_code == 0 and report["summary"]["status"] == "pass", run.stderr
         return
+    problems = [
+        f["code"] for c in report["checks"] for f in c["findings"] if f["severity"] != "info"
+    ]
+    expected_first = FAULTS[fault].expect[0]
+    assert problems[0] == expected_first, f"{fault}: first problem {problems[0]}"
+    assert report["summary"]["root_cause"]["code"] == expected_first
     first_bad = next(c["id"] for c in report["checks"] if c["status"] in ("warn", "fail", "error"))
     expected_check = FAULTS[fault].expect[0].split(".", 1)[0]
     if expected_check != "http":

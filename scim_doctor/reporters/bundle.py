@@ -21,6 +21,7 @@ from scim_doctor.core.files import atomic_file, check_writable
 from scim_doctor.core.model import Report
 from scim_doctor.core.pii import mask_report, mask_text
 from scim_doctor.core.secrets import redact
+from scim_doctor.reporters import curl as curl_reporter
 from scim_doctor.reporters import json as json_reporter
 from scim_doctor.reporters import markdown as markdown_reporter
 from scim_doctor.reporters import text as text_reporter
@@ -79,6 +80,8 @@ def _readme(
         "`scim-doctor diff OLD NEW`",
         "  report.txt   the terminal report with the HTTP exchanges (as with -v)",
         "  report.md    the Markdown report, to paste into a ticket",
+        "  reproduce.sh the curl command of every exchange of a failing or warning check, to "
+        "replay it from the same machine (set SCIM_TOKEN first)",
     ]
     if "report.html" in files:
         lines.append("  report.html  the HTML report, to open in a browser")
@@ -87,6 +90,29 @@ def _readme(
             "  (no report.html: the HTML report is not available in this installation of "
             "scim-doctor)"
         )
+    return "\n".join(lines) + "\n"
+
+
+def reproduce_script(report: Report) -> str:
+    """reproduce.sh: every failing or warning exchange as a curl command, so a support engineer
+    can watch the server answer again without scim-doctor. The token is in none of them: the
+    one place to give it is SCIM_TOKEN, set before the commands run."""
+    lines = [
+        "#!/bin/sh",
+        f"# Replays the HTTP exchanges of the failing and warning checks of the scim-doctor run "
+        f"of {report.started_at} against {report.target.base_url}, with curl.",
+        "# The token is not in this file. Set it here, the one place it goes, or in the shell:",
+        "#   export SCIM_TOKEN=...",
+        ': "${SCIM_TOKEN:?set SCIM_TOKEN to the SCIM bearer token first}"',
+    ]
+    found = False
+    for check, exchange, command in curl_reporter.commands(report):
+        status = exchange.status if exchange.status is not None else "no response"
+        lines += ["", f"# {check.id} ({check.status.value}): {exchange.method} answered {status}"]
+        lines.append(command)
+        found = True
+    if not found:
+        lines += ["", "# No check failed or warned with an HTTP exchange: nothing to replay."]
     return "\n".join(lines) + "\n"
 
 
@@ -111,6 +137,7 @@ def write_bundle(
         "report.json": json_reporter.render(shown),
         "report.txt": text_reporter.render(shown, verbose=True),
         "report.md": markdown_reporter.render(shown),
+        "reproduce.sh": reproduce_script(shown),
     }
     render_html = _html_renderer()
     if render_html is not None:
@@ -131,7 +158,7 @@ def write_bundle(
         for name, content in members.items():
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if name.endswith(".sh") else 0o644) << 16
             data = redact(content).encode("utf-8", "backslashreplace")
             archive.writestr(info, data)
     return path

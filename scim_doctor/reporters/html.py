@@ -33,6 +33,7 @@ from scim_doctor.core.model import (
     Status,
     Verdict,
 )
+from scim_doctor.reporters.curl import curl_command, replayed
 from scim_doctor.reporters.html_waterfall import Waterfall, milliseconds
 from scim_doctor.reporters.html_waterfall import waterfall as waterfall  # tests call html.waterfall
 from scim_doctor.reporters.text import impact, verdict
@@ -300,6 +301,8 @@ class FindingView:
 class ExchangeView:
     summary: str
     transcript: str
+    curl: str | None = None
+    """The command that replays it, for the exchanges of a check that failed, warned or broke."""
 
 
 @dataclass(frozen=True)
@@ -371,17 +374,21 @@ def transcript(exchange: Exchange) -> str:
     return "\n".join(lines)
 
 
-def _exchange(exchange: Exchange) -> ExchangeView:
+def _exchange(exchange: Exchange, curl: str | None) -> ExchangeView:
     status = str(exchange.status) if exchange.status is not None else "no response"
     total = exchange.timings_ms.get("total")
     took = f" ({milliseconds(total)})" if isinstance(total, int | float) else ""
     return ExchangeView(
         summary=f"{exchange.method} {exchange.url} → {status}{took}",
         transcript=transcript(exchange),
+        curl=curl,
     )
 
 
-def check_view(index: int, check: CheckResult, names: Mapping[str, str]) -> CheckView:
+def check_view(
+    index: int, check: CheckResult, names: Mapping[str, str], env: Mapping[str, Any]
+) -> CheckView:
+    replay = replayed(check)
     return CheckView(
         index=index,
         id=check.id,
@@ -396,7 +403,9 @@ def check_view(index: int, check: CheckResult, names: Mapping[str, str]) -> Chec
         facts=fact_node(dict(check.facts)) if check.facts else None,
         timings=_timing_words(check.timings_ms),
         waterfall=waterfall(check),
-        exchanges=tuple(_exchange(e) for e in check.exchanges),
+        exchanges=tuple(
+            _exchange(e, curl_command(e, env) if replay else None) for e in check.exchanges
+        ),
         problem=check.status in PROBLEM_STATUSES,
     )
 
@@ -536,7 +545,9 @@ def count_words(counts: Mapping[str, int], total: int) -> str:
 def render(report: Report) -> str:
     status = report.status
     names = {item.idp: item.name for item in report.idp_verdicts}
-    checks = tuple(check_view(i, c, names) for i, c in enumerate(report.checks, start=1))
+    checks = tuple(
+        check_view(i, c, names, report.environment) for i, c in enumerate(report.checks, start=1)
+    )
     return (
         environment()
         .get_template(TEMPLATE)

@@ -5,7 +5,8 @@ Wraps to the width it is given (the CLI gives the terminal's, or PIPE_WIDTH when
 never cuts: a cut removed the very cause ("port 43191: re…"). Words go onto indented
 continuation lines; a URL, code, path or address is never broken (it must stay copyable), so a
 line holding one may run past the width. Colour only when asked (the CLI asks on a TTY without
-NO_COLOR); verbose mode adds the redacted HTTP exchanges like `curl -v`.
+NO_COLOR); verbose mode adds the redacted HTTP exchanges like `curl -v`, and under each exchange
+of a check that failed, warned or broke the curl command that replays it (reporters/curl.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from scim_doctor.core.model import (
     Verdict,
 )
 from scim_doctor.core.secrets import redact
+from scim_doctor.reporters.curl import curl_command, replayed
 
 WIDTH = 80
 """The classic terminal width: the golden files' and the fleet headings' default."""
@@ -233,6 +235,8 @@ def render(
         if verbose and check.exchanges:
             for exchange in check.exchanges:
                 lines += _exchange_lines(exchange, width)
+                if replayed(check):  # one line, never wrapped: a broken command does not paste
+                    lines.append(f"      $ {curl_command(exchange, report.environment)}")
     if report.idp_verdicts:
         lines += ["", *_idp_lines(report.idp_verdicts, color, verbose, width)]
     lines += ["", *_wrap(verdict(report), width, 0)]

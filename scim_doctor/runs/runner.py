@@ -162,6 +162,8 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "trust_store": trust.description,
+        # The CA file the user gave (a path, not a secret): a replayed curl command needs it.
+        "cacert": str(options.cacert.absolute()) if options.cacert else None,
         "proxy": redact(options.proxy) if options.proxy else None,
         "timeout_s": options.timeout,
         "deadline_s": options.deadline,

@@ -29,6 +29,14 @@ ENVIRONMENT: dict[str, object] = {
     "insecure": False,
     "resolve": [],
 }
+FAILING_ENVIRONMENT: dict[str, object] = {
+    **ENVIRONMENT,
+    "trust_store": "--cacert /etc/scim-doctor/ca.pem",
+    "cacert": "/etc/scim-doctor/ca.pem",
+    "proxy": "http://[REDACTED]@proxy.example.com:3128",
+    "resolve": ["scim.example.com:443:203.0.113.10"],
+}
+"""A run through a proxy with a CA file and a pin: what a replayed curl command must carry."""
 
 
 ENTRA_DOC = (
@@ -250,7 +258,7 @@ def failing() -> Report:
         target=TARGET,
         started_at="2026-11-27T10:00:00Z",
         duration_ms=88.0,
-        environment=ENVIRONMENT,
+        environment=FAILING_ENVIRONMENT,
         idp_verdicts=FAILING_IDPS,
         checks=(
             CheckResult(
@@ -289,6 +297,24 @@ def failing() -> Report:
                 Status.ERROR,
                 1.0,
                 "internal error (KeyError: 'x'). scim-doctor itself failed here; please report it.",
+                exchanges=(
+                    Exchange(
+                        method="GET",
+                        url="https://scim.example.com/scim/v2/ServiceProviderConfig",
+                        request_headers=(
+                            ("Host", "scim.example.com"),
+                            ("Accept", "application/scim+json"),
+                            ("Authorization", "Bearer [REDACTED]"),
+                        ),
+                        status=200,
+                        http_version="HTTP/1.1",
+                        response_headers=(("Content-Type", "application/scim+json"),),
+                        body_excerpt='{"x": null}',
+                        body_bytes=11,
+                        body_truncated=False,
+                        timings_ms={"first_byte": 30.2, "total": 31.0},
+                    ),
+                ),
             ),
         ),
     )

@@ -65,11 +65,26 @@ def test_the_json_report_is_valid_against_the_published_schema(
     assert_valid_report(report_validator, json.loads(json_reporter.render(REPORTS[report_name]())))
 
 
+UNWRAPPED = ("> ", "< HTTP", "$ curl ")
+"""Verbose lines kept whole: a request line (method and URL), a status line, and the curl
+command that replays an exchange (a command broken over lines does not paste)."""
+
+
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_the_text_report_fits_its_width_but_for_one_unbreakable_token(width: int) -> None:
     for make in REPORTS.values():
         for line in text_reporter.render(make(), verbose=True, width=width).splitlines():
-            assert len(line) <= width or len(line.split()) == 1, line
+            whole = line.lstrip().startswith(UNWRAPPED)
+            assert len(line) <= width or len(line.split()) == 1 or whole, line
+
+
+def test_the_curl_command_stays_on_one_line_at_any_width() -> None:
+    """Given a failing check with an exchange, when the verbose report is narrow, then its curl
+    command is one line all the same."""
+    text = text_reporter.render(sample_reports.failing(), verbose=True, width=40)
+    [line] = [line for line in text.splitlines() if "curl " in line]
+    assert line.strip().startswith("$ curl -sS -i -X GET ")
+    assert line.endswith("put them back")
 
 
 def test_the_text_report_cuts_nothing_and_repeats_no_provider_reason() -> None:

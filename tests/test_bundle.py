@@ -86,7 +86,7 @@ def bundle(tmp_path: Path, *, show_pii: bool = False) -> Path:
 
 def test_the_bundle_holds_every_format_and_a_readme(tmp_path: Path) -> None:
     names = set(members(bundle(tmp_path)))
-    expected = {"README.txt", "report.json", "report.txt", "report.md"}
+    expected = {"README.txt", "report.json", "report.txt", "report.md", "reproduce.sh"}
     assert names == expected | ({"report.html"} if HTML_AVAILABLE else set())
 
 
@@ -149,3 +149,31 @@ def test_the_recorded_command_line_is_quoted_and_redacted() -> None:
     assert command_line(argv) == (
         "scim-doctor check 'https://x.example/scim v2' --proxy [REDACTED]"
     )
+
+
+def test_reproduce_sh_replays_the_warning_exchange_with_the_token_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """Given a warning check with an exchange, when the bundle is written, then reproduce.sh
+    holds its curl command, takes the token from SCIM_TOKEN only and is executable."""
+    path = bundle(tmp_path)
+    script = members(path)["reproduce.sh"]
+    with zipfile.ZipFile(path) as archive:
+        mode = archive.getinfo("reproduce.sh").external_attr >> 16
+    assert mode == 0o755
+    assert script.startswith("#!/bin/sh\n")
+    assert "#   export SCIM_TOKEN=..." in script
+    [command] = [line for line in script.splitlines() if line.startswith("curl ")]
+    assert '-H "Authorization: Bearer $SCIM_TOKEN"' in command
+    assert "access_token=[REDACTED]" in command  # the registered token, scrubbed
+    assert "# the URL's credential is redacted" in command
+    assert "# auth (warn): GET answered 200" in script
+    assert "reproduce.sh" in members(path)["README.txt"]
+
+
+def test_reproduce_sh_says_when_there_is_nothing_to_replay(tmp_path: Path) -> None:
+    report = Report("0.1.0", TARGET, "2026-11-27T10:00:00Z", 1.0, (), {})
+    path = write_bundle(report, tmp_path / "b.zip", command="scim-doctor check", now=NOW)
+    script = members(path)["reproduce.sh"]
+    assert "nothing to replay" in script
+    assert "curl " not in script

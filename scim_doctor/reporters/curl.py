@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from scim_doctor.core.model import CheckResult, Exchange, Report, Status
+from scim_doctor.core.secrets import redact
 
 TOKEN_VARIABLE = "SCIM_TOKEN"  # noqa: S105 - the name of an environment variable, not a value
 TOKEN_HEADER = f'-H "Authorization: Bearer ${TOKEN_VARIABLE}"'
@@ -90,9 +91,10 @@ def curl_command(exchange: Exchange, environment: Mapping[str, Any]) -> str:
     """
     method = exchange.method.upper()
     words = ["curl", "-sS", "-I"] if method == "HEAD" else ["curl", "-sS", "-i", "-X", method]
-    words.append(quote(exchange.url))
+    url = redact(exchange.url)  # recorded redacted; redacted again as every output is
+    words.append(quote(url))
     notes: list[str] = []
-    if any(mark in exchange.url for mark in _REDACTED_MARKS):
+    if any(mark in url for mark in _REDACTED_MARKS):
         notes.append("the URL's credential is redacted: put it back before running")
     for name, value in exchange.request_headers:
         lowered = name.lower()
@@ -101,11 +103,11 @@ def curl_command(exchange: Exchange, environment: Mapping[str, Any]) -> str:
         if lowered in _SENSITIVE_HEADERS:
             notes.append(f"the {name} header is redacted: not sent")
             continue
-        words.append(_header(name, value))
+        words.append(_header(name, redact(value)))
     authorization = _authorization(exchange)
     if authorization is not None:
         words.append(TOKEN_HEADER)
-        if authorization.strip() != "Bearer [REDACTED]":
+        if not authorization.strip().lower().startswith("bearer "):
             notes.append("the run sent another Authorization value here; this sends the token")
     if method in _BODY_METHODS:
         notes.append("the request body is not recorded: add it with --data")

@@ -159,3 +159,9 @@ def test_only_exchanges_of_failing_warning_or_broken_checks_get_a_command() -> N
     assert 'class="curl"' not in html.render(healthy)
     assert "nothing to replay" in reproduce_script(healthy)
     assert 'class="curl"' in html.render(sample_reports.failing())
+
+
+def test_an_environment_read_from_any_json_still_gives_a_command() -> None:
+    """Given a report whose environment is not as the runner writes it, the command is made."""
+    for odd in ({"resolve": "x"}, {"resolve": ["no-colons"]}, {"resolve": None, "proxy": 3}):
+        assert curl_command(WITH_TOKEN, odd).startswith("curl -sS -i -X GET ")

@@ -112,6 +112,8 @@ def _finding_lines(
     lines = _wrap(f"{finding.code}: {title}", width, 4, f"{mark} ")
     lines[0] = "    " + _paint(mark, colour, color) + lines[0][4 + len(mark) :]
     lines += _wrap(finding.message, width, 6)
+    if finding.caused_by is not None:
+        lines += _wrap(f"{finding.caused_by} (fix that first)", width, 6, "Because of: ")
     said = impact(finding, names)
     if said is not None:
         lines += _wrap(said, width, 6, "Impact: ")

@@ -21,8 +21,6 @@ from scim_doctor.core.model import (
     Status,
 )
 
-_REASON_CHARS = 240
-
 
 @dataclass(frozen=True)
 class Source:
@@ -136,6 +134,6 @@ class IdpProfile:
 
 
 def clip(text: str) -> str:
-    """`text` on one line and at most `_REASON_CHARS` long: reasons are read in a table cell."""
-    text = " ".join(text.split())
-    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"
+    """`text` on one line: reasons are read in a table row. Never cut: the reporters wrap it,
+    and a cut reason can lose the cause (issue 17)."""
+    return " ".join(text.split())

@@ -239,6 +239,21 @@ def test_command_line_options_override_the_file_for_every_target(
     assert statuses["dns"] == "pass" and statuses["url"] == "skip"
 
 
+def test_reach_and_max_body_given_with_a_config_file_apply_to_every_target(
+    run_cli: Any, fleet: FleetServers
+) -> None:
+    """Given --reach private and --max-body 64k with --config, when the fleet runs, then every
+    target runs with them (they used to be dropped silently): the reach is in each target's
+    environment, and the size is taken, not refused."""
+    config = fleet.config([("acme", "healthy-1")])
+    result = run_cli(
+        "check", "--config", str(config), "--reach", "private", "--max-body", "64k",
+        "--only", "url", "--format", "json", env=ENV,
+    )  # fmt: skip
+    target = result.json()["targets"][0]
+    assert target["environment"]["reach"] == "private"
+
+
 def test_every_target_with_the_same_ca_file_shares_one_ssl_context(
     fleet: FleetServers, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,7 +32,14 @@ def explain(code: str) -> None:
 
 
 @click.command()
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per code; json: every field of every entry.",
+)
 def codes(output_format: str) -> None:
     """List every finding code scim-doctor can report."""
     from scim_doctor.core.findings import CATALOGUE

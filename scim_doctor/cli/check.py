@@ -27,6 +27,7 @@ from scim_doctor.cli.options import (
     stops_like_ctrl_c,
 )
 from scim_doctor.cli.settings import (
+    body_size,
     check_ids,
     check_proxy,
     idp_key,
@@ -45,13 +46,6 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("base_url", required=False)
 @connection_options
-@click.option(
-    "--http-port",
-    type=click.IntRange(1, 65535),
-    default=80,
-    show_default=True,
-    help="Port of the host's plain-HTTP listener, probed for a safe redirect to HTTPS.",
-)
 @fleet_options
 @run_options
 @stops_like_ctrl_c
@@ -242,6 +236,10 @@ def _check_config(
             overrides[flag] = True
     if run["idp"]:
         overrides["idp"] = idp_key(run["idp"])
+    if _given("reach"):
+        overrides["reach"] = run["reach"]
+    if _given("max_body"):
+        overrides["max_body"] = body_size(run["max_body"])
     if how.bundle is not None:
         raise InputError("--bundle writes the report of one target: use it without --config")
     config = load_config(Path(many["config_path"]))

@@ -6,28 +6,38 @@ import sys
 
 import click
 
-from scim_doctor.cli.options import connection_options, stops_like_ctrl_c
+from scim_doctor.cli.options import cleanup_connection_options, stops_like_ctrl_c
 from scim_doctor.cli.settings import build_options, check_proxy
 from scim_doctor.core.defaults import DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
-from scim_doctor.core.errors import InputError
 
 
 @click.command()
 @click.argument("base_url")
-@connection_options
+@cleanup_connection_options
 @click.option("--dry-run", is_flag=True, help="List the leftovers, delete nothing.")
 @click.option(
     "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per step."
 )
-@click.option("--deadline", type=float, default=None, help="Seconds for the whole clean-up.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--deadline",
+    type=float,
+    default=None,
+    help="Seconds for the whole clean-up [default: 60, or 6 x --timeout].",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to list what was found and deleted.",
+)
 @stops_like_ctrl_c
 def cleanup(
     base_url: str,
     token_env: str | None,
     token_file: str | None,
     token_stdin: bool,
-    no_token: bool,
     cacert: str | None,
     insecure: bool,
     resolve_specs: tuple[str, ...],
@@ -51,8 +61,6 @@ def cleanup(
     from scim_doctor.net.trust import load_trust
 
     target = parse_base_url(base_url)
-    if no_token:
-        raise InputError("cleanup deletes resources: it needs a token")
     token = read_token(
         token_env=token_env,
         token_file=Path(token_file) if token_file is not None else None,

@@ -10,7 +10,14 @@ from scim_doctor.cli.delivery import EXIT_OK, EXIT_PROBLEMS
 @click.command()
 @click.argument("old_report")
 @click.argument("new_report")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Format of the list of changes.",
+)
 @click.option("--output", "-o", default="-", metavar="PATH", help="Where to write ('-' = stdout).")
 def diff(old_report: str, new_report: str, output_format: str, output: str) -> None:
     """What changed between two JSON reports; exit 1 when something got worse."""

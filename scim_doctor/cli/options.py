@@ -68,7 +68,10 @@ def limit_options(func: F) -> F:
 
 
 def scope_options(func: F) -> F:
-    """Which checks run and how strictly they judge (`check`, `demo`)."""
+    """Which checks run and how strictly they judge (`check`, `demo`).
+
+    `--reach` is not here: the demo pins its host to 127.0.0.1 with --resolve, and a pinned
+    address is never judged, so on `demo` it would change nothing (see `target_options`)."""
     return _stacked(
         func,
         [
@@ -82,15 +85,6 @@ def scope_options(func: F) -> F:
                 metavar="NAME",
                 help="Give the verdict of one identity provider only (entra, okta, onelogin, "
                 "jumpcloud, google).",
-            ),
-            click.option(
-                "--reach",
-                type=click.Choice(["internet", "private"]),
-                default="internet",
-                show_default=True,
-                help="Where the identity provider connects from: the internet (a cloud "
-                "provider), or a private network (an on-premises agent, a test server here), "
-                "where private and loopback addresses are expected.",
             ),
             click.option(
                 "--strict",
@@ -256,7 +250,10 @@ def fleet_options(func: F) -> F:
 
 
 def token_options(func: F) -> F:
-    """Where the token comes from, never the command line (`check`, `cleanup`)."""
+    """Where the token comes from, never the command line (`check`, `cleanup`).
+
+    No `--no-token` here: `cleanup` deletes resources and cannot work without a token, so only
+    `check` offers it (`connection_options`)."""
     return _stacked(
         func,
         [
@@ -273,55 +270,88 @@ def token_options(func: F) -> F:
                 help="Read the token from this file (one trailing newline is ignored).",
             ),
             click.option("--token-stdin", is_flag=True, help="Read the token from standard input."),
-            click.option(
-                "--no-token",
-                is_flag=True,
-                help="Check without a token (authenticated checks are skipped).",
-            ),
         ],
     )
 
 
-def reach_options(func: F) -> F:
-    """What to trust and how to reach the host (`check`, `cleanup`)."""
-    return _stacked(
-        func,
-        [
-            click.option(
-                "--cacert",
-                type=click.Path(dir_okay=True),
-                default=None,
-                help="Trust only the CAs in this PEM file (replaces the default store, as in "
-                "curl).",
-            ),
-            click.option(
-                "--insecure",
-                "-k",
-                is_flag=True,
-                help="Run later checks past a certificate failure; the TLS findings stay in the "
-                "report.",
-            ),
-            click.option(
-                "--resolve",
-                "resolve_specs",
-                multiple=True,
-                metavar="HOST:PORT:ADDR",
-                help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host "
-                "(as curl).",
-            ),
-            click.option(
-                "--proxy",
-                default=None,
-                metavar="URL",
-                help="HTTP(S) proxy [default: environment].",
-            ),
-        ],
-    )
+NO_TOKEN = click.option(
+    "--no-token",
+    is_flag=True,
+    help="Check without a token (the checks that need one are skipped with the reason).",
+)
+"""`check` only: a check without a token still judges the transport and the discovery."""
+
+CHECK_INSECURE_HELP = (
+    "Run later checks past a certificate failure; the TLS findings stay in the report."
+)
+CLEANUP_INSECURE_HELP = "Do not verify the server's certificate (there is no TLS check here)."
+
+
+def trust_options(insecure_help: str) -> Decorator:
+    """What to trust and how to reach the host (`check`, `cleanup`); `--insecure` says what it
+    does in the command that offers it (a check goes on past a TLS failure, a clean-up simply
+    does not verify)."""
+    return functools.partial(_stacked, decorators=_trust_decorators(insecure_help))
+
+
+def _trust_decorators(insecure_help: str) -> list[Decorator]:
+    return [
+        click.option(
+            "--cacert",
+            type=click.Path(dir_okay=True),
+            default=None,
+            help="Trust only the CAs in this PEM file (replaces the default store, as in curl).",
+        ),
+        click.option("--insecure", "-k", is_flag=True, help=insecure_help),
+        click.option(
+            "--resolve",
+            "resolve_specs",
+            multiple=True,
+            metavar="HOST:PORT:ADDR",
+            help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host "
+            "(as curl); repeatable.",
+        ),
+        click.option(
+            "--proxy",
+            default=None,
+            metavar="URL",
+            help="HTTP(S) proxy [default: environment].",
+        ),
+    ]
 
 
 def connection_options(func: F) -> F:
-    """Where the token comes from, what to trust, and how to reach the host (check, cleanup)."""
-    return _stacked(func, [token_options, reach_options])
+    """`check`: where the token comes from (or --no-token), what to trust, how to reach the
+    host, and where the identity provider reaches it from."""
+    return _stacked(
+        func,
+        [
+            token_options,
+            NO_TOKEN,
+            trust_options(CHECK_INSECURE_HELP),
+            click.option(
+                "--http-port",
+                type=click.IntRange(1, 65535),
+                default=80,
+                show_default=True,
+                help="Port of the host's plain-HTTP listener, probed for a safe redirect to HTTPS.",
+            ),
+            click.option(
+                "--reach",
+                type=click.Choice(["internet", "private"]),
+                default="internet",
+                show_default=True,
+                help="Where the identity provider connects from: the internet (a cloud "
+                "provider), or a private network (an on-premises agent, a test server here), "
+                "where private and loopback addresses are expected.",
+            ),
+        ],
+    )
+
+
+def cleanup_connection_options(func: F) -> F:
+    """`cleanup`: where the token comes from (it needs one), what to trust, how to reach."""
+    return _stacked(func, [token_options, trust_options(CLEANUP_INSECURE_HELP)])
 
 
 def stops_like_ctrl_c(command: F) -> F:

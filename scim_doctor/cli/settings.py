@@ -33,7 +33,7 @@ def positive_seconds(name: str, value: float | None, upper: float = 3600.0) -> f
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
 
 
-def _size(text: str) -> int:
+def body_size(text: str) -> int:
     """`--max-body`: bytes, or with a k / M / G suffix (binary multiples)."""
     from scim_doctor.core.echo import shown
 
@@ -147,7 +147,7 @@ def build_options(
         deep=deep,
         allow_writes=allow_writes,
         show_pii=show_pii,
-        max_body=_size(max_body),
+        max_body=body_size(max_body),
     )
 
 
@@ -165,13 +165,16 @@ RUN_SETTINGS = (
     "show_pii",
     "max_body",
 )
-"""The `run_options` parameters that become Options; the others say how to report."""
+"""The parameters that become Options (`run_options`, and `--reach` on `check`); the others
+say how to report."""
 
 
 def options_from(run: Mapping[str, Any], **connection: Any) -> Options:
     """Options from the shared `run_options` parameters (`check`, `demo`); `connection` gives
-    where to connect and what to trust, and overrides any of them (`demo --fault` writes)."""
-    return build_options(**{**{name: run[name] for name in RUN_SETTINGS}, **connection})
+    where to connect and what to trust, and overrides any of them (`demo --fault` writes).
+    A setting the command does not offer (`--reach` on `demo`) keeps build_options' default."""
+    given = {name: run[name] for name in RUN_SETTINGS if name in run}
+    return build_options(**{**given, **connection})
 
 
 def report_options(run: dict[str, Any]) -> ReportOptions:

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
+from scim_doctor.core.defaults import (
+    DEFAULT_DEADLINE,
+    DEFAULT_EXPIRY_WARN_DAYS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_TIMEOUT,
+)
 from scim_doctor.core.echo import JWT, SCHEME_PREFIXES, looks_like_token, shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.files import read_at_most
@@ -150,6 +155,8 @@ class TargetConfig:
     deep: bool = False
     strict: bool = False
     show_pii: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+    """Bytes read from one response body: `check --config --max-body` sets it for every target."""
 
     def options(self) -> Options:
         from scim_doctor.net.context import Options
@@ -171,6 +178,7 @@ class TargetConfig:
             deep=self.deep,
             strict=self.strict,
             show_pii=self.show_pii,
+            max_body=self.max_body,
         )
 
     def read_token(self) -> Secret | None:

@@ -19,7 +19,7 @@ LOCK_COMMAND := uv pip compile pyproject.toml --extra dev --universal --python-v
 PYTEST_ENV := PYTHONNODEBUGRANGES=1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format check-tests components golden docs bench clean \
+.PHONY: help demo test test-fast lint format check-tests components golden docs readme bench clean \
 	lock lock-upgrade test-latest test-oldest
 
 help: ## list the targets
@@ -80,6 +80,9 @@ golden: $(STAMP) ## rewrite the reporters' golden files from the current output
 
 docs: $(STAMP) ## regenerate docs/findings.md from the finding catalogue
 	$(BIN)/python -m scim_doctor.reporters.findings_doc > docs/findings.md
+
+readme: $(STAMP) ## rewrite README.md's sample outputs from the golden files (after `make golden`)
+	$(BIN)/python scripts/readme.py
 
 bench: $(STAMP) ## run the benchmarks under benchmarks/ and write benchmarks/results.json
 	$(BIN)/python benchmarks/run.py

@@ -13,7 +13,11 @@ from scim_doctor.core.errors import InputError
 @click.command()
 @click.argument("code")
 def explain(code: str) -> None:
-    """Explain one finding code: what it means, why it matters, how to fix it."""
+    """Explain one finding code: what it means, why it matters, how to fix it.
+
+    CODE is a finding code as a report shows it, e.g. tls.cert_expired (scim-doctor codes
+    lists them all).
+    """
     from scim_doctor.core.echo import shown
     from scim_doctor.core.findings import CATALOGUE
 

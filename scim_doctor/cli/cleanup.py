@@ -49,8 +49,9 @@ def cleanup(
 ) -> None:
     """Find and delete test resources an interrupted --allow-writes run left behind.
 
-    Only names scim-doctor itself makes (scim-doctor-<8 hex digits>) are deleted; lookalikes
-    are listed, never touched. Exit 0 when nothing is left, 1 otherwise.
+    BASE_URL is the one the run checked (e.g. https://example.com/scim/v2). Only names
+    scim-doctor itself makes (scim-doctor-<8 hex digits>) are deleted; lookalikes are listed,
+    never touched. Exit 0 when nothing is left, 1 otherwise.
     """
     from pathlib import Path
 

@@ -20,7 +20,11 @@ from scim_doctor.cli.delivery import EXIT_OK, EXIT_PROBLEMS
 )
 @click.option("--output", "-o", default="-", metavar="PATH", help="Where to write ('-' = stdout).")
 def diff(old_report: str, new_report: str, output_format: str, output: str) -> None:
-    """What changed between two JSON reports; exit 1 when something got worse."""
+    """What changed between two JSON reports; exit 1 when something got worse.
+
+    OLD_REPORT and NEW_REPORT are files written by `check --format json` (or --report
+    json=PATH); see docs/diff.md.
+    """
     from pathlib import Path
 
     from scim_doctor.core.output import check_destination, say, write_output

@@ -76,9 +76,19 @@ def scope_options(func: F) -> F:
         func,
         [
             click.option(
-                "--only", "only", multiple=True, metavar="IDS", help="Run only these checks."
+                "--only",
+                "only",
+                multiple=True,
+                metavar="IDS",
+                help="Run only these checks (ids such as dns,tls; comma-separated or repeated).",
             ),
-            click.option("--skip", "skip", multiple=True, metavar="IDS", help="Skip these checks."),
+            click.option(
+                "--skip",
+                "skip",
+                multiple=True,
+                metavar="IDS",
+                help="Skip these checks (ids, comma-separated or repeated).",
+            ),
             click.option(
                 "--idp",
                 default=None,

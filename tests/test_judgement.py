@@ -163,3 +163,8 @@ def test_a_checks_one_line_names_its_worst_finding_unless_it_already_does() -> N
         [verdict("okta", Verdict.WILL_WORK)],
     )  # fmt: skip
     assert already.summary == "users.short_page seen"
+
+
+def test_two_equal_findings_of_one_check_both_stay_when_ordered() -> None:
+    same = findings.make("users.short_page", "observed")
+    assert judgement.ordered([same, same], {"users.short_page"}) == (same, same)

@@ -83,18 +83,19 @@ def ordered(findings: Sequence[Finding], present: set[str]) -> tuple[Finding, ..
     ]
     by_severity = sorted(linked, key=lambda f: -f.severity.rank)
     here = {f.code for f in linked}
-    placed: list[Finding] = []
+    placed: list[int] = []  # positions in by_severity: two equal findings stay two
 
-    def place(finding: Finding) -> None:
-        placed.append(finding)
-        for consequence in by_severity:
-            if consequence.caused_by == finding.code and consequence not in placed:
-                place(consequence)
+    def place(index: int) -> None:
+        placed.append(index)
+        for other, consequence in enumerate(by_severity):
+            if consequence.caused_by == by_severity[index].code and other not in placed:
+                place(other)
 
-    for finding in by_severity:
-        if finding.caused_by not in here and finding not in placed:
-            place(finding)
-    return tuple(placed + [f for f in by_severity if f not in placed])
+    for index, finding in enumerate(by_severity):
+        if finding.caused_by not in here and index not in placed:
+            place(index)
+    placed += [index for index in range(len(by_severity)) if index not in placed]
+    return tuple(by_severity[index] for index in placed)
 
 
 def apply(

@@ -241,9 +241,9 @@ class Secret:
 
     def __init__(self, value: str, trimmed: str | None = None) -> None:
         self._value = value
+        # What was removed from the value as read, and where it was read from ("a trailing
+        # line break (\n) from environment variable SCIM_TOKEN"): reported, never silent.
         self.trimmed = trimmed
-        """What was removed from the value as read, and where it was read from ("a trailing
-        line break (\\n) from environment variable SCIM_TOKEN"): reported, never silent."""
         register_secret(value)
 
     def reveal(self) -> str:

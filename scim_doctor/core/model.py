@@ -243,12 +243,12 @@ class Report:
     def findings(self) -> list[Finding]:
         return [finding for check in self.checks for finding in check.findings]
 
-    def root_cause(self) -> tuple[str, Finding] | None:
+    def root_cause(self, at_least: Severity = Severity.INFO) -> tuple[str, Finding] | None:
         """(check id, finding) of what to fix first: the first finding at the report's worst
         severity, or the finding that explains it (`caused_by`, followed to its end); None when
-        nothing was found."""
+        nothing at `at_least` or above was found (reporters ask for WARN: an info is no cause)."""
         found = [(check.id, f) for check in self.checks for f in check.findings]
-        if not found:
+        if not found or max(f.severity.rank for _, f in found) < at_least.rank:
             return None
         worst = max(f.severity.rank for _, f in found)
         by_code = {f.code: (c, f) for c, f in reversed(found)}

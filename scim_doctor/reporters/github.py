@@ -78,8 +78,8 @@ def annotation_lines(fleet: FleetReport) -> list[str]:
                 command("error", outcome.error or "internal error", title=f"{name}: scim-doctor")
             )
             continue
-        root = outcome.report.root_cause()
-        first = root[1] if root is not None and root[1].severity is not Severity.INFO else None
+        root = outcome.report.root_cause(at_least=Severity.WARN)
+        first = root[1] if root is not None else None
         if first is not None:  # what to fix first leads, named as such
             lead = "Root cause, fix this first: "
             lines.append(_finding_command(first, f"{name}: {first.code}", where, lead))

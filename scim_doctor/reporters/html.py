@@ -483,10 +483,8 @@ def root_cause(report: Report) -> Finding | None:
     """The finding to fix first (`Report.root_cause`: the first at the run's worst severity, or
     the finding that explains it). Only warnings and failures qualify: a passing run has
     nothing to fix."""
-    found = report.root_cause()
-    if found is None or found[1].severity is Severity.INFO:
-        return None
-    return found[1]
+    found = report.root_cause(at_least=Severity.WARN)
+    return found[1] if found is not None else None
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,8 @@ def _environment(report: Report) -> list[str]:
 
 
 def _root_code(report: Report) -> str | None:
-    found = report.root_cause()
-    return found[1].code if found and found[1].severity is not Severity.INFO else None
+    found = report.root_cause(at_least=Severity.WARN)
+    return found[1].code if found else None
 
 
 def render(report: Report) -> str:

@@ -191,8 +191,8 @@ def _idp_lines(
 def root_cause_words(report: Report) -> str | None:
     """`code (title)` of what to fix first (Report.root_cause), for a report's first line;
     None when nothing at warn or above was found."""
-    found = report.root_cause()
-    if found is None or found[1].severity is Severity.INFO:
+    found = report.root_cause(at_least=Severity.WARN)
+    if found is None:
         return None
     spec = CATALOGUE.get(found[1].code)
     return f"{found[1].code} ({spec.title})" if spec else found[1].code

@@ -39,14 +39,19 @@ def assert_one_verdict(report: Mapping[str, Any]) -> None:
     """The one severity rule (README "Severity"), on a JSON report: a finding is fail exactly
     when it names the providers in scope it breaks, those providers are exactly the ones the
     table says will fail because of it, and the summary is fail exactly when one will fail
-    (or the run could not finish, or scim-doctor broke)."""
+    (or the run could not finish, or a fault on this machine's own path kept it from judging
+    the server, or scim-doctor broke); a provider reads not_judged_here only beside such a
+    fault."""
     verdicts = {v["idp"]: v for v in report.get("idp_verdicts", [])}
     failing = {key for key, v in verdicts.items() if v["verdict"] == "will_fail"}
     findings = [f for check in report["checks"] for f in check["findings"]]
+    here = [f for f in findings if f.get("scope") == "this_machine" and f["severity"] == "fail"]
+    hidden = {key for key, v in verdicts.items() if v["verdict"] == "not_judged_here"}
+    assert not hidden or here, f"{hidden} not judged from here, yet no fault on this machine's path"
     named: set[str] = set()
     for finding in findings:
         affects = set(finding.get("affects", []))
-        unjudged = finding["code"].startswith("run.")
+        unjudged = finding["code"].startswith("run.") or finding.get("scope") == "this_machine"
         assert (finding["severity"] == "fail") == bool(affects) or unjudged, finding
         blamed_by = {
             key
@@ -59,9 +64,10 @@ def assert_one_verdict(report: Mapping[str, Any]) -> None:
     assert named == failing, f"will fail with no finding naming it: {failing - named}"
     broke = any(c["status"] == "error" for c in report["checks"])
     cut = any(f["code"].startswith("run.") and f["severity"] == "fail" for f in findings)
-    assert (report["summary"]["status"] == "fail") == bool(failing or broke or cut), report[
-        "summary"
-    ]
+    could_not_judge = bool(cut or here)
+    assert (report["summary"]["status"] == "fail") == bool(failing or broke or could_not_judge), (
+        report["summary"]
+    )
 
 
 @dataclass

@@ -136,7 +136,7 @@ def test_the_report_file_is_written_atomically_and_announced(
         *check_args(server, ca, "--format", "json", "-o", str(out)), env={"SCIM_TOKEN": CANARY}
     )
     assert result.exit_code == 0
-    assert json.loads(out.read_text())["schema_version"] == "1"
+    assert json.loads(out.read_text())["schema_version"] == "1.1"
     assert f"wrote {out}" in result.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 

@@ -84,14 +84,15 @@ def _untrusted(
             f"'{certinfo.short_name(leaf.issuer)}', a certificate authority of {product}: a "
             f"TLS-inspecting proxy ({product}) intercepts HTTPS traffic from this network. The "
             "identity provider is not behind this proxy, so it sees the real certificate; this "
-            f"run does not (trust store: {store}; OpenSSL: {reason})"
+            "run does not, and cannot judge the server from here: the server itself may be "
+            f"fine (trust store: {store}; OpenSSL: {reason})"
         )
         remediation = (
             f"Run scim-doctor with --cacert <the {product} root CA certificate> (ask your "
             "network team for it), or from a network without TLS inspection. The root here is "
             f"'{certinfo.short_name(root)}'."
         )
-        return findings.make("tls.untrusted_ca", message, remediation=remediation)
+        return findings.make("tls.inspected", message, remediation=remediation)
     if self_signed and len(chain) == 1:
         message = (
             f"the certificate {_describe(leaf)} is self-signed; no trust store knows it "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scim_doctor.core.model import Finding, ReferenceKind, RequirementLevel, Severity
+from scim_doctor.core.model import Finding, ReferenceKind, RequirementLevel, Scope, Severity
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class FindingSpec:
     """The identity providers (profile keys, in profile order) whose connection the code breaks
     where the demo raises it: the `affects` its finding gets when the provider rules trip on it.
     Empty for codes no provider rule names, or names only in some runs."""
+    scope: Scope = Scope.ENDPOINT
+    """this_machine for a fault on the admin's own path (its providers are then empty: no
+    provider takes that path, see `Scope`)."""
 
 
 class Catalogue(dict[str, FindingSpec]):
@@ -55,6 +58,7 @@ class Catalogue(dict[str, FindingSpec]):
             remediation=remediation or spec.fix,
             reference=spec.reference,
             reference_kind=spec.reference_kind,
+            scope=spec.scope,
         )
 
     def merge_by_code(self, found: list[Finding]) -> list[Finding]:

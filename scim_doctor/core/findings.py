@@ -8,7 +8,7 @@ never rename one; retire it by leaving it here with a note. A probe raises a fin
 from __future__ import annotations
 
 from scim_doctor.core.finding_spec import Catalogue, FindingSpec
-from scim_doctor.core.model import ReferenceKind, RequirementLevel, Severity
+from scim_doctor.core.model import ReferenceKind, RequirementLevel, Scope, Severity
 
 RFC = ReferenceKind.RFC
 IDP = ReferenceKind.IDP
@@ -23,6 +23,8 @@ ADVICE_LEVEL = RequirementLevel.ADVICE
 ENTRA, OKTA, ONELOGIN, JUMPCLOUD, GOOGLE = "entra", "okta", "onelogin", "jumpcloud", "google"
 ALL = (ENTRA, OKTA, ONELOGIN, JUMPCLOUD, GOOGLE)
 """Every provider: a code every profile's reachability or token rule names."""
+THIS_MACHINE = Scope.THIS_MACHINE
+"""A fault on the admin's own path: the run fails, the providers read not_judged_here."""
 
 
 _SPECS: tuple[FindingSpec, ...] = (
@@ -138,7 +140,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Advice: getaddrinfo(3) error codes",
         ADVICE,
         ADVICE_LEVEL,
-        providers=ALL,
+        scope=THIS_MACHINE,
     ),
     FindingSpec(
         "dns.private_address",
@@ -281,6 +283,23 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
         MUST,
         providers=ALL,
+    ),
+    FindingSpec(
+        "tls.inspected",
+        FAIL,
+        "TLS inspection on this machine's network hides the server's certificate",
+        "A TLS-inspecting proxy (a product this run recognises by its CA) answers for the server "
+        "and presents a certificate of its own, which this machine does not trust. The identity "
+        "provider calls from the internet, not through this proxy, and sees the server's real "
+        "certificate: the server itself may be fine, but nothing past TLS can be checked from "
+        "here.",
+        "Run scim-doctor with --cacert <the inspection product's root CA certificate> (your "
+        "network team has it) so the run sees through the proxy, or run it from a network "
+        "without TLS inspection (a CI runner, a cloud shell).",
+        "RFC 5280 §6 (path validation); field report: britive/python-cli#213",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
     ),
     FindingSpec(
         "tls.incomplete_chain",
@@ -760,7 +779,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
     FindingSpec(
         "negotiation.no_accept_rejected",
-        FAIL,
+        WARN,
         "A request without an Accept header is refused",
         "Without an Accept header a client accepts any media type, and SCIM says the format then "
         "defaults to application/scim+json; a server that refuses such requests fails clients "
@@ -994,14 +1013,16 @@ _SPECS: tuple[FindingSpec, ...] = (
         "users.deep_page_failed",
         FAIL,
         "A page of /Users could not be read (--deep)",
-        "A page that errors, times out or is not a readable ListResponse ends the identity "
-        "provider's import there: every user after it is missing until the page works. Deep "
+        "Okta imports users page by page (startIndex, count=100): a page that errors, times out "
+        "or is not a readable ListResponse ends the import there, and every user after it is "
+        "missing until the page works. Deep "
         "pages fail most often because the offset query gets slow far into a large table.",
         "Look at the pages the message names (status, error, startIndex): an index that keeps "
         "deep offsets fast, or a larger --timeout if the server is merely slow, usually fixes it.",
-        "RFC 7644 §3.4.2.4 (pagination)",
+        "RFC 7644 §3.4.2.4 (pagination); Okta SCIM 2.0 reference, Retrieve Users (paging)",
         RFC,
         SHOULD,
+        providers=(OKTA,),
     ),
     FindingSpec(
         "users.deep_incomplete",
@@ -1334,7 +1355,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     # --- errors -----------------------------------------------------------------------------------
     FindingSpec(
         "errors.unknown_id_not_404",
-        FAIL,
+        WARN,
         "A user id that does not exist is not answered with 404",
         "Identity providers read users by id (Okta does before each update) and take 404 to "
         "mean the user is gone. A 200 for a random id means the server ignores the id and "
@@ -1403,7 +1424,7 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
     FindingSpec(
         "errors.invalid_filter_wrong_status",
-        FAIL,
+        WARN,
         "Invalid filter not answered with 400",
         "An invalid filter must be answered 400 invalidFilter. A 5xx instead is an unhandled "
         "exception: identity providers retry it again and again and finally report an outage; "

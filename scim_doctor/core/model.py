@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1.1"
+"""1.1: the verdict not_judged_here and the finding's scope (docs/report-schema.md)."""
 
 
 class Status(str, Enum):
@@ -68,6 +69,18 @@ class RequirementLevel(str, Enum):
     """Field advice and hygiene: what breaks in practice, not a written requirement."""
 
 
+class Scope(str, Enum):
+    """Where the fault lies: on the endpoint every identity provider reaches, or only on this
+    machine's own path to it."""
+
+    ENDPOINT = "endpoint"
+    THIS_MACHINE = "this_machine"
+    """The admin's own path: a TLS-inspecting proxy, a local proxy, this machine's resolver or
+    clock. The identity provider does not take that path, so the server itself may be fine:
+    the run fails (it could not check the server from here) and the providers it hides read
+    not_judged_here rather than will_fail."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong (or worth knowing) about the endpoint."""
@@ -95,6 +108,8 @@ class Finding:
     """The catalogue's severity, when this run's rule changed it: fail lowered to warn because
     no provider in scope is affected (`--strict` keeps fail), or warn/info raised to fail
     because a provider trips on it."""
+    scope: Scope = Scope.ENDPOINT
+    """this_machine when the fault is on the admin's own path, not the endpoint's."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,9 @@ class RuleStatus(str, Enum):
     BROKEN = "broken"
     UNKNOWN = "unknown"
     """The observation the rule needs is missing (its check was skipped or did not get there)."""
+    NOT_JUDGED_HERE = "not_judged_here"
+    """Broken only by findings on this machine's path (Scope.THIS_MACHINE): the provider does
+    not take that path, so the rule cannot be judged from here."""
 
 
 class Verdict(str, Enum):
@@ -156,6 +174,9 @@ class Verdict(str, Enum):
     WILL_WORK = "will_work"
     WILL_FAIL = "will_fail"
     UNKNOWN = "unknown"
+    NOT_JUDGED_HERE = "not_judged_here"
+    """Nothing the provider meets is known broken, but this machine's own path (a TLS-inspecting
+    proxy, a local resolver...) hid what it would meet: run from another network to judge."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +210,8 @@ class IdpVerdict:
     name: str
     """The provider's name as people know it (Entra ID)."""
     verdict: Verdict
-    """will_work when every rule is ok, will_fail when any is broken, else unknown."""
+    """will_work when every rule is ok, will_fail when any is broken, not_judged_here when a
+    rule is broken only by this machine's path, else unknown."""
     reasons: tuple[str, ...]
     """Why it will fail (the broken rules) or cannot be told (the unknown ones); empty when it
     will work."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from scim_doctor.core.findings import CATALOGUE, FindingSpec
+from scim_doctor.core.model import Scope
 
 
 def _family(spec: FindingSpec) -> str:
@@ -16,6 +17,8 @@ def _family(spec: FindingSpec) -> str:
 
 def _providers(spec: FindingSpec) -> str:
     """The affected providers, or why there are none: an empty list reads as an omission."""
+    if spec.scope is Scope.THIS_MACHINE:
+        return "none: on this machine's own path (the run fails; providers read not_judged_here)"
     return ", ".join(spec.providers) if spec.providers else "no provider rule names it"
 
 

@@ -18,7 +18,7 @@ from scim_doctor.core.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
 from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_cause_to_dict
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "2.1"
 WIDTH = text_reporter.PIPE_WIDTH
 """The text width unless the caller gives one (the CLI gives the terminal's)."""
 FORMATS = ("text", "json", "junit", "markdown")
@@ -157,8 +157,9 @@ def summary_table(fleet: FleetReport) -> list[str]:
 
 def idp_matrix(fleet: FleetReport) -> list[str]:
     """One row per target, one column per identity provider: ✓ will work, ✗ will fail,
-    ? unknown (blank: not evaluated for that target, e.g. its `idp` names another). The
-    reasons are in each target's section; nothing when no target has a verdict."""
+    ~ not judged from here, ? unknown (blank: not evaluated for that target, e.g. its `idp`
+    names another). The reasons are in each target's section; nothing when no target has a
+    verdict."""
     names: dict[str, str] = {}
     for outcome in fleet.targets:
         for item in outcome.report.idp_verdicts if outcome.report else ():

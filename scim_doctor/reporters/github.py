@@ -20,7 +20,12 @@ from scim_doctor.core.model import Finding, Severity, Status, Verdict
 from scim_doctor.core.secrets import redact
 
 _STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
-_VERDICT_ICON = {Verdict.WILL_WORK: "✅", Verdict.WILL_FAIL: "❌", Verdict.UNKNOWN: "❔"}
+_VERDICT_ICON = {
+    Verdict.WILL_WORK: "✅",
+    Verdict.WILL_FAIL: "❌",
+    Verdict.UNKNOWN: "❔",
+    Verdict.NOT_JUDGED_HERE: "🚧",
+}
 MAX_ANNOTATIONS = 200
 """More than this many lines of annotations help nobody; the summary table has the rest."""
 

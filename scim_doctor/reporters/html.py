@@ -428,7 +428,8 @@ class IdpRow:
     key: str
     name: str
     status: str
-    """The badge style: pass (will work), fail (will fail) or skip (unknown)."""
+    """The badge style: pass (will work), fail (will fail), warn (not judged from here) or skip
+    (unknown)."""
     label: str
     mark: str
     detail: str
@@ -439,6 +440,7 @@ IDP_BADGES = {
     Verdict.WILL_WORK: ("pass", "✓", "WILL WORK"),
     Verdict.WILL_FAIL: ("fail", "✗", "WILL FAIL"),
     Verdict.UNKNOWN: ("skip", "?", "UNKNOWN"),
+    Verdict.NOT_JUDGED_HERE: ("warn", "~", "NOT JUDGED FROM HERE"),
 }
 
 

@@ -34,6 +34,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "catalogue_severity": (
             finding.catalogue_severity.value if finding.catalogue_severity is not None else None
         ),
+        "scope": finding.scope.value,
     }
 
 

@@ -37,6 +37,7 @@ VERDICT_MARKS = {
     Verdict.WILL_WORK: "✅ will work",
     Verdict.WILL_FAIL: "❌ will fail",
     Verdict.UNKNOWN: "❔ unknown",
+    Verdict.NOT_JUDGED_HERE: "🚧 not judged from here",
 }
 
 # Backslash-escaping any ASCII punctuation is valid CommonMark; these are the ones that can

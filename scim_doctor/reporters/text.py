@@ -21,6 +21,7 @@ from scim_doctor.core.model import (
     Finding,
     IdpVerdict,
     Report,
+    Scope,
     Severity,
     Status,
     Verdict,
@@ -143,6 +144,7 @@ VERDICT_WORDS = {
     Verdict.WILL_WORK: ("✓", "will work", "32"),
     Verdict.WILL_FAIL: ("✗", "will fail", "31"),
     Verdict.UNKNOWN: ("?", "unknown", "2"),
+    Verdict.NOT_JUDGED_HERE: ("~", "not judged from here", "33"),
 }
 
 
@@ -215,6 +217,11 @@ def verdict(report: Report) -> str:
         parts.append(f"{len(problems)} {noun} found: {codes}")
     if errors:
         parts.append(f"scim-doctor failed internally in: {', '.join(errors)}")
+    if any(f.scope is Scope.THIS_MACHINE for f in problems):
+        parts.append(
+            "this machine's own network path kept the run from judging the server, which itself "
+            "may be fine: run again from another network, or as the finding says"
+        )
     if not parts:
         skipped = report.counts[Status.SKIP.value]
         tail = f" ({skipped} check{'s' if skipped != 1 else ''} skipped)" if skipped else ""

@@ -10,7 +10,9 @@ as the observations behind it: a rule whose observation is missing says `unknown
 never guesses `ok`.
 
 A profile will work when every rule is ok, will fail when any rule is broken (the reasons are
-the broken rules'), and is unknown otherwise.
+the broken rules'), is not judged from here when a rule is broken only by a fault on this
+machine's own path (TLS inspection, the local resolver: the provider does not take that path),
+and is unknown otherwise.
 
 This module judges: it holds every profile in report order, resolves a provider's name or alias,
 and turns each profile's rule results into a verdict. What a rule is lives in `idp_model`, rules
@@ -20,12 +22,21 @@ several providers share in `idp_common`, and the rule tables in `idp_entra`, `id
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
-from scim_doctor.core.model import CheckResult, IdpRuleResult, IdpVerdict, RuleStatus, Verdict
+from scim_doctor.core.findings import CATALOGUE
+from scim_doctor.core.model import (
+    CheckResult,
+    IdpRuleResult,
+    IdpVerdict,
+    RuleStatus,
+    Scope,
+    Verdict,
+)
 from scim_doctor.scim.idp_entra import ENTRA
 from scim_doctor.scim.idp_model import (
     IdpProfile,
@@ -109,14 +120,36 @@ def _result(rule: Rule, observed: Observed) -> IdpRuleResult:
     )
 
 
+def _judged_from_here(result: IdpRuleResult) -> IdpRuleResult:
+    """A rule broken only by faults on this machine's own path (Scope.THIS_MACHINE: TLS
+    inspection, the local resolver) says nothing of what the provider meets: not_judged_here."""
+    if result.status is not RuleStatus.BROKEN or not result.codes:
+        return result
+    if not all(on_this_machine(code) for code in result.codes):
+        return result
+    return dataclasses.replace(
+        result,
+        status=RuleStatus.NOT_JUDGED_HERE,
+        reason=f"on this machine's path, which the provider does not take: {result.reason}",
+    )
+
+
+def on_this_machine(code: str) -> bool:
+    spec = CATALOGUE.get(code)
+    return spec is not None and spec.scope is Scope.THIS_MACHINE
+
+
 def verdict(profile: IdpProfile, checks: Sequence[CheckResult]) -> IdpVerdict:
     """One provider's verdict on a report's checks."""
     observed = Observed(checks)
-    results = tuple(_result(rule, observed) for rule in profile.rules)
+    results = tuple(_judged_from_here(_result(rule, observed)) for rule in profile.rules)
     failing = [r for r in results if r.status is RuleStatus.BROKEN]
+    hidden = [r for r in results if r.status is RuleStatus.NOT_JUDGED_HERE]
     open_ = [r for r in results if r.status is RuleStatus.UNKNOWN]
     if failing:
         outcome, deciding = Verdict.WILL_FAIL, failing
+    elif hidden:
+        outcome, deciding = Verdict.NOT_JUDGED_HERE, hidden
     elif open_:
         outcome, deciding = Verdict.UNKNOWN, open_
     else:

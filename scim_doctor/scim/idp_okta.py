@@ -176,7 +176,12 @@ OKTA = IdpProfile(
             _okta(_OKTA_REFERENCE, "Retrieve Users"),
             codes_rule(
                 "users",
-                ("users.pagination_ignored", "users.zero_based_start_index", "users.short_page"),
+                (
+                    "users.pagination_ignored",
+                    "users.zero_based_start_index",
+                    "users.short_page",
+                    "users.deep_page_failed",
+                ),
                 "startIndex and count are honoured",
             ),
         ),

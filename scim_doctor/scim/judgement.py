@@ -13,10 +13,14 @@ whether it did. Every broken provider rule names the finding codes that break it
 - `warn` and `info` stay as they are;
 - `run.*` findings (the run itself could not finish: its deadline cut the checks) are never
   lowered: no provider can be judged from a run that did not get there, and CI must notice.
+- findings on this machine's own path (`Scope.THIS_MACHINE`: TLS inspection, the local
+  resolver) are never lowered either: the run could not check the server from here, and the
+  providers they hide read not_judged_here (scim/idp.py), not will_fail.
 
 A check's status follows its findings (fail, else warn, else pass); skipped and broken checks
 keep theirs. So the report's status is `fail` if and only if at least one provider in scope will
-fail (or scim-doctor itself broke), and a finding's `affects` lists exactly the providers whose
+fail, or the run could not judge the server from here (its deadline, this machine's path), or
+scim-doctor itself broke; and a finding's `affects` lists exactly the providers whose
 verdict it turns to will_fail.
 """
 
@@ -30,6 +34,7 @@ from scim_doctor.core.model import (
     Finding,
     IdpVerdict,
     RuleStatus,
+    Scope,
     Severity,
     Status,
     Verdict,
@@ -60,7 +65,8 @@ def judged(finding: Finding, affects: tuple[str, ...], *, strict: bool) -> Findi
         return dataclasses.replace(
             finding, severity=Severity.FAIL, affects=affects, catalogue_severity=raised
         )
-    if finding.severity is Severity.FAIL and not strict and not finding.code.startswith(UNJUDGED):
+    unjudged = finding.code.startswith(UNJUDGED) or finding.scope is Scope.THIS_MACHINE
+    if finding.severity is Severity.FAIL and not strict and not unjudged:
         return dataclasses.replace(
             finding, severity=Severity.WARN, catalogue_severity=Severity.FAIL
         )

@@ -20,7 +20,7 @@ from cryptography import x509
 
 from scim_doctor.checks import tls
 from scim_doctor.checks.base import Outcome
-from scim_doctor.core.model import Status
+from scim_doctor.core.model import Scope, Status
 from scim_doctor.demo import pki, sockets
 from scim_doctor.net import certinfo
 from scim_doctor.net.context import Options, ProbeContext
@@ -239,17 +239,21 @@ def test_private_root_without_intermediate_is_untrusted_not_incomplete(cacert, s
     assert "neither in the trust store" in text
 
 
-def test_interception_proxy_ca_is_named_and_cacert_is_suggested(cacert, serve) -> None:
+def test_interception_proxy_ca_is_tls_inspected_on_this_machines_path_with_cacert_suggested(
+    cacert, serve
+) -> None:
     zscaler = pki.CertificateAuthority("Zscaler Root CA", organization="Zscaler Inc.")
     issued = zscaler.intermediate("Zscaler Intermediate Root CA (zscaler.net)").issue(["localhost"])
     port = serve(issued.server_context(include_intermediates=True))
 
     outcome, _ = check(port, cacert)
 
-    assert codes(outcome) == ["tls.untrusted_ca"]
+    assert codes(outcome) == ["tls.inspected"]
     finding = outcome.findings[0]
+    assert finding.scope is Scope.THIS_MACHINE
     assert "TLS-inspecting proxy (Zscaler)" in finding.message
     assert "identity provider is not behind this proxy" in finding.message
+    assert "the server itself may be fine" in finding.message
     assert "--cacert <the Zscaler root CA certificate>" in finding.remediation
     assert "'Zscaler Root CA'" in finding.remediation
 

@@ -21,8 +21,10 @@ class Outcome:
     exchanges: list[Exchange] = field(default_factory=list)
     skip_reason: str | None = None
     """Set when the probe found it cannot run (e.g. nothing to check); status becomes skip."""
-    unblocks_dependents: bool | None = None
-    """Override whether later checks may run after this one failed (tls with --insecure)."""
+    unblocks_dependents: bool | frozenset[str] | None = None
+    """Override whether later checks may run after this one failed: all of them (tls with
+    --insecure), or only the ids given (redirect after an http:// base URL, which it walks
+    without the token)."""
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)

@@ -353,9 +353,50 @@ def _base_url_findings(
     return shared
 
 
+async def _http_base(ctx: ProbeContext, client: HttpClient) -> Outcome:
+    """An http:// base URL (the tls check already says the token would cross in clear text):
+    what a provider configured with it meets next. Walked without the token, which never goes
+    over plain HTTP: a 301/302 to https turns the provider's POSTs and PATCHes into GETs."""
+    target = ctx.target
+    users = await follow(client, ctx, "users", target.url("/Users?count=1"), with_token=False)
+    outcome = Outcome()
+    outcome.exchanges.extend(hop.result.exchange for hop in users.hops)
+    outcome.facts["walks"] = [users.fact()]
+    outcome.facts["plain_http"] = {
+        "result": "not_probed",
+        "note": "not probed: the base URL is not https",
+    }
+    upgrade = next(
+        (h for h in users.hops if h.location is not None and h.location.scheme == "https"), None
+    )
+    if upgrade is None or upgrade.location is None:
+        last = users.last.result
+        outcome.findings.extend(common_findings(last))
+        outcome.facts["configure_url"] = None
+        answer = f"answers {last.status}" if last.status is not None else "gives no answer"
+        outcome.summary = f"http:// base URL {answer} without redirecting to https"
+        return outcome
+    before = users.hops[: users.hops.index(upgrade) + 1]
+    outcome.findings.extend(
+        _method_changing(
+            Walk(users.name, tuple(before), users.end),
+            "a POST or PATCH the identity provider sends to the http:// base URL",
+        )
+    )
+    destination = upgrade.location
+    configure = _base_of(destination, users) if url_host(destination) == target.host else None
+    outcome.facts["configure_url"] = configure
+    ctx.shared.extra["redirect"] = {"configure_url": configure}
+    where = f"; configure {configure} instead" if configure else ""
+    outcome.summary = f"http:// base URL redirects to https with {upgrade.result.status}{where}"
+    return outcome
+
+
 async def run(ctx: ProbeContext) -> Outcome:
     target = ctx.target
     client = HttpClient.for_context(ctx)
+    if not target.is_https:
+        return await _http_base(ctx, client)
     with_token = ctx.token is not None
     port = ctx.options.http_port
     probe_plain = target.is_https and port != target.port

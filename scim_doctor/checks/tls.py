@@ -108,6 +108,7 @@ async def run(ctx: ProbeContext) -> Outcome:
             )
         )
         outcome.summary = "plain http:// base URL: no TLS to check"
+        outcome.unblocks_dependents = frozenset({"redirect"})  # walks it without the token
         return outcome
 
     address = ctx.shared.connected_address or ctx.pinned_address() or target.host

@@ -33,6 +33,8 @@ BUG_REPORT_HINT = (
     "with this report attached (the token is redacted)."
 )
 
+Unblocks = bool | frozenset[str]
+"""Whether a check's dependents may run: all or none, or only the ids named."""
 _BLOCKING = {Status.FAIL: "failed", Status.ERROR: "broke", Status.SKIP: "was skipped"}
 
 CheckWatcher = Callable[[str, bool], None]
@@ -73,7 +75,7 @@ def _result(probe: Probe, outcome: Outcome, duration_ms: float) -> CheckResult:
     )
 
 
-async def _run_one(probe: Probe, ctx: ProbeContext) -> tuple[CheckResult, bool]:
+async def _run_one(probe: Probe, ctx: ProbeContext) -> tuple[CheckResult, Unblocks]:
     """Run one probe under the deadline; also say whether its dependents may run."""
     started = time.monotonic()
     budget = ctx.remaining()
@@ -123,16 +125,16 @@ async def run_checks(
 ) -> list[CheckResult]:
     """Run every probe once its prerequisites are settled; return results in registry order."""
     by_id = {probe.id: probe for probe in probes}
-    tasks: dict[str, asyncio.Task[tuple[CheckResult, bool]]] = {}
+    tasks: dict[str, asyncio.Task[tuple[CheckResult, Unblocks]]] = {}
 
-    async def gated(probe: Probe) -> tuple[CheckResult, bool]:
+    async def gated(probe: Probe) -> tuple[CheckResult, Unblocks]:
         if not selected(probe, ctx.options):
             return _skip(probe, "not selected (--only / --skip)"), True
         for req in probe.requires:
             if req not in tasks or not selected(by_id[req], ctx.options):
                 continue  # an unselected prerequisite does not block: the user chose to skip it
             before, unblocks = await tasks[req]
-            if not unblocks:
+            if not (probe.id in unblocks if isinstance(unblocks, frozenset) else unblocks):
                 why = _BLOCKING.get(before.status, "did not pass")
                 return _skip(probe, f"requires {req}, which {why}"), False
         for earlier in probe.after:

@@ -69,7 +69,7 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
         if scheme == "http":
             return broken(
                 "the base URL uses http://; the token and user data need https://",
-                *observed.problem_codes("url", "tls", "redirect"),
+                *observed.problem_codes("url", "tls"),
             )
         private = first_finding(observed, "dns", ["dns.private_address"])
         if private is not None:

@@ -27,7 +27,7 @@ from scim_doctor.demo.server import DemoServer, RecordedRequest
 from scim_doctor.net.context import Options, ProbeContext
 from scim_doctor.net.target import ResolvePin, parse_base_url, parse_resolve
 from scim_doctor.net.trust import Trust, load_trust
-from tests.conftest import assert_valid_report
+from tests.conftest import assert_one_verdict, assert_valid_report
 from tests.support.scripted_server import Recorded, Reply, ScriptedServer
 
 TOKEN = "redirect-canary-5e1f0a9c7b3d2468"
@@ -255,6 +255,64 @@ def test_an_http_base_url_is_not_probed_on_plain_http_again(
         "result": "not_probed",
         "note": "not probed: the base URL is not https",
     }
+    assert all("authorization" not in r.headers for r in plain_server.requests)
+
+
+def test_an_http_base_url_redirected_with_301_is_said_to_turn_the_providers_posts_into_gets(
+    tls_server: ScriptedServer, plain_server: ScriptedServer, trust: Trust
+) -> None:
+    """Given http://… answers 301 to the same path on https, the walk (without the token) names
+    the method-changing redirect and the https URL to configure instead."""
+    secure = tls_server.url("", host="localhost")
+
+    def upgrade(request: Recorded) -> Reply:
+        return Reply(301, {"Location": secure + request.target})
+
+    plain_server.default(upgrade)
+    tls_server.default(Reply(200, SCIM_JSON, EMPTY_LIST))
+    ctx = context(plain_server.url("/scim/v2", host="localhost"), trust)
+
+    outcome = probe(ctx)
+
+    assert severities(outcome) == {"redirect.method_changing_status": Severity.WARN}
+    assert "sends to the http:// base URL" in message(outcome, "redirect.method_changing_status")
+    assert outcome.facts["configure_url"] == f"{secure}/scim/v2"
+    assert f"configure {secure}/scim/v2 instead" in outcome.summary
+    assert [r.target for r in plain_server.requests] == ["/scim/v2/Users?count=1"]
+    assert all("authorization" not in r.headers for r in plain_server.requests)
+    assert all("authorization" not in r.headers for r in tls_server.requests)
+
+
+def test_an_http_base_url_gets_both_the_clear_text_and_the_lost_post_findings(
+    tls_server: ScriptedServer,
+    plain_server: ScriptedServer,
+    ca: pki.CertificateAuthority,
+    tmp_path: Path,
+    run_cli: Any,
+) -> None:
+    """The whole run: tls.not_https fails for every provider, the redirect check still runs
+    after it (the token stays home), and the checks that need the token are skipped."""
+    secure = tls_server.url("", host="localhost")
+    plain_server.default(lambda request: Reply(301, {"Location": secure + request.target}))
+    tls_server.default(Reply(200, SCIM_JSON, EMPTY_LIST))
+
+    result = run_cli(
+        "check", plain_server.url("/scim/v2", host="localhost"), "--format", "json",
+        "--timeout", "3", "--cacert", str(ca.write_root_pem(tmp_path)),
+        env={"SCIM_TOKEN": TOKEN},
+    )  # fmt: skip
+
+    report = result.json()
+    checks = {check["id"]: check for check in report["checks"]}
+    assert [f["code"] for f in checks["tls"]["findings"]] == ["tls.not_https"]
+    assert checks["redirect"]["status"] == "warn"
+    assert [f["code"] for f in checks["redirect"]["findings"]] == [
+        "redirect.method_changing_status"
+    ]
+    assert checks["auth"]["status"] == "skip"
+    assert checks["auth"]["summary"] == "requires tls, which failed"
+    assert_one_verdict(report)
+    assert TOKEN not in result.stdout + result.stderr
     assert all("authorization" not in r.headers for r in plain_server.requests)
 
 

@@ -92,7 +92,7 @@ def _untrusted(
             "network team for it), or from a network without TLS inspection. The root here is "
             f"'{certinfo.short_name(root)}'."
         )
-        return findings.make("tls.inspected", message, remediation=remediation)
+        return findings.make("tls.intercepted", message, remediation=remediation)
     if self_signed and len(chain) == 1:
         message = (
             f"the certificate {_describe(leaf)} is self-signed; no trust store knows it "

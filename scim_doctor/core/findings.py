@@ -285,7 +285,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
-        "tls.inspected",
+        "tls.intercepted",
         FAIL,
         "TLS inspection on this machine's network hides the server's certificate",
         "A TLS-inspecting proxy (a product this run recognises by its CA) answers for the server "

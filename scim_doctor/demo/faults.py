@@ -147,7 +147,7 @@ _CATALOGUE = (
         "intercepting_proxy",
         "A TLS-inspection proxy (Zscaler) re-signs the connection with its own CA.",
         "tls",
-        ("tls.inspected",),
+        ("tls.intercepted",),
         tls=_intercepting_proxy,
     ),
     Fault(

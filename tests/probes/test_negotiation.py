@@ -446,14 +446,16 @@ def test_refusing_application_json_is_a_warning(scripted: ScriptedServer, trust:
     assert outcome.status is Status.WARN
 
 
-def test_refusing_a_request_without_accept_fails(scripted: ScriptedServer, trust: Trust) -> None:
+def test_refusing_a_request_without_accept_is_a_warning(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
     refusal = Reply(406, {"Content-Type": "text/html"}, b"<html><h1>406 Not Acceptable</h1>")
     scripted.route(
         USERS, by_accept({SCIM: scim_json(), "application/json": scim_json(), None: refusal})
     )
 
     rejected = found(against(scripted, trust), "negotiation.no_accept_rejected")
-    assert rejected.severity is Severity.FAIL
+    assert rejected.severity is Severity.WARN
     assert "with no Accept header: answered 406 Not Acceptable with HTML" in rejected.message
 
 

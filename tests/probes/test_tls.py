@@ -248,7 +248,7 @@ def test_interception_proxy_ca_is_tls_inspected_on_this_machines_path_with_cacer
 
     outcome, _ = check(port, cacert)
 
-    assert codes(outcome) == ["tls.inspected"]
+    assert codes(outcome) == ["tls.intercepted"]
     finding = outcome.findings[0]
     assert finding.scope is Scope.THIS_MACHINE
     assert "TLS-inspecting proxy (Zscaler)" in finding.message

@@ -49,7 +49,7 @@ check-tests: $(STAMP) components
 	SCIM_DOCTOR_REQUIRE_REAL=1 $(PYTEST_ENV) $(BIN)/python -m pytest --cov=scim_doctor \
 		--cov-report=term:skip-covered --cov-fail-under=88
 
-components: $(STAMP) ## install what the suite needs: chromium, node/npm, SCIMMY's packages (root)
+components: $(STAMP) ## install what the suite needs: chromium, node/npm, nginx, the npm servers' packages (root)
 	@sh scripts/ensure-components
 	$(BIN)/python -m tests.thirdparty.npm
 

@@ -1,8 +1,11 @@
-"""Install the SCIMMY test server's npm packages from the committed package-lock.json.
+"""Install the npm-based test servers' packages from their committed package-lock.json.
 
-The project's own files install what the tests need: `npm ci` in tests/thirdparty/scimmy when its
-node_modules is missing or holds other versions than package.json pins. The tests skip only when
-node/npm are missing or the npm registry cannot be reached; any other install failure is an error.
+Each server is one folder under tests/thirdparty (an `NpmProject`): a package.json pinning exact
+versions, its package-lock.json, and the server script. The project's own files install what the
+tests need: `npm ci` in that folder when its node_modules is missing or holds other versions than
+package.json pins. Under `make test` (SCIM_DOCTOR_REQUIRE_REAL=1) any reason it cannot is a
+failure; `make test-fast` lets the tests skip when node/npm are missing or the npm registry cannot
+be reached. Any other install failure is an error.
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-SCIMMY_DIR = Path(__file__).resolve().parent / "scimmy"
+HERE = Path(__file__).resolve().parent
 INSTALL_TIMEOUT_S = 300.0
-MIN_NODE_MAJOR = 16
-"""scimmy-routers' `engines.node`."""
 
 _OFFLINE = re.compile(
     r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
@@ -30,26 +32,46 @@ class InstallError(RuntimeError):
     """`npm ci` failed for a reason other than an unreachable registry."""
 
 
-def pinned() -> dict[str, str]:
-    """Package name -> exact version, from tests/thirdparty/scimmy/package.json."""
-    manifest = json.loads((SCIMMY_DIR / "package.json").read_text(encoding="utf-8"))
-    dependencies: dict[str, str] = manifest["dependencies"]
-    return dependencies
+@dataclass(frozen=True)
+class NpmProject:
+    """A folder with package.json, package-lock.json and the server it runs."""
+
+    name: str
+    directory: Path
+    min_node_major: int
+    """The oldest node its packages' `engines.node` allow."""
+
+    def pinned(self) -> dict[str, str]:
+        """Package name -> exact version, from package.json."""
+        manifest = json.loads((self.directory / "package.json").read_text(encoding="utf-8"))
+        dependencies: dict[str, str] = manifest["dependencies"]
+        return dependencies
+
+    def installed_version(self, package: str) -> str | None:
+        path = self.directory / "node_modules" / package / "package.json"
+        try:
+            version: str = json.loads(path.read_text(encoding="utf-8"))["version"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return version
+
+    def ensure_installed(self) -> str | None:
+        """None when the pinned packages are in node_modules (installing them if needed), else
+        why the tests cannot run it. Raises InstallError when npm fails for another reason."""
+        return _ensure_installed(self)
 
 
-def installed_version(package: str) -> str | None:
-    path = SCIMMY_DIR / "node_modules" / package / "package.json"
-    try:
-        version: str = json.loads(path.read_text(encoding="utf-8"))["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return version
+SCIMMY = NpmProject("SCIMMY", HERE / "scimmy", 16)
+"""SCIMMY + scimmy-routers on Express (scimmy-routers' `engines.node` is >= 16)."""
+BETTER_AUTH = NpmProject("Better Auth", HERE / "better_auth", 20)
+"""Better Auth with @better-auth/scim on node:http (better-auth's `engines.node` is >= 20)."""
+PROJECTS = (SCIMMY, BETTER_AUTH)
 
 
-def _node_problem() -> str | None:
+def _node_problem(project: NpmProject) -> str | None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        return "node and npm are needed for the SCIMMY server (apt-get install nodejs npm)"
+        return f"node and npm are needed for the {project.name} server (apt-get install nodejs npm)"
     try:
         version = subprocess.run(
             [node, "--version"], capture_output=True, text=True, timeout=10, check=True
@@ -57,25 +79,27 @@ def _node_problem() -> str | None:
     except (OSError, subprocess.SubprocessError) as exc:
         return f"`node --version` failed: {exc}"
     match = re.match(r"v(\d+)\.", version)
-    if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
-        return f"node {version} is too old for scimmy-routers (needs >= {MIN_NODE_MAJOR})"
+    if match is None or int(match.group(1)) < project.min_node_major:
+        return (
+            f"node {version} is too old for the {project.name} server "
+            f"(needs >= {project.min_node_major})"
+        )
     return None
 
 
 @functools.cache
-def ensure_installed() -> str | None:
-    """None when the pinned packages are in node_modules (installing them if needed), else
-    why the SCIMMY tests must skip. Raises InstallError when npm fails for another reason."""
-    problem = _node_problem()
+def _ensure_installed(project: NpmProject) -> str | None:
+    problem = _node_problem(project)
     if problem is not None:
         return problem
-    if all(installed_version(name) == version for name, version in pinned().items()):
+    pins = project.pinned()
+    if all(project.installed_version(name) == version for name, version in pins.items()):
         return None
     command = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
     try:
         done = subprocess.run(
             command,
-            cwd=SCIMMY_DIR,
+            cwd=project.directory,
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT_S,
@@ -90,25 +114,27 @@ def ensure_installed() -> str | None:
         tail = "\n".join(output.splitlines()[-15:])
         if _OFFLINE.search(output):
             return f"the npm registry cannot be reached (`npm ci` failed):\n{tail}"
-        raise InstallError(f"`npm ci` in {SCIMMY_DIR} exited {done.returncode}:\n{tail}")
-    wrong = {name: installed_version(name) for name, version in pinned().items()}
-    wrong = {name: got for name, got in wrong.items() if got != pinned()[name]}
+        raise InstallError(f"`npm ci` in {project.directory} exited {done.returncode}:\n{tail}")
+    wrong = {name: project.installed_version(name) for name in pins}
+    wrong = {name: got for name, got in wrong.items() if got != pins[name]}
     if wrong:
         raise InstallError(f"`npm ci` left other versions than package.json pins: {wrong}")
     return None
 
 
 def main() -> int:
-    """`python -m tests.thirdparty.npm`: install the pinned packages now (a `make test`
-    prerequisite), so no test waits for npm; says why and exits 1 when it cannot."""
-    try:
-        problem = ensure_installed()
-    except InstallError as exc:
-        problem = str(exc)
-    if problem is not None:
-        print(f"tests/thirdparty/npm: {problem}", file=sys.stderr)
-        return 1
-    return 0
+    """`python -m tests.thirdparty.npm`: install every project's pinned packages now (a
+    `make test` prerequisite), so no test waits for npm; says why and exits 1 when it cannot."""
+    failed = False
+    for project in PROJECTS:
+        try:
+            problem = project.ensure_installed()
+        except InstallError as exc:
+            problem = str(exc)
+        if problem is not None:
+            print(f"tests/thirdparty/npm: {project.name}: {problem}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""The opt-in write lifecycle (`check --allow-writes --only lifecycle`) against the two real
-third-party servers, started by the test on loopback behind real TLS with a token configured.
+"""The opt-in write lifecycle (`check --allow-writes --only lifecycle`) against the real
+third-party servers, started on loopback behind nginx with a token configured.
 
-scim2-server passes it. SCIMMY gets two findings, and each one is also shown here straight from
-the server's plain-HTTP port, which proves it is the server's behaviour and not the doctor's
-reading of it (docs/thirdparty.md traces both to the source). The lifecycle writes to a real
-server, so every run must leave nothing behind. The tests check this by listing the server's
-users and groups on its own port after the doctor has finished.
+The set of findings of each is docs/real-servers.md's (test_real_servers_doc.py). Each deviation
+is also shown here straight from the server's plain-HTTP port, which proves it is the server's
+behaviour and not the doctor's reading of it. The lifecycle writes to a real server, so every
+run must leave nothing behind. The tests check this by listing the server's users and groups on
+its own port after the doctor has finished.
 """
 
 from __future__ import annotations
@@ -17,32 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.thirdparty import npm
-from tests.thirdparty.doctor import Checked, run_check
+from tests.thirdparty.conftest import INSTALL_AND_RUN_TIMEOUT_S, WRITABLE, Reports
+from tests.thirdparty.doctor import Checked
 from tests.thirdparty.servers import USER_SCHEMA, RunningServer
 
-# The first run installs SCIMMY's npm packages (`npm ci`), which may take a while.
-pytestmark = pytest.mark.timeout(npm.INSTALL_TIMEOUT_S + 60)
+pytestmark = pytest.mark.timeout(INSTALL_AND_RUN_TIMEOUT_S)
 
-WRITES_MADE = "lifecycle.writes_made"
-"""The info finding every run that wrote carries: what was created and deleted."""
-EXPECTED_SCIM2_SERVER: dict[str, set[str]] = {}
-"""Beyond `lifecycle.writes_made`: scim2-server passes every lifecycle step."""
-EXPECTED_SCIMMY = {
-    "lifecycle": {"lifecycle.create_no_location", "lifecycle.patch_entra_rejected"},
-}
-"""Beyond `lifecycle.writes_made`: SCIMMY's two deviations, both warnings."""
 TEST_PREFIX = "scim-doctor-"
 """How the doctor names what it creates (docs: `scim-doctor-<8 hex digits>`)."""
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def _lifecycle(server: RunningServer) -> Checked:
-    return run_check(server, "--allow-writes", "--only", "lifecycle")
-
-
-def _with_writes_made(expected: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {"lifecycle": {WRITES_MADE, *expected.get("lifecycle", set())}}
 
 
 @contextlib.contextmanager
@@ -93,46 +76,34 @@ def _probe_user(client: httpx.Client, user_name: str) -> Iterator[httpx.Response
         assert client.delete(f"/Users/{created.json()['id']}").status_code == 204
 
 
-@pytest.fixture(scope="module")
-def scim2_checked(scim2_server: RunningServer) -> Checked:
-    return _lifecycle(scim2_server)
+@pytest.fixture
+def scimmy_checked(reports: Reports) -> Checked:
+    return reports.lifecycle("SCIMMY")
 
 
-@pytest.fixture(scope="module")
-def scimmy_checked(scimmy_server: RunningServer) -> Checked:
-    return _lifecycle(scimmy_server)
+@pytest.mark.parametrize("key", WRITABLE)
+def test_a_real_server_keeps_nothing_the_lifecycle_created(reports: Reports, key: str) -> None:
+    _assert_wrote_and_deleted_a_user_and_a_group(reports.lifecycle(key))
+    assert _test_names_left(reports.server(key)) == []
 
 
-def test_scim2_server_passes_the_write_lifecycle_in_every_patch_dialect(
-    scim2_checked: Checked,
-) -> None:
-    assert scim2_checked.codes() == _with_writes_made(EXPECTED_SCIM2_SERVER)
-    assert scim2_checked.exit_code == 0
-    lifecycle = scim2_checked.check("lifecycle")
+def test_scim2_server_applies_every_patch_dialect(reports: Reports) -> None:
+    lifecycle = reports.lifecycle("scim2-server").check("lifecycle")
     assert lifecycle["status"] == "pass"
     assert lifecycle["facts"]["patch_dialects"] == {"entra": True, "rfc": True, "okta": True}
 
 
-def test_scim2_server_keeps_nothing_the_lifecycle_created(
-    scim2_checked: Checked, scim2_server: RunningServer
+def test_better_auth_applies_every_patch_dialect(reports: Reports) -> None:
+    lifecycle = reports.lifecycle("Better Auth").check("lifecycle")
+    assert lifecycle["status"] == "pass"
+    assert lifecycle["facts"]["patch_dialects"] == {"entra": True, "rfc": True, "okta": True}
+
+
+def test_scimmy_applies_the_rfc_and_okta_patch_dialects_but_not_entras(
+    scimmy_checked: Checked,
 ) -> None:
-    _assert_wrote_and_deleted_a_user_and_a_group(scim2_checked)
-    assert _test_names_left(scim2_server) == []
-
-
-def test_scimmy_gets_exactly_its_two_known_lifecycle_deviations(scimmy_checked: Checked) -> None:
-    assert scimmy_checked.codes() == _with_writes_made(EXPECTED_SCIMMY)
-    assert scimmy_checked.exit_code == 0  # Both are warnings.
     lifecycle = scimmy_checked.check("lifecycle")
-    assert lifecycle["status"] == "warn"
     assert lifecycle["facts"]["patch_dialects"] == {"entra": False, "rfc": True, "okta": True}
-
-
-def test_scimmy_keeps_nothing_the_lifecycle_created(
-    scimmy_checked: Checked, scimmy_server: RunningServer
-) -> None:
-    _assert_wrote_and_deleted_a_user_and_a_group(scimmy_checked)
-    assert _test_names_left(scimmy_server) == []
 
 
 def test_scimmy_answers_a_create_with_201_but_no_location_header(

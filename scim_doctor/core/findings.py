@@ -48,9 +48,9 @@ _SPECS: tuple[FindingSpec, ...] = (
         "in the middle of every URL, or is dropped.",
         "Remove everything from '?' or '#' on. If the query is a tenant switch, ask the vendor "
         "for a path-based tenant URL.",
-        "RFC 7644 §3.2; RFC 3986 §3",
+        "RFC 7644 §1.3 (the Base URI MUST NOT contain a query string) and §3.2; RFC 3986 §3",
         RFC,
-        ADVICE_LEVEL,
+        MUST,
     ),
     FindingSpec(
         "url.entra_feature_flag",
@@ -240,7 +240,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Every client refuses an expired certificate; provisioning stops until it is renewed.",
         "Renew the certificate and deploy it (with its intermediate) on every node behind the "
         "host name.",
-        "RFC 5280 §4.1.2.5 (validity)",
+        "RFC 5280 §4.1.2.5 (validity) and §6.1.3 (path validation: the validity period MUST "
+        "include the current time)",
         RFC,
         MUST,
         providers=ALL,
@@ -253,7 +254,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "certificate was deployed too early.",
         "Check the clocks (NTP) of this machine and the server; deploy a certificate that is "
         "valid now.",
-        "RFC 5280 §4.1.2.5 (validity)",
+        "RFC 5280 §4.1.2.5 (validity) and §6.1.3 (path validation: the validity period MUST "
+        "include the current time)",
         RFC,
         MUST,
         providers=ALL,
@@ -575,7 +577,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Exempt the SCIM path from the SSO / web-login layer (reverse proxy, identity-aware "
         "proxy, application middleware) so it is authenticated by the bearer token alone and "
         "answers 401, not a login page, without one.",
-        "RFC 7644 §3.1 and §8.1 (SCIM JSON responses); field report label-studio#3487",
+        "RFC 7644 §3.8 (servers MUST return JSON-structured responses), §3.1 and §8.1 (SCIM "
+        "JSON responses); field report label-studio#3487",
         RFC,
         MUST,
         providers=ALL,
@@ -660,7 +663,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         "quotes, spaces or a line break inside it make every request fail with 401.",
         "Paste only the token itself into the identity provider: no 'Bearer ' prefix, no quotes, "
         "no surrounding whitespace or line breaks.",
-        "RFC 6750 §2.1 (b64token syntax of the Authorization header)",
+        "RFC 6750 §2.1 (b64token syntax of the Authorization header); RFC 9110 §2.2 (a sender "
+        "MUST NOT generate protocol elements that do not match the grammar)",
         RFC,
         MUST,
     ),
@@ -1256,7 +1260,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7643 §4.1.1 (userName: caseExact false); RFC 7644 §3.4.2.2 (comparison follows "
         "caseExact)",
         RFC,
-        SHOULD,
+        MUST,
     ),
     FindingSpec(
         "users.empty_filter_404",
@@ -1433,7 +1437,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "and a 'detail' naming what could not be parsed.",
         "RFC 7644 §3.4.2.2 and §3.12 (400 invalidFilter); field report: phasehq/console#1007",
         RFC,
-        SHOULD,
+        MUST,
     ),
     FindingSpec(
         "errors.invalid_filter_scim_type",
@@ -1442,9 +1446,10 @@ _SPECS: tuple[FindingSpec, ...] = (
         "The 400 is right, but without scimType 'invalidFilter' clients cannot tell a filter "
         "they must not send again from any other bad request.",
         'Add "scimType": "invalidFilter" to the SCIM Error of a 400 caused by the filter.',
-        "RFC 7644 §3.12 (scimType invalidFilter)",
+        "RFC 7644 §3.4.2.2 (MUST return 400 with scimType invalidFilter) and §3.12 (scimType "
+        "invalidFilter)",
         RFC,
-        SHOULD,
+        MUST,
     ),
     # --- lifecycle --------------------------------------------------------------------------------
     FindingSpec(
@@ -1627,7 +1632,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "profile changes never reach the application.",
         "Support PUT /Users/<id> with the full representation: answer 200 with the updated "
         "resource. If IIS answers 405, remove the WebDAV module (it claims PUT and DELETE too).",
-        "RFC 7644 §3.5.1 (replacing with PUT; implementers MUST support PUT)",
+        "RFC 7644 §3.5 (implementers MUST support PUT) and §3.5.1 (replacing with PUT)",
         RFC,
         MUST,
         providers=(JUMPCLOUD,),
@@ -1643,7 +1648,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         '(<modules><remove name="WebDAVModule"/></modules> and <handlers><remove '
         'name="WebDAV"/></handlers> in web.config); elsewhere check the proxy\'s and '
         "framework's allowed methods.",
-        "RFC 7644 §3.5.2 (modifying with PATCH); field report: snipe-it#11094",
+        "RFC 7644 §3.5 (implementers SHOULD support PATCH) and §3.5.2 (modifying with PATCH); "
+        "field report: snipe-it#11094",
         RFC,
         SHOULD,
         providers=(JUMPCLOUD,),

@@ -9,18 +9,51 @@ provider the verdicts do not blame, nor miss one they do.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scim_doctor.core.findings import CATALOGUE
-from scim_doctor.core.model import RequirementLevel, Scope, Severity
+from scim_doctor.core.model import ReferenceKind, RequirementLevel, Scope, Severity
 from scim_doctor.demo.faults import FAULTS
 from scim_doctor.scim.idp import PROFILES
 from tests.test_fault_matrix import run_against
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 PROVIDER_ORDER = tuple(profile.key for profile in PROFILES)
+
+RFC_REQUIREMENTS = Path(__file__).resolve().parent / "data" / "rfc_requirements.toml"
+"""code -> the RFC sentence its level rests on: rfc, section, quote (and a note)."""
+
+ABSOLUTE = re.compile(r"\b(?:MUST|REQUIRED|SHALL)\b")
+"""RFC 2119's absolute requirements, MUST NOT and SHALL NOT included; only capitals count (RFC
+7644 §1.2: lower-case words have their natural-language sense)."""
+
+
+def rfc_requirements() -> dict[str, dict[str, Any]]:
+    with RFC_REQUIREMENTS.open("rb") as file:
+        return tomllib.load(file)
+
+
+def names_section(reference: str, rfc: int, section: str) -> bool:
+    """Whether `reference` cites `section` of RFC `rfc`: a "§section" after "RFC rfc" and before
+    the next RFC it names, not the start of a longer section number (§3.5 is not §3.5.1)."""
+    for match in re.finditer(rf"RFC {rfc}(?!\d)", reference):
+        rest = reference[match.end() :]
+        following = re.search(r"RFC \d", rest)
+        span = rest[: following.start()] if following else rest
+        if re.search(rf"§{re.escape(section)}(?![.\d])", span):
+            return True
+    return False
+
 
 # The module fixture runs every fault once (two subprocesses at a time) before the first test.
 pytestmark = pytest.mark.timeout(600)
@@ -70,6 +103,40 @@ def test_given_a_fail_code_then_a_provider_trips_on_it_or_an_rfc_must_or_idp_rul
         and s.scope is Scope.ENDPOINT
     }
     assert unbacked == set()
+
+
+def test_given_the_rfc_quotes_then_each_is_a_short_sentence_its_entry_cites() -> None:
+    """A quote belongs to a catalogued code, and the entry's reference names its RFC and section,
+    so a reader of `explain` is sent where the sentence is."""
+    for code, record in rfc_requirements().items():
+        assert code in CATALOGUE, code
+        assert set(record) <= {"rfc", "section", "quote", "note"}, code
+        assert isinstance(record["rfc"], int) and isinstance(record["section"], str), code
+        assert 0 < len(record["quote"]) <= 300, code
+        assert names_section(CATALOGUE[code].reference, record["rfc"], record["section"]), code
+
+
+def test_given_a_must_level_code_then_an_rfc_sentence_with_must_or_shall_backs_it() -> None:
+    """`must` is claimed only where the RFC says MUST, MUST NOT, REQUIRED, SHALL or SHALL NOT."""
+    quotes = rfc_requirements()
+    for spec in CATALOGUE.values():
+        if spec.level is RequirementLevel.MUST:
+            assert spec.code in quotes, f"{spec.code}: no RFC sentence recorded"
+            assert ABSOLUTE.search(quotes[spec.code]["quote"]), spec.code
+
+
+def test_given_a_should_level_rfc_code_then_its_sentence_is_no_must() -> None:
+    """An RFC entry at warn or fail with level `should` has its sentence recorded, and that
+    sentence is a SHOULD or a statement without a keyword: were it a MUST, the level would be
+    `must`."""
+    quotes = rfc_requirements()
+    for spec in CATALOGUE.values():
+        if spec.level is not RequirementLevel.SHOULD:
+            continue
+        if spec.reference_kind is ReferenceKind.RFC and spec.severity is not Severity.INFO:
+            assert spec.code in quotes, f"{spec.code}: no RFC sentence recorded"
+        if spec.code in quotes:
+            assert not ABSOLUTE.search(quotes[spec.code]["quote"]), spec.code
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from tests.test_fault_matrix import run_against
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 PROVIDER_ORDER = tuple(profile.key for profile in PROFILES)
 
@@ -40,7 +40,8 @@ ABSOLUTE = re.compile(r"\b(?:MUST|REQUIRED|SHALL)\b")
 
 def rfc_requirements() -> dict[str, dict[str, Any]]:
     with RFC_REQUIREMENTS.open("rb") as file:
-        return tomllib.load(file)
+        loaded: dict[str, dict[str, Any]] = tomllib.load(file)
+    return loaded
 
 
 def names_section(reference: str, rfc: int, section: str) -> bool:

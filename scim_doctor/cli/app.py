@@ -12,6 +12,8 @@ own module and is registered here, so no command module imports this one.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -25,6 +27,7 @@ from scim_doctor.cli.cleanup import cleanup
 from scim_doctor.cli.delivery import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from scim_doctor.cli.demo import demo
 from scim_doctor.cli.diff import diff
+from scim_doctor.cli.serve import serve
 from scim_doctor.core.errors import InputError
 
 
@@ -34,24 +37,44 @@ def cli() -> None:
     """Diagnose why an identity provider cannot talk to a SCIM 2.0 endpoint, and how to fix it."""
 
 
-for _command in (check, demo, cleanup, diff, explain, codes):
+for _command in (check, serve, demo, cleanup, diff, explain, codes):
     cli.add_command(_command)
 
 
 def _fail(message: str, code: int, typed: Sequence[str] = ()) -> NoReturn:
     """One line on stderr and the exit code; a usage error's line is scrubbed of anything that
-    may be a token first (`typed`: the values on the command line)."""
+    may be a token first (`typed`: the values on the command line). With `--format nagios` the
+    line is the plugin's `SCIM UNKNOWN - ...` on stdout and the exit code 3 (UNKNOWN), as a
+    monitoring system expects of a plugin that could not check."""
     from scim_doctor.core.output import say
 
     if code == EXIT_USAGE:
         from scim_doctor.core.echo import hint_if_hidden, scrub
 
         message = hint_if_hidden(scrub(message, typed))
+    if _nagios_requested(typed):
+        from scim_doctor.reporters import nagios
+
+        if code == EXIT_USAGE:
+            message = "bad input: " + message.removeprefix("error: ")
+        with contextlib.suppress(OSError):
+            click.echo(nagios.unknown(message), nl=False)
+        raise SystemExit(int(nagios.State.UNKNOWN))
     try:
         say(f"scim-doctor: {message}")
     except OSError:  # stderr is gone (SIGHUP: the terminal closed); the exit code still counts
         pass
     raise SystemExit(code)
+
+
+def _nagios_requested(typed: Sequence[str]) -> bool:
+    """Whether the command line asks for `--format nagios` (before click has parsed it: a usage
+    error must already come out as a plugin's UNKNOWN)."""
+    words = list(typed)
+    return "--format=nagios" in words or any(
+        word == "--format" and following == "nagios"
+        for word, following in itertools.pairwise(words)
+    )
 
 
 def _interrupted() -> str:
@@ -145,11 +168,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except InputError as exc:
         _fail(f"error: {exc}", EXIT_USAGE, typed)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _fail(_interrupted(), EXIT_INTERRUPTED)
+        _fail(_interrupted(), EXIT_INTERRUPTED, typed)
     except Exception as exc:
         _fail(
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in scim-doctor; please "
             "report it with the command you ran (the token is redacted).",
             EXIT_INTERNAL,
+            typed,
         )
     raise SystemExit(result if isinstance(result, int) else EXIT_OK)

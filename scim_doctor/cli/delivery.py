@@ -106,7 +106,17 @@ def deliver(report: Report, how: ReportOptions) -> int:
         if written is not None:
             say(f"wrote {written}")
     write_bundle(report, how)
+    if how.output_format == "nagios":
+        return nagios_exit_code(report)
     return exit_code(report, how.fail_on)
+
+
+def nagios_exit_code(report: Report | None) -> int:
+    """With `--format nagios` the exit code is the plugin's state (0 OK, 1 WARNING, 2 CRITICAL,
+    3 UNKNOWN), as Nagios, Icinga and Checkmk read it; no report at all is UNKNOWN."""
+    from scim_doctor.reporters import nagios
+
+    return int(nagios.state(report)) if report is not None else int(nagios.State.UNKNOWN)
 
 
 def write_bundle(report: Report, how: ReportOptions) -> None:

@@ -87,6 +87,10 @@ def deliver(
 
         machine_on_stdout = any(d == "-" and f != "text" for f, d in outputs)
         ci_github.write(fleet, sys.stderr if machine_on_stdout else sys.stdout)
+    if outputs and outputs[0][0] == "nagios" and len(fleet.targets) == 1:
+        from scim_doctor.cli.delivery import nagios_exit_code
+
+        return nagios_exit_code(fleet.targets[0].report)
     return fleet.exit_code
 
 
@@ -115,6 +119,8 @@ def check_many(
                     f"choose one with --target NAME, or use {', '.join(fleet_reporter.FORMATS)}"
                 )
     if repeat_count > 1:
+        if outputs and outputs[0][0] == "nagios":
+            raise InputError("--format nagios checks once per call: use it without --repeat")
         if len(specs) != 1:
             raise InputError(
                 f"--repeat checks one target and {len(specs)} are selected: choose one with "

@@ -18,7 +18,7 @@ from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[Any], Any]
 
-REPORT_FORMATS = ("text", "json", "html", "junit", "markdown")
+REPORT_FORMATS = ("text", "json", "html", "junit", "markdown", "openmetrics", "nagios")
 """Kept in step with scim_doctor.reporters.FORMATS (a test checks) without importing it."""
 
 

@@ -16,6 +16,8 @@ FORMATS: dict[str, str] = {
     "html": "scim_doctor.reporters.html",
     "junit": "scim_doctor.reporters.junit",
     "markdown": "scim_doctor.reporters.markdown",
+    "openmetrics": "scim_doctor.reporters.openmetrics",
+    "nagios": "scim_doctor.reporters.nagios",
 }
 """Every report format, by the name used in --format and --report FORMAT=PATH."""
 

@@ -21,7 +21,7 @@ from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_
 SCHEMA_VERSION = "2.1"
 WIDTH = text_reporter.PIPE_WIDTH
 """The text width unless the caller gives one (the CLI gives the terminal's)."""
-FORMATS = ("text", "json", "junit", "markdown")
+FORMATS = ("text", "json", "junit", "markdown", "openmetrics")
 """Formats a report of several targets can be written in (html shows one target)."""
 
 _MARK = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E"}
@@ -303,6 +303,10 @@ def render(
         return render_junit(fleet)
     if output_format == "markdown":
         return render_markdown(fleet)
+    if output_format == "openmetrics":
+        from scim_doctor.reporters import openmetrics
+
+        return openmetrics.render_fleet(fleet)
     raise InputError(
         f"the {output_format} format shows one target: choose one with --target NAME, or use "
         f"{', '.join(FORMATS)}"

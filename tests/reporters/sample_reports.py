@@ -318,3 +318,84 @@ def failing() -> Report:
             ),
         ),
     )
+
+
+def warning() -> Report:
+    """Healthy, but the certificate expires within --expiry-warn-days: a WARNING, not a page."""
+    report = healthy()
+    soon = findings.make(
+        "tls.cert_expires_soon",
+        "the certificate for scim.example.com expires on 2026-12-05T00:00:00Z (7 days)",
+    )
+    checks = tuple(
+        dataclasses.replace(
+            check,
+            status=Status.WARN,
+            summary="TLSv1.3, certificate expires in 7 days",
+            findings=(soon,),
+            facts={
+                "protocol": "TLSv1.3",
+                "days_to_expiry": 7,
+                "chain": [
+                    {"subject": "CN=scim.example.com", "not_after": "2026-12-05T00:00:00Z"},
+                    {"subject": "CN=Example Intermediate", "not_after": "2030-01-01T00:00:00Z"},
+                ],
+            },
+        )
+        if check.id == "tls"
+        else check
+        for check in report.checks
+    )
+    return dataclasses.replace(report, checks=checks)
+
+
+def unreachable() -> Report:
+    """Nothing listens on the port: every provider fails, the later checks are skipped."""
+    refused = dataclasses.replace(
+        findings.make("connect.refused", "203.0.113.10:443 refused the connection"),
+        affects=("entra",),
+    )
+    return Report(
+        tool_version="0.1.0",
+        target=TARGET,
+        started_at="2026-11-27T10:00:00Z",
+        duration_ms=31.0,
+        environment=ENVIRONMENT,
+        idp_verdicts=(
+            _verdict(
+                "entra",
+                "Entra ID",
+                Verdict.WILL_FAIL,
+                (
+                    _rule(
+                        "entra.https",
+                        RuleStatus.BROKEN,
+                        "TCP connection: 203.0.113.10:443 refused the connection",
+                        ENTRA_DOC,
+                        ("connect.refused",),
+                    ),
+                ),
+            ),
+        ),
+        checks=(
+            CheckResult("url", "Base URL", Status.PASS, 0.1, "well formed"),
+            CheckResult(
+                "dns",
+                "DNS resolution",
+                Status.PASS,
+                12.3,
+                "scim.example.com has 1 address",
+                timings_ms={"dns": 12.3},
+            ),
+            CheckResult(
+                "connect",
+                "TCP connection",
+                Status.FAIL,
+                18.2,
+                "203.0.113.10:443 refused the connection",
+                findings=(refused,),
+            ),
+            _skip("tls", "TLS handshake and certificate", "requires connect, which failed"),
+            _skip("auth", "Token authentication", "requires tls, which was skipped"),
+        ),
+    )

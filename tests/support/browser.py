@@ -268,19 +268,21 @@ class Chromium:
 
     def open(
         self,
-        path: Path,
+        path: Path | str,
         *,
         color_scheme: str = "light",
         media: str = "",
         width: int = 1100,
         height: int = 900,
     ) -> Page:
-        """Load a local file in a new tab, with its console and network recorded from the start."""
+        """Load a local file (a Path) or a URL (a str, e.g. a server on loopback) in a new tab,
+        with its console and network recorded from the start."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
         ]
-        page = Page(self, target, session, path.resolve().as_uri())
+        url = path if isinstance(path, str) else path.resolve().as_uri()
+        page = Page(self, target, session, url)
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):
                 self.call(f"{domain}.enable", session=session)
@@ -308,7 +310,7 @@ class Chromium:
         return page
 
     @contextlib.contextmanager
-    def opened(self, path: Path, **options: Any) -> Iterator[Page]:
+    def opened(self, path: Path | str, **options: Any) -> Iterator[Page]:
         page = self.open(path, **options)
         try:
             yield page

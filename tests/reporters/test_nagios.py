@@ -78,3 +78,18 @@ def test_the_demo_exits_with_the_plugin_state(run_cli: Any, fault: str | None, c
 def test_the_plugin_exit_codes_apply_only_to_the_nagios_format(run_cli: Any) -> None:
     result = run_cli("demo", "--fault", "expired_cert", "--format", "json")
     assert result.exit_code == 1
+
+
+def test_one_target_of_a_config_is_a_plugin_too(run_cli: Any, tmp_path: Any) -> None:
+    from tests.support.fleet_servers import TOKEN, TOKEN_ENV, fleet_servers
+
+    with fleet_servers(tmp_path, {"expired": "expired_cert"}) as fleet:
+        config = fleet.config([("globex", "expired")])
+        args = ("check", "--config", str(config), "--target", "globex", "--format", "nagios")
+        result = run_cli(*args, env={TOKEN_ENV: TOKEN})
+        repeated = run_cli(*args, "--repeat", "2", env={TOKEN_ENV: TOKEN})
+    assert result.exit_code == 2
+    assert result.stdout.startswith("SCIM CRITICAL - https://globex.expired.fleet.test:")
+    assert "tls.cert_expired" in result.stdout.splitlines()[0]
+    assert repeated.exit_code == 3
+    assert repeated.stdout.startswith("SCIM UNKNOWN - bad input: --format nagios checks once")

@@ -123,8 +123,10 @@ def test_canary_token_and_personal_data_appear_in_no_format_nor_the_bundle(
     run_cli: Any, tmp_path: Path
 ) -> None:
     """Given a server whose users carry personal data, every report format (verbose text with
-    the exchanges, JSON, HTML, JUnit, Markdown) and the bundle hold neither it nor the token."""
-    outputs = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "html", "junit", "markdown")}
+    the exchanges, JSON, HTML, JUnit, Markdown, OpenMetrics, Nagios) and the bundle hold
+    neither it nor the token."""
+    formats = ("json", "html", "junit", "markdown", "openmetrics", "nagios")
+    outputs = {fmt: tmp_path / f"report.{fmt}" for fmt in formats}
     bundle = tmp_path / "bundle.zip"
     with DemoServer(TOKEN) as server:
         ca = server.write_ca(tmp_path)

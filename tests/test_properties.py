@@ -54,7 +54,7 @@ from scim_doctor.core.secrets import REDACTED, Secret, redact, redact_data, reda
 from scim_doctor.net.target import ENDPOINT_SUFFIXES, parse_base_url, parse_resolve
 from scim_doctor.reporters import html as html_reporter
 from scim_doctor.reporters import json as json_reporter
-from scim_doctor.reporters import junit, markdown, text
+from scim_doctor.reporters import junit, markdown, nagios, openmetrics, text
 from scim_doctor.scim import token_lint
 from scim_doctor.scim import validators as scim
 from tests.conftest import assert_valid_report
@@ -759,6 +759,8 @@ def test_a_token_planted_anywhere_in_a_report_is_in_no_format_as_written(
             "markdown": markdown.render(report),
             "junit": junit.render(report),
             "html": html_reporter.render(report),
+            "openmetrics": openmetrics.render(report),
+            "nagios": nagios.render(report),
         }
         for name, rendered in outputs.items():
             assert token not in _written(rendered), (name, where)

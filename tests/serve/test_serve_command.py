@@ -52,6 +52,7 @@ def test_serve_listens_on_a_free_port_answers_a_scrape_and_stops_on_sigterm(
             with httpx.Client(trust_env=False, timeout=30.0) as client:
                 probe = client.get(base + "probe", params={"target": "acme"})
                 metrics = client.get(base + "metrics")
+                pages = [client.get(base).text, client.get(base + "report?target=acme").text]
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=15)
         finally:
@@ -60,7 +61,8 @@ def test_serve_listens_on_a_free_port_answers_a_scrape_and_stops_on_sigterm(
                 process.communicate()
     assert process.returncode == 0, err
     assert "stopped (SIGTERM)" in err
-    assert TOKEN not in out + err + probe.text + metrics.text
+    assert TOKEN not in out + err + probe.text + metrics.text + "".join(pages)
+    assert "acme" in pages[0] and "<html" in pages[1]
     success = [
         sample.value
         for family in text_string_to_metric_families(probe.text)

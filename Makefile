@@ -63,10 +63,17 @@ format: $(STAMP) ## apply ruff's formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: $(STAMP) ## rewrite requirements/dev.txt after a dependency change (keeps other pins)
+# The lock needs only uv (from the current lock), not the installed package: a dependency just
+# added to pyproject.toml is not in the lock yet, so the stamp's `pip check` would fail first.
+$(BIN)/uv: $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	touch $(BIN)/uv
+
+lock: $(BIN)/uv ## rewrite requirements/dev.txt after a dependency change (keeps other pins)
 	$(BIN)/$(LOCK_COMMAND)
 
-lock-upgrade: $(STAMP) ## rewrite requirements/dev.txt with the newest allowed versions
+lock-upgrade: $(BIN)/uv ## rewrite requirements/dev.txt with the newest allowed versions
 	$(BIN)/$(LOCK_COMMAND) --upgrade
 
 test-latest: $(STAMP) ## the suite on the newest versions pyproject allows; writes requirements/drift-latest.md

@@ -22,6 +22,8 @@ from scim_doctor.serve.exporter import Exporter, Reply
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 HTML = "text/html; charset=utf-8"
 SERVER_NAME = "scim-doctor-exporter"
+IDLE_TIMEOUT_S = 60.0
+"""A connection that sends nothing for this long is closed: an idle client holds a thread."""
 
 
 class ExporterServer(http.server.ThreadingHTTPServer):
@@ -104,6 +106,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
+    timeout = IDLE_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a scrape every 15 s would fill a log with nothing worth reading."""

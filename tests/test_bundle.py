@@ -87,6 +87,7 @@ def bundle(tmp_path: Path, *, show_pii: bool = False) -> Path:
 def test_the_bundle_holds_every_format_and_a_readme(tmp_path: Path) -> None:
     names = set(members(bundle(tmp_path)))
     expected = {"README.txt", "report.json", "report.txt", "report.md", "reproduce.sh"}
+    expected.add("transcript.har")
     assert names == expected | ({"report.html"} if HTML_AVAILABLE else set())
 
 

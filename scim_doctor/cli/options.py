@@ -18,7 +18,7 @@ from scim_doctor.core.defaults import DEFAULT_DEADLINE, DEFAULT_EXPIRY_WARN_DAYS
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[Any], Any]
 
-REPORT_FORMATS = ("text", "json", "html", "junit", "markdown", "openmetrics", "nagios")
+REPORT_FORMATS = ("text", "json", "html", "junit", "markdown", "openmetrics", "nagios", "har")
 """Kept in step with scim_doctor.reporters.FORMATS (a test checks) without importing it."""
 
 
@@ -126,8 +126,16 @@ def consent_options(func: F) -> F:
                 "bundle_path",
                 default=None,
                 metavar="PATH.zip",
-                help="Also write a support bundle: HTML, JSON, text, Markdown and a README, "
-                "redacted.",
+                help="Also write a support bundle: HTML, JSON, text, Markdown, the HAR "
+                "transcript and a README, redacted.",
+            ),
+            click.option(
+                "--har",
+                "har_path",
+                default=None,
+                metavar="PATH",
+                help="Also write every request and response of the run as an HTTP Archive "
+                "(HAR 1.2), redacted; the same as --report har=PATH.",
             ),
             click.option(
                 "--allow-writes",

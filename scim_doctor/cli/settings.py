@@ -194,6 +194,9 @@ def report_options(run: dict[str, Any]) -> ReportOptions:
             )
         check_destination(destination)
         extra.append((output_format, destination))
+    if run.get("har_path") is not None:
+        check_destination(run["har_path"], "--har")
+        extra.append(("har", run["har_path"]))
     if run["bundle_path"] is not None:
         if not run["bundle_path"].endswith(".zip"):
             bundle = shown(run["bundle_path"], path=True)

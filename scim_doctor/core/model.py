@@ -133,6 +133,9 @@ class Exchange:
     """Per-phase timings (connect, tls, first_byte, total) in milliseconds."""
     error: str | None = None
     """Why no (complete) response arrived, if so."""
+    started_at: str | None = None
+    """ISO 8601 UTC time the request started (millisecond precision): HAR entries and the
+    waterfall place the request in time with it."""
 
 
 @dataclass(frozen=True)

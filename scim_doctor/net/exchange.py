@@ -8,6 +8,7 @@ best without the sending around it.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,13 @@ def as_sent(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
+def wall_clock(started: float) -> str:
+    """The UTC time at which the `time.perf_counter()` reading `started` was taken."""
+    at = time.time() - (time.perf_counter() - started)
+    stamp = dt.datetime.fromtimestamp(at, tz=dt.timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def timed_out(progress: Progress, budget: float, wanted: float) -> HttpError:
     """The timeout error, naming the phase the request was in when its budget ran out."""
     message = f"no complete response within {budget:.3g} s: timed out {progress.phase()}"
@@ -122,6 +130,7 @@ def transcript(
         body_truncated=response is not None and seen.truncated,
         timings_ms=progress.timings(),
         error=redact(error.message) if error else None,
+        started_at=wall_clock(progress.started),
     )
 
 
@@ -176,6 +185,7 @@ def refusal(
         body_truncated=False,
         timings_ms=timings,
         error=redact(message),
+        started_at=wall_clock(started),
     )
     return HttpResult(
         method=method,

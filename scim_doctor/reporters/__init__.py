@@ -18,6 +18,7 @@ FORMATS: dict[str, str] = {
     "markdown": "scim_doctor.reporters.markdown",
     "openmetrics": "scim_doctor.reporters.openmetrics",
     "nagios": "scim_doctor.reporters.nagios",
+    "har": "scim_doctor.reporters.har",
 }
 """Every report format, by the name used in --format and --report FORMAT=PATH."""
 

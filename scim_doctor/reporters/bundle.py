@@ -22,6 +22,7 @@ from scim_doctor.core.model import Report
 from scim_doctor.core.pii import mask_report, mask_text
 from scim_doctor.core.secrets import redact
 from scim_doctor.reporters import curl as curl_reporter
+from scim_doctor.reporters import har as har_reporter
 from scim_doctor.reporters import json as json_reporter
 from scim_doctor.reporters import markdown as markdown_reporter
 from scim_doctor.reporters import text as text_reporter
@@ -80,6 +81,8 @@ def _readme(
         "`scim-doctor diff OLD NEW`",
         "  report.txt   the terminal report with the HTTP exchanges (as with -v)",
         "  report.md    the Markdown report, to paste into a ticket",
+        "  transcript.har every request and response as an HTTP Archive (HAR 1.2): open it in "
+        "a browser's developer tools (Network tab, import) or any HAR viewer",
         "  reproduce.sh the curl command of every exchange of a failing or warning check, to "
         "replay it from the same machine (set SCIM_TOKEN first)",
     ]
@@ -138,6 +141,7 @@ def write_bundle(
         "report.txt": text_reporter.render(shown, verbose=True),
         "report.md": markdown_reporter.render(shown),
         "reproduce.sh": reproduce_script(shown),
+        "transcript.har": har_reporter.render(shown),
     }
     render_html = _html_renderer()
     if render_html is not None:

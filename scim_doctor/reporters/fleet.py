@@ -21,7 +21,7 @@ from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_
 SCHEMA_VERSION = "2.1"
 WIDTH = text_reporter.PIPE_WIDTH
 """The text width unless the caller gives one (the CLI gives the terminal's)."""
-FORMATS = ("text", "json", "junit", "markdown", "openmetrics")
+FORMATS = ("text", "json", "junit", "markdown", "openmetrics", "har")
 """Formats a report of several targets can be written in (html shows one target)."""
 
 _MARK = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E"}
@@ -286,6 +286,18 @@ def _renderer(name: str, lookup: Callable[[str], Callable[[Any], str]]) -> Calla
         raise InputError(f"the {name} format is not available in this version") from None
 
 
+def render_har(fleet: FleetReport) -> str:
+    """One HAR archive for the whole fleet: a page per target (its name), its entries under it."""
+    from scim_doctor.reporters import har
+
+    pages = [
+        har.page_and_entries(outcome.report, outcome.name)
+        for outcome in fleet.targets
+        if outcome.report is not None
+    ]
+    return har.archive(pages, fleet.tool_version)
+
+
 def render(
     fleet: FleetReport,
     output_format: str,
@@ -307,6 +319,8 @@ def render(
         from scim_doctor.reporters import openmetrics
 
         return openmetrics.render_fleet(fleet)
+    if output_format == "har":
+        return render_har(fleet)
     raise InputError(
         f"the {output_format} format shows one target: choose one with --target NAME, or use "
         f"{', '.join(FORMATS)}"

@@ -51,6 +51,7 @@ def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
         "body_truncated": exchange.body_truncated,
         "timings_ms": dict(exchange.timings_ms),
         "error": exchange.error,
+        "started_at": exchange.started_at,
     }
 
 

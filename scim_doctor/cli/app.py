@@ -27,6 +27,7 @@ from scim_doctor.cli.cleanup import cleanup
 from scim_doctor.cli.delivery import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from scim_doctor.cli.demo import demo
 from scim_doctor.cli.diff import diff
+from scim_doctor.cli.merge import merge
 from scim_doctor.cli.serve import serve
 from scim_doctor.core.errors import InputError
 
@@ -37,7 +38,7 @@ def cli() -> None:
     """Diagnose why an identity provider cannot talk to a SCIM 2.0 endpoint, and how to fix it."""
 
 
-for _command in (check, serve, demo, cleanup, diff, explain, codes):
+for _command in (check, serve, demo, cleanup, diff, merge, explain, codes):
     cli.add_command(_command)
 
 

@@ -107,6 +107,8 @@ def check(
 
 def _refuse_fleet_options(many: dict[str, Any]) -> None:
     """One BASE_URL: the options that only make sense with --config or --repeat are refused."""
+    if many.get("shard") is not None:
+        raise InputError("--shard needs --config FILE")
     for flag, key in (("--target", "target_names"), ("--tag", "target_tags")):
         if many[key]:
             raise InputError(f"{flag} needs --config FILE")
@@ -244,6 +246,16 @@ def _check_config(
         raise InputError("--bundle writes the report of one target: use it without --config")
     config = load_config(Path(many["config_path"]))
     selected = config.select(many["target_names"], many["target_tags"])
+    shard = None
+    if many["shard"] is not None:
+        from scim_doctor.core.shard import parse_shard
+
+        shard = parse_shard(many["shard"])
+        selected = shard.select(selected)
+        if not selected:
+            from scim_doctor.core.output import say
+
+            say(f"shard {shard} of {config.path} holds no target: nothing to check")
     specs = fleet.prepare([dataclasses.replace(t, **overrides) for t in selected])
     raise SystemExit(
         fleet_output.check_many(
@@ -257,5 +269,6 @@ def _check_config(
             quiet=many["quiet"],
             color=use_color(),
             github=github_actions(),
+            shard=str(shard) if shard is not None else None,
         )
     )

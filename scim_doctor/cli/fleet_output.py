@@ -106,8 +106,12 @@ def check_many(
     quiet: bool = False,
     color: bool = False,
     github: bool = False,
+    shard: str | None = None,
 ) -> int:
-    """The `check --config` / `--repeat` command after its options are parsed: run, write, exit."""
+    """The `check --config` / `--repeat` command after its options are parsed: run, write, exit.
+
+    `shard` ("K/N") is recorded in the report's environment, so `merge` can tell the shards of
+    one fleet apart."""
     from scim_doctor.core.errors import InputError
     from scim_doctor.reporters import fleet as fleet_reporter
 
@@ -136,4 +140,6 @@ def check_many(
             report = run_fleet(specs, concurrency, progress)
         finally:
             progress.close()
+        if shard is not None:
+            report.environment["shard"] = shard
     return deliver(report, outputs, verbose=verbose, quiet=quiet, color=color, github=github)

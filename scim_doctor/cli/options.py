@@ -201,6 +201,7 @@ FLEET_OPTIONS = (
     "config_path",
     "target_names",
     "target_tags",
+    "shard",
     "concurrency",
     "quiet",
     "repeat_count",
@@ -235,6 +236,14 @@ def fleet_options(func: F) -> F:
                 multiple=True,
                 metavar="TAG",
                 help="With --config: check the targets with this tag; repeatable.",
+            ),
+            click.option(
+                "--shard",
+                default=None,
+                metavar="K/N",
+                help="With --config: check only shard K of N (1-based), as one job of a CI "
+                "matrix; a target's shard depends on its name alone, so adding one moves no "
+                "other.",
             ),
             click.option(
                 "--concurrency",

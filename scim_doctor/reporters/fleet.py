@@ -37,6 +37,7 @@ def target_to_dict(outcome: TargetOutcome) -> dict[str, Any]:
         "base_url": outcome.base_url,
         "tags": list(outcome.tags),
         "idp": outcome.idp,
+        "source": outcome.source,
         "fail_on": outcome.fail_on.value,
         "started_at": report.started_at if report else None,
         "duration_ms": report.duration_ms if report else None,

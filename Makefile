@@ -8,6 +8,11 @@ LOCK   := requirements/dev.txt
 # every Python the package supports (3.10 and newer) and every platform, with hashes.
 LOCK_COMMAND := uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
 	--generate-hashes --no-emit-index-url --no-emit-find-links --quiet -o $(LOCK)
+# requirements/action.txt: what the GitHub Action (action.yml) installs before the package from
+# its own checkout: the runtime dependencies and the build backend, no dev tools, with hashes.
+ACTION_LOCK_COMMAND := uv pip compile pyproject.toml requirements/action.in --universal \
+	--python-version 3.10 --generate-hashes --no-emit-index-url --no-emit-find-links --quiet \
+	-o requirements/action.txt
 
 # CPython 3.11's AST builder keeps its depth counter in interpreter-wide state, so an ast.parse
 # nested inside another corrupts it: when pytest parses a test's source to show a failure, a
@@ -70,11 +75,13 @@ $(BIN)/uv: $(LOCK)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	touch $(BIN)/uv
 
-lock: $(BIN)/uv ## rewrite requirements/dev.txt after a dependency change (keeps other pins)
+lock: $(BIN)/uv ## rewrite requirements/dev.txt and action.txt after a dependency change (keeps other pins)
 	$(BIN)/$(LOCK_COMMAND)
+	$(BIN)/$(ACTION_LOCK_COMMAND)
 
 lock-upgrade: $(BIN)/uv ## rewrite requirements/dev.txt with the newest allowed versions
 	$(BIN)/$(LOCK_COMMAND) --upgrade
+	$(BIN)/$(ACTION_LOCK_COMMAND) --upgrade
 
 test-latest: $(STAMP) ## the suite on the newest versions pyproject allows; writes requirements/drift-latest.md
 	$(BIN)/python scripts/drift-check latest

@@ -179,3 +179,20 @@ def test_without_url_or_config_the_step_says_so_in_one_annotation(runner: Runner
 
     assert result.returncode == 2
     assert "::error title=scim-doctor::give the action a url or a config input" in result.stdout
+
+
+def test_the_matrix_example_gives_the_action_only_inputs_it_has_and_merges_its_report_files() -> (
+    None
+):
+    workflow = yaml.safe_load((ROOT / "docs" / "ci" / "github-matrix.yml").read_text())
+    steps = workflow["jobs"]["shard"]["steps"]
+    [scim] = [s for s in steps if "scim-doctor" in str(s.get("uses", ""))]
+    assert set(scim["with"]) <= set(ACTION["inputs"])
+    assert scim["with"]["shard"] == "${{ matrix.shard }}/4"
+    report_name = Path(
+        re.search(
+            r'report="\$\{RUNNER_TEMP:-/tmp\}/([^"]+)"', step("Check the SCIM endpoint")["run"]
+        )[1]  # type: ignore[index]
+    ).name
+    merge_runs = " ".join(s.get("run", "") for s in workflow["jobs"]["merge"]["steps"])
+    assert f"scim-doctor merge shards/*/{report_name}" in merge_runs

@@ -31,8 +31,9 @@ def merge(
 ) -> None:
     """Join the JSON reports of a fleet's shards into one report; exit as the whole fleet would.
 
-    Each REPORT.json is written by `check --config FILE --format json` (a --shard K/N of it, in
-    a CI matrix); reports of different schema versions, or naming one target twice, are refused.
+    Each REPORT.json... file is written by `check --config FILE --format json` (a --shard K/N of
+    it, in a CI matrix); reports of different schema versions, or naming one target twice, are
+    refused.
     """
     import json
     from pathlib import Path

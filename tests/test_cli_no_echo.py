@@ -64,6 +64,7 @@ SAFE_ARGUMENT = {
     "base_url": URL,
     "old_report": "{report}",
     "new_report": "{report}",
+    "reports": "{report}",
     "code": "tls.cert_expired",
 }
 """A good value for each argument, so that the canary is the only mistake on the line."""

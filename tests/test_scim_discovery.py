@@ -336,3 +336,38 @@ def test_a_missing_status_is_invalid() -> None:
 
     assert verdict.status_invalid == ("status is missing (REQUIRED)",)
     assert verdict.scim_type == "invalidFilter"
+
+
+def _attribute(name: str, subs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    node: dict[str, Any] = {"name": name, "type": "complex" if subs else "string"}
+    node["multiValued"] = bool(subs)
+    if subs:
+        node["subAttributes"] = subs
+    return node
+
+
+def _schema(urn: str) -> dict[str, Any]:
+    characteristics = [_attribute("name"), _attribute("type"), _attribute("caseExact")]
+    nested = _attribute("subAttributes", characteristics)
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": urn,
+        "name": "Schema",
+        "attributes": [_attribute("attributes", [*characteristics, nested])],
+    }
+
+
+def test_the_schema_meta_schema_may_describe_sub_attributes_of_sub_attributes() -> None:
+    """RFC 7643 §7: subAttributes has the same sub-attributes as attributes, so the schema of
+    Schema resources (which django-scim2 lists in /Schemas) nests one level deeper by design."""
+    meta = scim.validate_schema(_schema("urn:ietf:params:scim:schemas:core:2.0:Schema"))
+
+    assert [p.message for p in meta] == []
+
+
+def test_any_other_schema_that_nests_sub_attributes_twice_is_still_warned_about() -> None:
+    other = scim.validate_schema(_schema("urn:example:params:scim:schemas:Widget"))
+
+    assert [p.message for p in other] == [
+        "a sub-attribute has sub-attributes (complex attributes nest one level only)"
+    ]

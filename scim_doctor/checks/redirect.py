@@ -337,7 +337,21 @@ def _base_url_findings(
     alone: list[tuple[Walk | None, Finding]] = []
     for walk, finding in _walk_findings(base, ctx, configure):
         (shared if finding.code in of_users else alone).append((walk, finding))
-    if alone:
+    if alone and _no_root_resource(base, ctx):
+        last = base.last.result
+        rewrite = " after a trailing-slash redirect" if base.redirected else ""
+        shared.append(
+            (
+                None,
+                findings.make(
+                    "redirect.base_url_no_root",
+                    f"GET {base.start} answered {last.status}{rewrite}: no fault, RFC 7644 "
+                    "defines no resource at the service root and identity providers call /Users "
+                    "and the other endpoints, which are judged on their own",
+                ),
+            )
+        )
+    elif alone:
         seen = "; ".join(dict.fromkeys(finding.message for _, finding in alone))
         shared.append(
             (
@@ -351,6 +365,28 @@ def _base_url_findings(
             )
         )
     return shared
+
+
+NO_ROOT_STATUSES = frozenset({404, 405, 501})
+"""What a server with no service-root resource answers for it (not found, no GET, not
+implemented): RFC 7644 defines no resource there, so none of these is a fault."""
+
+
+def _no_root_resource(base: Walk, ctx: ProbeContext) -> bool:
+    """The bare base URL only shows that there is nothing at the service root: at most
+    same-origin trailing-slash rewrites (nginx's answer to a `location /x/`), then a 2xx or a
+    plain 'no such resource'. A sign-in page, another host, a 5xx or no answer is something else."""
+    for hop in base.hops[:-1]:
+        if (
+            hop.location is None
+            or not same_origin(hop.location, ctx)
+            or not _is_trailing_slash(hop)
+        ):
+            return False
+    last = base.last.result
+    if base.end != "answered" or last.error is not None or last.status is None:
+        return False
+    return 200 <= last.status < 300 or last.status in NO_ROOT_STATUSES
 
 
 async def _http_base(ctx: ProbeContext, client: HttpClient) -> Outcome:

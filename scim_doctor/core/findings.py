@@ -433,6 +433,22 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE_LEVEL,
     ),
     FindingSpec(
+        "redirect.base_url_no_root",
+        INFO,
+        "The bare base URL is not a SCIM resource (no fault)",
+        "The service root answers 2xx, 404, 405 or 501, perhaps after a same-host "
+        "trailing-slash redirect (nginx sends one for any `location /x/`): RFC 7644 defines no "
+        "resource at the base URL and no identity provider needs one — they call /Users, "
+        "/Groups and the discovery endpoints, judged on their own. OneLogin's Enable connects "
+        "to the base URL, but what it sends is not documented.",
+        "Nothing to fix for SCIM. If OneLogin will not enable the app, have the base URL answer "
+        "200 (for example a ServiceProviderConfig or an empty JSON object).",
+        "RFC 7644 §3.2 (endpoints are relative to the base URI; none is defined at the root); "
+        "OneLogin Developers: SCIM — Step 4 (enabling connects to the base URL)",
+        RFC,
+        SHOULD,
+    ),
+    FindingSpec(
         "redirect.base_url_answer",
         WARN,
         "The bare base URL does not answer as a SCIM service root",
@@ -441,8 +457,9 @@ _SPECS: tuple[FindingSpec, ...] = (
         "provider appends /Users, /Groups, ... and never sees this answer; RFC 7644 defines no "
         "resource at the service root.",
         "If OneLogin is in use and refuses to enable the app, make the base URL answer 200 "
-        "without redirecting (a trailing-slash rewrite or a 404/501 for the bare path is "
-        "harmless for every other provider).",
+        "without a sign-in page, another host or a server error in the way (a trailing-slash "
+        "rewrite or a 404/501 for the bare path is reported apart, as "
+        "redirect.base_url_no_root, and is no fault).",
         "OneLogin Developers: SCIM — Step 4. Test Your SCIM Implementation (enabling makes an "
         "initial connection to the SCIM base URL); RFC 7644 §3.2 (endpoints are relative to "
         "the base URI)",

@@ -159,12 +159,19 @@ def validate_schema(document: Any, *, strict: bool = False) -> list[Problem]:
     root.string("name", wrong=WARN)
     root.string("description", wrong=WARN)
     attributes = root.array("attributes", missing=FAIL)
+    # The meta-schema of Schema resources describes `attributes.subAttributes` with the same
+    # sub-attributes as `attributes` (RFC 7643 §7): its nesting is its definition, not a fault.
+    nesting = 3 if isinstance(urn, str) and urn.lower() == SCHEMA_META_URN else 1
     for attribute in root.items("attributes", attributes):
-        _schema_attribute(attribute, depth=1)
+        _schema_attribute(attribute, depth=1, nesting=nesting)
     return checker.problems
 
 
-def _schema_attribute(attribute: Scope, *, depth: int) -> None:
+SCHEMA_META_URN = "urn:ietf:params:scim:schemas:core:2.0:schema"
+"""(lower case) The schema of Schema resources themselves, which some servers also list."""
+
+
+def _schema_attribute(attribute: Scope, *, depth: int, nesting: int = 1) -> None:
     name = attribute.string("name", missing=FAIL)
     if name is not None and not re.fullmatch(r"\$ref|[A-Za-z][A-Za-z0-9_-]*", name):
         message = f"name {describe(name)} is not an ATTRNAME (RFC 7643 §2.1)"
@@ -187,13 +194,13 @@ def _schema_attribute(attribute: Scope, *, depth: int) -> None:
             message = "a complex attribute without subAttributes"
             attribute.graded(None, WARN, "subAttributes", "required", message)
         return
-    if depth > 1:
+    if depth > nesting:
         message = "a sub-attribute has sub-attributes (complex attributes nest one level only)"
         attribute.add(WARN, "subAttributes", "value", message)
         return
     subs = attribute.array("subAttributes")
     for sub in attribute.items("subAttributes", subs):
-        _schema_attribute(sub, depth=depth + 1)
+        _schema_attribute(sub, depth=depth + 1, nesting=nesting)
 
 
 def _keyword(node: Scope, name: str, allowed: Sequence[str], *, unknown: Severity) -> str | None:

@@ -392,19 +392,28 @@ def test_a_chain_longer_than_ten_requests_is_a_loop(
     assert [w["end"] for w in outcome.facts["walks"]] == ["too_many_hops", "too_many_hops"]
 
 
-def test_a_trailing_slash_rewrite_of_the_bare_base_url_is_one_warning_naming_onelogin(
+def test_a_trailing_slash_rewrite_of_the_bare_base_url_then_404_is_only_info_that_there_is_no_root(
     tmp_path: Path,
 ) -> None:
-    """Only OneLogin's Enable requests the bare base URL (nginx's `location /scim/v2/` answers
-    it with 301): one warning for OneLogin, and /Users, which every provider calls, is fine."""
+    """nginx's `location /scim/v2/` answers the bare base URL with 301, and the service has no
+    root resource (404): RFC 7644 defines none and no provider needs one, so no warning."""
     outcome, server = run_demo(tmp_path, "redirect_trailing_slash")
+
+    assert severities(outcome) == {"redirect.base_url_no_root": Severity.INFO}
+    text = message(outcome, "redirect.base_url_no_root")
+    assert f"GET {server.base_url} answered 404 after a trailing-slash redirect" in text
+    assert outcome.facts["configure_url"] == server.base_url
+
+
+def test_a_bare_base_url_that_crashes_is_one_warning_naming_onelogin(tmp_path: Path) -> None:
+    """Only OneLogin's Enable requests the bare base URL: a 500 there is one warning for
+    OneLogin, and /Users, which every provider calls, is fine."""
+    outcome, server = run_demo(tmp_path, "base_url_server_error")
 
     assert severities(outcome) == {"redirect.base_url_answer": Severity.WARN}
     text = message(outcome, "redirect.base_url_answer")
     assert f"GET {server.base_url}, the request OneLogin's Enable makes" in text
-    assert f"GET {server.base_url} answers 301" in text
-    assert f"ends at {server.base_url}/ (404)" in text
-    assert outcome.facts["configure_url"] == server.base_url
+    assert "500" in text
 
 
 def test_users_redirected_with_302_warns_of_both_the_slash_and_the_lost_post(

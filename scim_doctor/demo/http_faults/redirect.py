@@ -86,6 +86,14 @@ def _trailing_slash(request: Request, call_next: Handler) -> Response:
     return call_next(request)
 
 
+def _root_crashes(request: Request, call_next: Handler) -> Response:
+    """The bare base URL (which only OneLogin's Enable requests) crashes the application."""
+    if request.scheme == "https" and request.path in (BASE_PATH, BASE_PATH + "/"):
+        body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+        return Response(500, (("Content-Type", "text/html; charset=utf-8"),), body)
+    return call_next(request)
+
+
 def _downgrade(request: Request, call_next: Handler) -> Response:
     """An application behind a TLS-terminating proxy builds its redirects with http://."""
     if not _is_scim(request):
@@ -153,10 +161,18 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "redirect_trailing_slash",
         "The bare base URL answers only after a 301 to the same path with a trailing slash "
-        "(nginx's `location /scim/v2/`): only OneLogin's Enable requests it.",
+        "(nginx's `location /scim/v2/`), then 404: no fault, the service has no root resource.",
+        "http",
+        ("redirect.base_url_no_root",),
+        middleware=_trailing_slash,
+    ),
+    Fault(
+        "base_url_server_error",
+        "The bare base URL answers 500 (the app crashes on its root): only OneLogin's Enable "
+        "requests it.",
         "http",
         ("redirect.base_url_answer",),
-        middleware=_trailing_slash,
+        middleware=_root_crashes,
     ),
     Fault(
         "redirect_downgrade",

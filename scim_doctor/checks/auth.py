@@ -11,6 +11,10 @@ Comparing the four answers is what makes the diagnosis: a 403 or 404 that reques
 token get too comes before authentication (an allowlist, a wrong path), not from the token; a
 406 only the token gets means the token passed the gate and negotiation is the next check's job.
 
+A refusal by something in front of the API is no verdict on the token and gets its own code
+(checks/auth_front.py): an IP allow-list, a WAF or bot protection, a header buffer the token
+overflows. Every answer's Date header is compared with this machine's clock on the way.
+
 With --no-token only the three negative requests run. The check then never clears the checks
 that need the token: it is skipped (nothing wrong seen) or fails/warns with `unblocks_dependents`
 off, so they are skipped with a reason instead of running without credentials.
@@ -35,6 +39,7 @@ from scim_doctor.checks.auth_answers import (
     looks_html,
     quoted_reason,
 )
+from scim_doctor.checks.auth_front import clock_finding, refused_in_front
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding, Severity
@@ -108,7 +113,13 @@ async def run(ctx: ProbeContext) -> Outcome:
         cannot_tell = f"{NO_TOKEN_REASON}: the token itself was not tested"
         outcome.findings.extend(_judge_without_token(negatives))
     else:
-        judged = _judge_token(token, negatives, lint_found)
+        labelled = [(ask.label, result) for ask, result in negatives]
+        front = refused_in_front(token, labelled, len(ctx.token)) if ctx.token else None
+        judged = (
+            _Judged(front.summary, [front.finding], lint_found)
+            if front is not None
+            else _judge_token(token, negatives, lint_found)
+        )
         verdict = judged.summary
         cannot_tell = judged.skip_reason
         outcome.findings[:0] = judged.lint
@@ -116,6 +127,11 @@ async def run(ctx: ProbeContext) -> Outcome:
     outcome.facts["authenticated_request"] = verdict
     outcome.findings.extend(_judge_negatives(negatives, token))
     outcome.findings.extend(_judge_401s(answers))
+    clock, skew = clock_finding(results, dt.datetime.now(dt.timezone.utc))
+    if clock:
+        outcome.facts["server_clock"] = clock
+    if skew is not None:
+        outcome.findings.append(skew)
 
     refusal = _negatives_summary(negatives)
     outcome.summary = f"{verdict}; {refusal}"

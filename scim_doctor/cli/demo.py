@@ -42,7 +42,9 @@ def demo(fault: str | None, list_faults: bool, **run: Any) -> None:
         raise InputError(
             f"--fault {shown(fault, quote=True)}: unknown (see scim-doctor demo --list-faults)"
         )
-    token = random_source.token_urlsafe(32)
+    chars = FAULTS[fault].token_chars if fault is not None else None
+    # A fault about a front end's header limit needs a token as long as real ones get.
+    token = random_source.token_urlsafe(chars)[:chars] if chars else random_source.token_urlsafe(32)
     how = report_options(run)
     # The demo server is throwaway: a lifecycle fault shows nothing without writes.
     writes = run["allow_writes"] or (

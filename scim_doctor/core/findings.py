@@ -734,6 +734,105 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
+        "auth.ip_not_allowed",
+        FAIL,
+        "An IP allow-list refuses this machine's address",
+        "The server, or a firewall or WAF in front of it, admits clients by source address and "
+        "turned this machine down before the token was looked at. What it does with the identity "
+        "provider's calls depends on whether the provider's own egress ranges are on the list, "
+        "and no test from this machine can show that, either way. A list that admits the admin's "
+        "network but not the provider's ranges is the most reported cause of failed SCIM "
+        "connections.",
+        "Compare the allow-list with the ranges your identity provider publishes and add them: "
+        "Entra ID calls from the Azure service tag AzureActiveDirectory (Azure IP Ranges and "
+        "Service Tags); Okta from the IP ranges of your org's cell (Okta's ip_ranges.json); for "
+        "OneLogin, JumpCloud and Google ask their support. Then run the provider's own test "
+        "connection, the only test made from its addresses. To check the server with "
+        "scim-doctor, run it from an address the list admits.",
+        "Microsoft Learn: Tutorial: Develop and plan provisioning for a SCIM endpoint in "
+        "Microsoft Entra ID — IP Ranges (the AzureActiveDirectory service tag); Okta Help: Allow "
+        "access to Okta IP addresses; field reports azure-docs#53940, #56588, #124438",
+        IDP,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "auth.waf_blocked",
+        FAIL,
+        "A WAF or bot protection blocked the requests, with and without the token",
+        "A WAF, CDN or bot protection in front of the server answered with its block page before "
+        "the API saw the request, and it blocked the requests without the token as well, so it "
+        "decided on something of this client (address, reputation, country, client fingerprint) "
+        "or of the request (path, query). From here it cannot be told which: the identity "
+        "provider calls from other addresses with another client and may or may not be blocked.",
+        "Look the reference id in the message up in the WAF's event log to see which rule "
+        "fired. If it is a bot, reputation, rate or geo rule, exempt the SCIM path (or the "
+        "identity provider's published ranges) from it: provisioning is automated traffic by "
+        "design. If it is a rule on the request, fix the rule. Then run scim-doctor again from "
+        "an address the WAF lets through (a cloud shell is closer to the provider's network).",
+        "RFC 9110 §15.5.4 (403); AWS re:Post: identify the AWS WAF rule that blocks a request "
+        "(403 Forbidden); Cloudflare: Ray ID and Security Events",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "auth.waf_blocks_token",
+        FAIL,
+        "A WAF rule blocks the requests that carry the token",
+        "The WAF in front of the server lets the requests without the token through to the API "
+        "(which answers 401) and blocks the one with the token: a rule matches something in the "
+        "Authorization header (the token's length or characters read as an attack pattern). "
+        "Every identity provider sends the same token in the same header and is blocked too.",
+        "Find the rule in the WAF's event log by the reference id in the message and exclude "
+        "the Authorization header of the SCIM path from it (or the SCIM path from that rule "
+        "group). A new token may dodge one rule by chance but leaves the rule in place.",
+        "RFC 6750 §2.1 (the bearer token travels in the Authorization header); AWS re:Post: "
+        "identify the AWS WAF rule that blocks a request (403 Forbidden)",
+        ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
+        "auth.header_too_large",
+        FAIL,
+        "The token makes the request header too large for the front end",
+        "A proxy or load balancer in front of the API refused the request with the token as too "
+        "large (431, or 400 'Request Header Or Cookie Too Large') while the same request without "
+        "the token got through: the Authorization header the token makes is longer than the "
+        "front end accepts for one header line, commonly 8 KiB (nginx's default "
+        "large_client_header_buffers 4 8k). Every identity provider sends the same token and is "
+        "refused the same way; the token itself was never checked.",
+        "Raise the front end's limit above the header's size (nginx: large_client_header_buffers "
+        "4 16k; Apache: LimitRequestFieldSize 16380; IIS / http.sys: MaxFieldLength and "
+        "MaxRequestBytes; Node.js: --max-http-header-size), or use a shorter token (an opaque "
+        "token, or a JWT without the long group claims).",
+        "RFC 6585 §5 (431 Request Header Fields Too Large); RFC 9110 §5.4 (field limits); nginx "
+        "docs: large_client_header_buffers (default 4 8k)",
+        RFC,
+        ADVICE_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
+        "auth.clock_skew",
+        WARN,
+        "The server's clock and this machine's differ by more than 5 minutes",
+        "The Date the server (or its front end) puts on its answers is more than five minutes "
+        "from this machine's clock. Whatever compares a time from one side with the other's "
+        "clock goes wrong: a JWT's exp and nbf (RFC 7519 allows a leeway of a few minutes), "
+        "certificate validity, and this run's own date checks, made with this machine's clock. "
+        "Which clock is wrong cannot be told from here, so this names no provider.",
+        "Check this machine's clock first against a time source (timedatectl on Linux, "
+        "w32tm /query /status on Windows, sntp on macOS); if it is right, the server's clock is "
+        "wrong: turn on NTP (chrony, systemd-timesyncd, Windows Time) on the server and on the "
+        "proxy, load balancer or CDN node that answers for it.",
+        "RFC 9110 §6.6.1 (Date: sent only by a server whose clock approximates UTC); RFC 7519 "
+        "§4.1.4 and §4.1.5 (exp, nbf: a small leeway for clock skew); RFC 5280 §4.1.2.5 "
+        "(validity)",
+        RFC,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "auth.no_token_accepted",
         FAIL,
         "Requests without a token are accepted",

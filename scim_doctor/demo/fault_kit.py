@@ -53,6 +53,9 @@ class Fault:
     middleware: Middleware | None = None
     """Sees every request, the plain-HTTP listener's too (`request.scheme == "http"`, which the
     healthy server answers with a 308 to https)."""
+    token_chars: int | None = None
+    """The length of the token the demo issues for this fault, when it needs a long one (a
+    front end's header limit); None for the usual 43 characters."""
 
 
 def healthy_tls(certs: Certificates) -> ssl.SSLContext:

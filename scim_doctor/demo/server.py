@@ -274,7 +274,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(error_response(status, detail, scim_type).with_header("Connection", "close"))
 
     def _send(self, response: Response) -> None:
-        self.send_response(response.status)
+        self.send_response_only(response.status)
+        # A fault's own Server (the front end that answers) or Date (a wrong clock) replaces ours.
+        if response.header("Server") is None:
+            self.send_header("Server", self.version_string())
+        if response.header("Date") is None:
+            self.send_header("Date", self.date_time_string())
         for name, value in response.headers:
             self.send_header(name, value)
         has_body = response.status not in (204, 304)

@@ -50,6 +50,20 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+REFUSED_IN_FRONT = (
+    "auth.header_too_large",
+    "auth.ip_not_allowed",
+    "auth.waf_blocked",
+    "auth.waf_blocks_token",
+)
+"""The auth check's codes for a request refused in front of the API (checks/auth_front.py):
+when one stands it is why every rule reading the refused answers breaks, and the only reason."""
+
+
+def refused_in_front(observed: Observed) -> Finding | None:
+    return first_finding(observed, "auth", REFUSED_IN_FRONT)
+
+
 def token_request(observed: Observed) -> Mapping[str, Any] | None:
     return as_mapping(as_mapping(observed.facts("auth").get("requests")).get("token")) or None
 
@@ -114,6 +128,9 @@ def token_accepted(observed: Observed) -> RuleResult:
     said = str(observed.facts("auth").get("authenticated_request") or "")
     if "auth.sso_login_page" in observed.codes("auth"):
         return broken(f"the token is not checked by the API: {said}", "auth.sso_login_page")
+    front = refused_in_front(observed)
+    if front is not None:
+        return broken(said or finding_reason(front), front.code)
     if status is not None and 200 <= status < 300:
         return ok(said or f"the token works ({status})")
     negatives = as_mapping(observed.facts("auth").get("requests"))

@@ -57,6 +57,11 @@ def unknown(reason: str) -> RuleResult:
     return RuleResult(RuleStatus.UNKNOWN, clip(reason))
 
 
+CONTEXT_CODES = frozenset({"auth.clock_skew"})
+"""Findings a check reports beside its answers, about what surrounds them (two clocks that
+disagree): a rule that breaks on an answer never names them, so they keep their own severity."""
+
+
 class Observed:
     """The report's check results by id, with the questions rules ask of them."""
 
@@ -79,13 +84,14 @@ class Observed:
 
     def problem_codes(self, *check_ids: str) -> tuple[str, ...]:
         """Codes of the warn and fail findings of these checks, in order: what a rule that
-        reads a check's facts (a status code, a count) trips on when it breaks."""
+        reads a check's facts (a status code, a count) trips on when it breaks. Codes about
+        the run's surroundings (`CONTEXT_CODES`) are never what a status trips on."""
         return tuple(
             dict.fromkeys(
                 finding.code
                 for check_id in check_ids
                 for finding in self.findings(check_id)
-                if finding.severity is not Severity.INFO
+                if finding.severity is not Severity.INFO and finding.code not in CONTEXT_CODES
             )
         )
 

@@ -13,6 +13,7 @@ from scim_doctor.scim.idp_common import (
     codes_rule,
     first_finding,
     https_reachable,
+    refused_in_front,
     settled_by_check,
     token_accepted,
     token_request,
@@ -92,9 +93,10 @@ def okta_invalid_credentials_refused(observed: Observed) -> RuleResult:
                 *observed.problem_codes("auth"),
             )
         if status != 401:
+            front = refused_in_front(observed)
             return broken(
                 f"GET /Users {label} answered {status}, not 401",
-                *observed.problem_codes("auth", "redirect"),
+                *((front.code,) if front else observed.problem_codes("auth", "redirect")),
             )
     non_token = as_mapping(requests.get("non_token"))
     if not non_token:

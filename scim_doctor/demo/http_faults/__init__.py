@@ -7,6 +7,7 @@ from scim_doctor.demo.http_faults import (
     auth,
     discovery,
     errors,
+    front,
     lifecycle,
     negotiation,
     redirect,
@@ -16,6 +17,7 @@ from scim_doctor.demo.http_faults import (
 HTTP_FAULTS: tuple[Fault, ...] = (
     *redirect.FAULTS,
     *auth.FAULTS,
+    *front.FAULTS,
     *negotiation.FAULTS,
     *users.FAULTS,
     *discovery.FAULTS,

@@ -18,7 +18,13 @@ from scim_doctor.net.refusals import (
     server_clock,
     waf_block,
 )
-from tests.test_body_sniff import AKAMAI_DENIED, CLOUDFLARE_BLOCK, CLOUDFRONT_WAF, F5_REJECTED
+from tests.test_body_sniff import (
+    AKAMAI_DENIED,
+    CLOUDFLARE_BLOCK,
+    CLOUDFRONT_WAF,
+    F5_REJECTED,
+    INCAPSULA,
+)
 
 CF = {"Content-Type": "text/html; charset=UTF-8", "CF-RAY": "8f1c2d3e4a5b6c7d-FRA"}
 
@@ -114,6 +120,13 @@ def test_given_a_cloudfront_waf_page_then_the_request_id_is_quoted() -> None:
 def test_given_f5_asms_rejection_page_answered_with_200_then_it_is_still_a_block() -> None:
     block = waf_block(200, {"Content-Type": "text/html"}, F5_REJECTED)
     assert block is not None and block.vendor == "F5 BIG-IP"
+    assert block.reference == "support ID 9876543210123456789"
+
+
+def test_given_an_imperva_page_then_its_incident_id_is_quoted() -> None:
+    block = waf_block(403, {"Content-Type": "text/html"}, INCAPSULA)
+    assert block is not None and block.vendor == "Imperva Incapsula"
+    assert block.reference == "Incident ID 1234000560123-987"
 
 
 @pytest.mark.parametrize("status", [401, 404, 429, 500, 503])
@@ -158,6 +171,12 @@ def test_given_cloudflare_error_1006_then_the_ban_is_named_with_the_ray_id_and_a
     )
     assert refusal.reference == "Ray ID 8f1c2d3e4a5b6c7d-FRA"
     assert refusal.address == "198.51.100.23"
+
+
+def test_given_a_401_saying_the_token_is_not_allowed_from_this_address_then_it_is_one() -> None:
+    body = b'{"error":"access_denied","error_description":"Not allowed from this IP address"}'
+    refusal = ip_refusal(401, {"Content-Type": "application/json"}, body)
+    assert refusal is not None and refusal.said == "Not allowed from this IP address"
 
 
 def test_given_a_451_geo_block_then_it_is_an_address_refusal() -> None:

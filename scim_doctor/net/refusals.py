@@ -184,8 +184,9 @@ _REFUSED = (
 _IP_PHRASES = (
     re.compile(rf"{_SUBJECT}{_WINDOW}\b{_REFUSED}", re.I),
     re.compile(
-        r"\b(?:banned|blocked|denied|rejected|restricted)\s+(?:access\s+(?:from|for)\s+)?"
-        r"(?:your|this|the client'?s?|the) (?:ip\b|ip address|address|country|region)",
+        r"\b(?:banned|blocked|denied|rejected|restricted|not (?:allowed|permitted|authori[sz]ed))"
+        r"\s+(?:access\s+)?(?:from|for|to)?\s*(?:your|this|the client'?s?|the) "
+        r"(?:ip\b|ip address|address|country|region)",
         re.I,
     ),
     re.compile(

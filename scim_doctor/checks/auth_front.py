@@ -92,11 +92,17 @@ def _answered(result: HttpResult) -> str:
 
 
 def _others(negatives: Labelled) -> str:
-    parts = [
-        f"{label}: {_answered(r) if r.status is not None else 'no answer'}"
-        for label, r in negatives
-    ]
-    return "; ".join(parts)
+    """How the requests without the token were answered: "got 401 Unauthorized without a token,
+    with a random bearer token and with 'Authorization: non-token'"."""
+    groups: dict[str, list[str]] = {}
+    for label, result in negatives:
+        answer = _answered(result) if result.status is not None else "no answer"
+        groups.setdefault(answer, []).append(label)
+    return "; ".join(f"got {answer} {_join(labels)}" for answer, labels in groups.items())
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _header_finding(
@@ -117,7 +123,7 @@ def _header_finding(
         )
     message = (
         f"{what} answered {_answered(token)}{said}{server}, while the same request "
-        f"{_others(negatives)}: the token is {chars:,} characters long, so its header line "
+        f"{_others(negatives)}. The token is {chars:,} characters long, so its header line "
         f"'Authorization: Bearer <token>' is {line:,} bytes, {limit}. The front end refused "
         "the request before the API saw the token; every identity provider sends the same "
         "token in the same header and is refused the same way"
@@ -137,7 +143,8 @@ def _ip_finding(what: str, token: HttpResult, refusal: Refusal, negatives: Label
         f"; the answer gives this machine's address as {refusal.address}" if refusal.address else ""
     )
     message = (
-        f"{what} answered {_answered(token)}{said}{who}{seen}; requests {_others(negatives)}. "
+        f"{what} answered {_answered(token)}{said}{who}{seen}; the same request "
+        f"{_others(negatives)}. "
         "The server, or a firewall or WAF in front of it, admits clients by their address, and "
         "this machine's is not on its list: the token was never checked. A test from this "
         "machine cannot prove that the identity provider's addresses are allowed, nor that they "
@@ -163,7 +170,7 @@ def _waf_finding(what: str, token: HttpResult, refusal: Refusal, negatives: Labe
     if "without a token" in blocked:
         message = (
             f"{what} answered {_answered(token)}: a block by {refusal.describe()}; requests "
-            f"{' and '.join(blocked)} were blocked too, so the block comes before the token is "
+            f"{_join(blocked)} were blocked too, so the block comes before the token is "
             f"looked at. {vendor} decided against this client (its address, reputation or "
             "country, its client fingerprint) or against the request itself (path, query, "
             "headers), and this run cannot tell which: whether the identity provider's calls, "

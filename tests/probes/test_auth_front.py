@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_a_waf_blocking_only_the_request_with_the_token_says_the_provider_is_blo
     assert codes(outcome) == {"auth.waf_blocks_token": Severity.FAIL}
     text = message(outcome, "auth.waf_blocks_token")
     assert "AWS WAF / CloudFront" in text and "request ID Xq3Lk9vB2" in text
-    assert "without a token: 401" in text
+    assert "got 401 Unauthorized without a token" in text
     assert "sends the same token" in text
 
 
@@ -123,7 +124,7 @@ def test_a_json_ip_allow_list_error_after_authentication_is_an_ip_refusal(tmp_pa
     assert codes(outcome) == {"auth.ip_not_allowed": Severity.FAIL}
     text = message(outcome, "auth.ip_not_allowed")
     assert "your IP address is not permitted" in text
-    assert "without a token: 401" in text
+    assert "got 401 Unauthorized without a token" in text
 
 
 def test_a_451_saying_the_country_is_blocked_is_an_address_refusal(tmp_path: Path) -> None:
@@ -148,11 +149,11 @@ def test_a_long_token_refused_as_a_too_large_header_names_its_length_and_the_8_k
 
     assert codes(outcome) == {"auth.header_too_large": Severity.FAIL}
     text = message(outcome, "auth.header_too_large")
-    assert f"the token is {LONG_TOKEN_CHARS:,} characters long" in text
+    assert f"The token is {LONG_TOKEN_CHARS:,} characters long" in text
     assert f"{LONG_TOKEN_CHARS + 22:,} bytes" in text
     assert "large_client_header_buffers 4 8k" in text
     assert "'400 Request Header Or Cookie Too Large'" in text
-    assert "without a token: 401" in text
+    assert "got 401 Unauthorized without a token" in text
     assert LONG_TOKEN not in text
 
 
@@ -207,7 +208,7 @@ def test_a_server_clock_15_minutes_slow_is_a_warning_naming_both_times(tmp_path:
 def test_a_server_clock_ahead_says_ahead(tmp_path: Path) -> None:
     outcome = against(_dated(dt.timedelta(hours=2, minutes=3)), tmp_path)
 
-    assert "2 h 3 min" in message(outcome, "auth.clock_skew")
+    assert re.search(r"2 h (?:2 min 5\d s|3 min)", message(outcome, "auth.clock_skew"))
     assert "ahead of this machine's" in message(outcome, "auth.clock_skew")
 
 

@@ -826,9 +826,9 @@ _SPECS: tuple[FindingSpec, ...] = (
         "w32tm /query /status on Windows, sntp on macOS); if it is right, the server's clock is "
         "wrong: turn on NTP (chrony, systemd-timesyncd, Windows Time) on the server and on the "
         "proxy, load balancer or CDN node that answers for it.",
-        "RFC 9110 §6.6.1 (Date: sent only by a server whose clock approximates UTC); RFC 7519 "
-        "§4.1.4 and §4.1.5 (exp, nbf: a small leeway for clock skew); RFC 5280 §4.1.2.5 "
-        "(validity)",
+        "RFC 9110 §6.6.1 (Date: the best available approximation of when the answer was "
+        "made); RFC 7519 §4.1.4 and §4.1.5 (exp, nbf: a small leeway for clock skew); RFC 5280 "
+        "§4.1.2.5 (validity)",
         RFC,
         ADVICE_LEVEL,
     ),

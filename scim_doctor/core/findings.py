@@ -1380,17 +1380,18 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
     FindingSpec(
         "users.empty_filter_404",
-        INFO,
+        WARN,
         "Search without matches answers 404",
-        "A search that matches nobody should return 200 with totalResults 0. Okta accepts 404 "
+        "A search that matches nobody SHALL return 200 with totalResults 0. Okta accepts 404 "
         "here, but Entra ID's 'Test connection' searches a random userName and expects the "
-        "empty ListResponse.",
+        "empty ListResponse, and Entra ID searches before every create.",
         'Answer searches without matches with 200 and {"schemas": [ListResponse URN], '
         '"totalResults": 0, "Resources": []}.',
         "RFC 7644 §3.4.2 (no match: 200 with totalResults 0); Okta SCIM 2.0 reference (404 "
         "accepted); Entra ID: develop a SCIM endpoint (Test connection)",
         RFC,
-        SHOULD,
+        MUST,
+        providers=(ENTRA,),
     ),
     FindingSpec(
         "users.empty_directory",

@@ -126,9 +126,10 @@ def entra_test_connection(observed: Observed) -> RuleResult:
     if status is None:
         return broken(f"{asked} got no answer", *observed.problem_codes("users"))
     if status != 200:
+        named = "users.empty_filter_404" if status == 404 else None
         return broken(
             f"{asked} answered {status}; Entra ID expects 200 with an empty ListResponse",
-            *observed.problem_codes("users"),
+            *([named] if named in observed.codes("users") else observed.problem_codes("users")),
         )
     not_list = first_finding(observed, "users", ["users.not_list_response"])
     if not_list is not None:

@@ -96,6 +96,15 @@ def _filter_refused(request: Request, call_next: Handler) -> Response:
     return call_next(request)
 
 
+def _no_match_404(request: Request, response: Response) -> Response:
+    """A search that matches nobody is answered 404 instead of an empty ListResponse."""
+    if response.status != 200 or not any(key.lower() == "filter" for key in request.query):
+        return response
+    if response.json().get("totalResults") != 0:
+        return response
+    return error_response(404, "No user matches the filter")
+
+
 def _with_password(request: Request, response: Response) -> Response:
     """Every user comes back with its stored password hash."""
     if response.status != 200:
@@ -282,6 +291,13 @@ FAULTS: tuple[Fault, ...] = (
         "http",
         ("users.filter_unsupported",),
         middleware=on_route("GET", "/Users", _filter_refused),
+    ),
+    Fault(
+        "users_empty_search_404",
+        "a search that matches nobody is answered 404, not an empty ListResponse",
+        "http",
+        ("users.empty_filter_404",),
+        middleware=on_route("GET", "/Users", map_response(_no_match_404)),
     ),
     Fault(
         "users_password_returned",

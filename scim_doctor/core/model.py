@@ -76,9 +76,9 @@ class Scope(str, Enum):
     ENDPOINT = "endpoint"
     THIS_MACHINE = "this_machine"
     """The admin's own path: a TLS-inspecting proxy, a local proxy, this machine's resolver, an
-    allow-list or WAF that blocks this machine's address. The identity provider does not take that path, so the server itself may be fine:
-    the run fails (it could not check the server from here) and the providers it hides read
-    not_judged_here rather than will_fail."""
+    allow-list or WAF that blocks this machine's address. The identity provider does not take
+    that path, so the server itself may be fine: the run fails (it could not check the server
+    from here) and the providers it hides read not_judged_here rather than will_fail."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ DEADLINE = 1.5
 """--deadline of the deadline scenarios, with --timeout LONG_TIMEOUT."""
 DEADLINE_SLACK = 0.6
 """What the run may take past --deadline: building and rendering the report, closing sockets."""
+LOAD_SLACK = 1.5
+"""What a step scenario may take past 2 x --timeout on a loaded two-core CI machine (process
+start, imports, rendering while other tests run): a hang would take the whole --deadline or
+for ever, far past this."""
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 NO_PROXY_ENV: dict[str, str | None] = {
     **dict.fromkeys(PROXY_VARIABLES),
@@ -242,7 +246,7 @@ def test_a_resolver_that_never_answers_ends_the_run_within_twice_the_timeout(
     netns.require()
     summary, report, wall = run_with_silent_resolver(tmp_path, *within_timeout())
 
-    assert summary["seconds"] < 2 * TIMEOUT
+    assert summary["seconds"] < 2 * TIMEOUT + LOAD_SLACK
     assert summary["code"] == 1
     assert summary["queries"] >= 1, "the fake resolver was never asked"
     assert_valid_report(report_validator, report)
@@ -272,7 +276,7 @@ def test_a_port_dropping_syns_ends_the_run_within_twice_the_timeout(
 ) -> None:
     outcome = run_against(run_cli, report_validator, full_backlog, *within_timeout())
 
-    assert outcome.seconds < 2 * TIMEOUT, f"took {outcome.seconds:.2f} s"
+    assert outcome.seconds < 2 * TIMEOUT + LOAD_SLACK, f"took {outcome.seconds:.2f} s"
     assert outcome.result.exit_code == 1
     assert outcome.codes.get("connect.timeout") == "connect"
 
@@ -293,7 +297,7 @@ def test_a_silent_tls_port_ends_the_run_within_twice_the_timeout(
 ) -> None:
     outcome = run_against(run_cli, report_validator, silent_port, *within_timeout())
 
-    assert outcome.seconds < 2 * TIMEOUT, f"took {outcome.seconds:.2f} s"
+    assert outcome.seconds < 2 * TIMEOUT + LOAD_SLACK, f"took {outcome.seconds:.2f} s"
     assert outcome.result.exit_code == 1
     assert outcome.codes.get("tls.handshake_timeout") == "tls"
 
@@ -317,7 +321,7 @@ def test_a_server_that_never_sends_the_first_byte_ends_the_run_within_twice_the_
         run_cli, report_validator, https_server.port, *within_timeout(), cacert=cacert
     )
 
-    assert outcome.seconds < 2 * TIMEOUT, f"took {outcome.seconds:.2f} s"
+    assert outcome.seconds < 2 * TIMEOUT + LOAD_SLACK, f"took {outcome.seconds:.2f} s"
     assert outcome.result.exit_code == 1
     assert outcome.codes.get("http.timeout") == "auth", outcome.codes
     assert outcome.status("tls") == "pass"
@@ -354,7 +358,7 @@ def test_a_body_trickling_one_byte_per_second_ends_the_run_within_twice_the_time
         cacert=cacert,
     )
 
-    assert outcome.seconds < 2 * TRICKLE_TIMEOUT, f"took {outcome.seconds:.2f} s"
+    assert outcome.seconds < 2 * TRICKLE_TIMEOUT + LOAD_SLACK, f"took {outcome.seconds:.2f} s"
     assert outcome.result.exit_code == 1
     assert outcome.codes.get("http.timeout") == "auth", outcome.codes
 
@@ -381,7 +385,7 @@ def test_a_connection_kept_open_after_an_unframed_body_ends_the_run_within_twice
         run_cli, report_validator, https_server.port, *within_timeout(), cacert=cacert
     )
 
-    assert outcome.seconds < 2 * TIMEOUT, f"took {outcome.seconds:.2f} s"
+    assert outcome.seconds < 2 * TIMEOUT + LOAD_SLACK, f"took {outcome.seconds:.2f} s"
     assert outcome.result.exit_code == 1
     assert outcome.codes.get("http.timeout") == "auth", outcome.codes
 

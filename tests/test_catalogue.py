@@ -163,3 +163,52 @@ def test_given_a_demo_fault_then_each_expected_code_breaks_the_providers_its_ent
             assert affects == CATALOGUE[code].providers, f"{fault}: {code} affects {affects}"
         else:
             assert affects == (), f"{fault}: {code} is {finding['severity']} yet affects {affects}"
+
+
+WARN_ON_A_SHOULD = {
+    "negotiation.json_rejected": "breaks clients that ask for application/json (scripts, older "
+    "SCIM clients, test buttons) once one is used",
+    "negotiation.no_accept_rejected": "breaks any client that sends no Accept header (field "
+    "report: an Entra ID Test connection answered 406, azure-docs#94189)",
+    "negotiation.wrong_content_type": "breaks clients that choose their parser by Content-Type",
+    "users.deep_total_mismatch": "breaks later: users past the short pages are never imported",
+    "users.deep_nonconformant_users": "breaks stricter clients that validate users; tolerant "
+    "providers accept them today",
+    "users.resource_nonconformant": "breaks stricter clients that validate users; tolerant "
+    "providers accept them today",
+    "users.list_response_inconsistent": "breaks paging clients once the directory outgrows one "
+    "page",
+    "users.count_zero_ignored": "breaks clients that count users with count=0: they get pages",
+    "discovery.service_provider_config_missing": "breaks clients that read discovery "
+    "(SailPoint, Okta Identity Governance, SCIM SDKs), none of the five provisioning clients",
+    "discovery.service_provider_config_invalid": "as service_provider_config_missing",
+    "discovery.resource_types_invalid": "as service_provider_config_missing",
+    "discovery.schemas_invalid": "as service_provider_config_missing",
+    "errors.unknown_id_not_404": "breaks later: a user deleted on the server is not seen as gone",
+    "lifecycle.create_no_meta": "breaks later: clients that read meta.location or version back",
+    "lifecycle.group_create_failed": "breaks group provisioning once groups are assigned",
+}
+"""Catalogued `warn` codes whose RFC text is a SHOULD (or has no keyword) and that no provider
+trips on: by the severity rule a SHOULD is `info` unless the deviation breaks something later
+or for clients beyond the five providers. Each says which; reviewed at issue 16."""
+
+
+def test_given_a_warning_on_a_should_then_it_says_what_it_breaks_later() -> None:
+    """A `warn` rests on a MUST, a provider that trips on it, a security hole, or something it
+    breaks later: a SHOULD-level warning no provider names must be listed with that reason."""
+    unexplained = {
+        s.code
+        for s in CATALOGUE.values()
+        if s.severity is Severity.WARN
+        and s.level is RequirementLevel.SHOULD
+        and not s.providers
+        and s.code not in WARN_ON_A_SHOULD
+    }
+    assert unexplained == set()
+    stale = {
+        code
+        for code in WARN_ON_A_SHOULD
+        if code in CATALOGUE
+        and (CATALOGUE[code].severity is not Severity.WARN or CATALOGUE[code].providers)
+    }
+    assert stale == set(), "no longer a warning no provider names: drop it from the list"

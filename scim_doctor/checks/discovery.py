@@ -1,4 +1,5 @@
-"""The `discovery` check: /ServiceProviderConfig, /ResourceTypes and /Schemas (RFC 7644 §4).
+"""The `discovery` check: /ServiceProviderConfig, /ResourceTypes and /Schemas (RFC 7644 §4), and
+the User schema and resource type by id (/Schemas/<urn>, /ResourceTypes/User).
 
 Entra ID and Okta's standard provisioning never read these endpoints, while SailPoint's SCIM 2.0
 connector and Okta Identity Governance cannot work without them; so their problems are warnings,
@@ -20,6 +21,8 @@ from scim_doctor.core.secrets import redact
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import HttpClient, HttpResult, common_findings
 from scim_doctor.scim.discovery import (
+    LIST_RESPONSE,
+    USER,
     ListCheck,
     check_resource_types,
     check_schemas,
@@ -27,11 +30,14 @@ from scim_doctor.scim.discovery import (
     declaration,
     summarize,
 )
+from scim_doctor.scim.validators import get_ci, has_schema
 
 SERVICE_PROVIDER_CONFIG = "/ServiceProviderConfig"
 RESOURCE_TYPES = "/ResourceTypes"
 SCHEMAS = "/Schemas"
 PATHS = (SERVICE_PROVIDER_CONFIG, RESOURCE_TYPES, SCHEMAS)
+SCHEMA_BY_ID = f"{SCHEMAS}/{USER}"
+RESOURCE_TYPE_BY_ID = f"{RESOURCE_TYPES}/User"
 
 State = Literal["ok", "missing", "unusable", "unavailable"]
 C = TypeVar("C", bound=ListCheck)
@@ -86,12 +92,8 @@ async def run(ctx: ProbeContext) -> Outcome:
     if ctx.token is None:
         return Outcome(skip_reason="no token given (--no-token)")
     client = HttpClient.for_context(ctx)
-    spc, types, schemas = await asyncio.gather(
-        client.request("GET", SERVICE_PROVIDER_CONFIG),
-        client.request("GET", RESOURCE_TYPES),
-        client.request("GET", SCHEMAS),
-    )
-    results = (spc, types, schemas)
+    spc, types, schemas = await asyncio.gather(*(client.request("GET", p) for p in PATHS))
+    results = [spc, types, schemas]
     outcome = Outcome(exchanges=[r.exchange for r in results])
     declared: dict[str, Any] = {"service_provider_config": "unavailable", **declaration(None)}
     declared.update(resource_types=None, endpoints={}, schemas=None)
@@ -104,6 +106,11 @@ async def run(ctx: ProbeContext) -> Outcome:
         ),
         _judge_list(_SCHEMAS, schemas, outcome, declared, facts[SCHEMAS], strict=strict),
     ]
+    by_id = await _read_by_id(client, declared)
+    results += by_id.values()
+    outcome.exchanges += [r.exchange for r in by_id.values()]
+    facts.update({path: _endpoint_fact(r) for path, r in by_id.items()})
+    summary.append(_judge_by_id(by_id, outcome))
     for finding in findings.merge_by_code([f for r in results for f in common_findings(r)]):
         outcome.add(finding)
     ctx.shared.extra["discovery"] = declared
@@ -211,6 +218,51 @@ def _judge_list(
         outcome.add(findings.make(endpoint.code, f"{what}: {summarize(checked.problems)}"))
         return f"{found} ({checked.shape}, malformed)"
     return found
+
+
+def _by_id_problem(result: HttpResult, wanted: str, key: str) -> str | None:
+    """Why `result` is not the one resource whose `key` (id or name) is `wanted`, or None."""
+    read = _read(result)
+    if read.state == "unavailable":
+        return None  # reported as http.*
+    what = f"GET {result.url}"
+    if read.state == "missing" and result.is_html:
+        return f"{what} {read.problem} with an HTML page{_excerpt(result)}"
+    if read.state != "ok":
+        return f"{what} {read.problem}"
+    document = read.document
+    if has_schema(document, LIST_RESPONSE) or get_ci(document, "Resources") is not None:
+        return f"{what} answered the whole list (a ListResponse), not the one resource"
+    found = get_ci(document, key)
+    if not isinstance(found, str) or found.lower() != wanted.lower():
+        return f"{what} answered 200 with {key} {found!r}, expected {wanted!r}"
+    return None
+
+
+async def _read_by_id(client: HttpClient, declared: dict[str, Any]) -> dict[str, HttpResult]:
+    """GET the User schema and resource type by id, those the lists name (a list that is
+    missing or unusable is reported already: one cause, one finding)."""
+    wanted = []
+    if any(urn.lower() == USER.lower() for urn in declared.get("schemas") or []):
+        wanted.append(SCHEMA_BY_ID)
+    if "User" in (declared.get("resource_types") or []):
+        wanted.append(RESOURCE_TYPE_BY_ID)
+    answers = await asyncio.gather(*(client.request("GET", path) for path in wanted))
+    return dict(zip(wanted, answers, strict=True))
+
+
+def _judge_by_id(by_id: dict[str, HttpResult], outcome: Outcome) -> str:
+    """/Schemas/<User urn> must be that schema, /ResourceTypes/User that resource type."""
+    problems = []
+    if SCHEMA_BY_ID in by_id:
+        problems.append(_by_id_problem(by_id[SCHEMA_BY_ID], USER, "id"))
+    if RESOURCE_TYPE_BY_ID in by_id:
+        problems.append(_by_id_problem(by_id[RESOURCE_TYPE_BY_ID], "User", "name"))
+    shown = [p for p in problems if p is not None]
+    if shown:
+        outcome.add(findings.make("discovery.by_id_unavailable", "; ".join(shown)))
+        return "User schema or resource type not readable by id"
+    return ""
 
 
 def _capabilities(declared: dict[str, Any]) -> str:

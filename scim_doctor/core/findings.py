@@ -1473,6 +1473,22 @@ _SPECS: tuple[FindingSpec, ...] = (
         RFC,
         SHOULD,
     ),
+    FindingSpec(
+        "discovery.by_id_unavailable",
+        WARN,
+        "A schema or resource type cannot be read by its id",
+        "Clients that read one definition at a time (/Schemas/<urn>, /ResourceTypes/User: SCIM "
+        "SDKs, SailPoint, Okta Identity Governance) get a 404 page or the whole list where the "
+        "definition should be, although the list names it. Entra ID and Okta's standard "
+        "provisioning do not read them.",
+        "Serve each entry of /Schemas at /Schemas/<its id> and of /ResourceTypes at "
+        "/ResourceTypes/<its id> as the single JSON resource (not a ListResponse), behind the "
+        "same token; check that no router or proxy answers those paths with its own page.",
+        "RFC 7644 §4 (a specific ResourceType or Schema is returned as a single resource; "
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User)",
+        RFC,
+        SHOULD,
+    ),
     # --- errors -----------------------------------------------------------------------------------
     FindingSpec(
         "errors.unknown_id_not_404",

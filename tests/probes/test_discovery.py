@@ -3,6 +3,7 @@ and a scripted server for the answers the demo cannot give (403, HTML, 5xx)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,12 @@ def test_a_healthy_server_passes_and_leaves_what_it_declares_for_later_checks(
     assert declared["endpoints"] == {"User": "/Users", "Group": "/Groups"}
     assert "urn:ietf:params:scim:schemas:core:2.0:User" in declared["schemas"]
     assert outcome.facts["declared"] == declared
-    assert [e.url.rsplit("/", 1)[-1] for e in outcome.exchanges] == [
+    assert [e.url.split("/scim/v2/", 1)[-1] for e in outcome.exchanges] == [
         "ServiceProviderConfig",
         "ResourceTypes",
         "Schemas",
+        "Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        "ResourceTypes/User",
     ]
 
 
@@ -125,6 +128,58 @@ def test_schemas_without_the_core_user_schema_are_flagged(tmp_path: Path) -> Non
     assert "the core User schema urn:ietf:params:scim:schemas:core:2.0:User is not described" in (
         found.message
     )
+
+
+def test_a_user_schema_missing_from_the_list_is_not_asked_for_by_id_as_well(
+    tmp_path: Path,
+) -> None:
+    """One cause, one finding: the list already says the User schema is not described."""
+    outcome, _ = against_demo(tmp_path, "schemas_without_user")
+
+    asked = [e.url.split("/scim/v2/", 1)[-1] for e in outcome.exchanges]
+    assert "Schemas/urn:ietf:params:scim:schemas:core:2.0:User" not in asked
+    assert "ResourceTypes/User" in asked
+    assert "discovery.by_id_unavailable" not in codes(outcome)
+
+
+def test_an_html_404_for_the_user_schema_and_resource_type_by_id_is_a_warning_naming_both(
+    tmp_path: Path,
+) -> None:
+    outcome, _ = against_demo(tmp_path, "discovery_by_id_html_404")
+
+    assert codes(outcome) == ["discovery.by_id_unavailable"]
+    found = finding(outcome, "discovery.by_id_unavailable")
+    assert found.severity is Severity.WARN
+    for path in ("Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "ResourceTypes/User"):
+        assert f"/scim/v2/{path} answered 404 Not Found with an HTML page" in found.message
+    assert outcome.summary.endswith("User schema or resource type not readable by id")
+
+
+def test_a_list_answered_where_one_schema_is_asked_for_is_named_as_such(
+    scripted: ScriptedServer, trust: Trust
+) -> None:
+    schemas = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 1,
+        "Resources": [
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+                "id": "urn:ietf:params:scim:schemas:core:2.0:User",
+                "attributes": [{"name": "userName", "type": "string"}],
+            }
+        ],
+    }
+    body = json.dumps(schemas).encode()
+    scripted.route("/scim/v2/Schemas", Reply(200, SCIM_JSON, body))
+    scripted.route(
+        "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        Reply(200, SCIM_JSON, body),
+    )
+
+    outcome = run_probe(scripted_ctx(scripted, trust))
+
+    found = finding(outcome, "discovery.by_id_unavailable")
+    assert "answered the whole list (a ListResponse), not the one resource" in found.message
 
 
 def test_items_per_page_that_is_the_page_size_is_told_with_the_numbers_and_what_clients_do(

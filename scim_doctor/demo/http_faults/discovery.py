@@ -13,6 +13,17 @@ def _not_found(request: Request, call_next: Handler) -> Response:
     return error_response(404, f"No SCIM endpoint at {request.path}")
 
 
+def _by_id_not_found_page(request: Request, call_next: Handler) -> Response:
+    """A router with no route for one schema or resource type by id: its own HTML 404 page."""
+    path = request.scim_path or ""
+    if request.method.upper() != "GET" or not path.startswith(("/Schemas/", "/ResourceTypes/")):
+        return call_next(request)
+    page = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>"
+    page += b"<h1>Not Found</h1><p>The requested URL was not found on this server.</p>"
+    headers = (("Content-Type", "text/html; charset=utf-8"),)
+    return Response(404, headers, page + b"</body></html>")
+
+
 def _only_if_ok(change: Callable[[Any], Any]) -> Callable[[Request, Response], Response]:
     """Rewrite the JSON of a successful answer; errors pass through untouched."""
 
@@ -78,6 +89,14 @@ FAULTS: tuple[Fault, ...] = (
         "http",
         ("discovery.schemas_invalid",),
         middleware=on_route("GET", "/Schemas", map_response(_only_if_ok(_without_user))),
+    ),
+    Fault(
+        "discovery_by_id_html_404",
+        "/Schemas/{urn} and /ResourceTypes/User answer the router's HTML 404 page, while the "
+        "lists name both.",
+        "http",
+        ("discovery.by_id_unavailable",),
+        middleware=_by_id_not_found_page,
     ),
     Fault(
         "discovery_items_per_page",

@@ -417,6 +417,74 @@ def test_jumpcloud_is_unknown_when_the_run_did_not_write() -> None:
     assert jumpcloud.reasons[0].startswith("not replayed (read-only run: writes need")
 
 
+def test_entra_and_okta_stay_will_work_when_the_run_did_not_write() -> None:
+    """Their connections do not write; the writes rule says it was not replayed, and why."""
+    read_only = check("lifecycle", Status.SKIP, summary="read-only run: writes need --allow-writes")
+
+    for key in ("entra", "okta"):
+        verdict = verdict_of(key, with_changes(lifecycle=read_only))
+        writes = rule(verdict, f"{key}.writes")
+        assert verdict.verdict is Verdict.WILL_WORK
+        assert writes.status is RuleStatus.OK
+        assert writes.reason.startswith("not replayed (read-only run: writes need --allow-writes)")
+
+
+def written(*found: Any, failures: dict[str, str] | None = None) -> CheckResult:
+    """A lifecycle check that wrote and reported `found`, its steps failing as `failures` says."""
+    return check(
+        "lifecycle", Status.FAIL, findings=tuple(found), facts={"failures": failures or {}}
+    )
+
+
+def test_a_patch_ignored_in_entras_dialect_breaks_entra_and_not_okta_or_jumpcloud() -> None:
+    ignored = finding("lifecycle.patch_not_applied", "PATCH ... in Entra ID's dialect ...")
+    lifecycle = written(ignored, failures={"patch_entra": "lifecycle.patch_not_applied"})
+
+    verdicts = {v.idp: v for v in idp.verdicts(with_changes(lifecycle=lifecycle))}
+
+    assert rule(verdicts["entra"], "entra.writes").codes == ("lifecycle.patch_not_applied",)
+    assert verdicts["okta"].verdict is Verdict.WILL_WORK
+    assert verdicts["jumpcloud"].verdict is Verdict.WILL_WORK
+
+
+def test_a_put_that_fails_breaks_okta_only_which_is_the_provider_that_sends_put() -> None:
+    lifecycle = written(finding("lifecycle.put_failed"), failures={"put_user": "x"})
+
+    verdicts = {v.idp: v.verdict for v in idp.verdicts(with_changes(lifecycle=lifecycle))}
+
+    assert verdicts == {
+        "entra": Verdict.WILL_WORK,
+        "okta": Verdict.WILL_FAIL,
+        "onelogin": Verdict.WILL_WORK,
+        "jumpcloud": Verdict.WILL_WORK,
+        "google": Verdict.WILL_WORK,
+    }
+
+
+def test_a_refused_group_delete_breaks_jumpclouds_test_connection_but_a_user_delete_does_not() -> (
+    None
+):
+    refused = finding("lifecycle.delete_failed")
+    user = written(refused, failures={"delete_user": "lifecycle.delete_failed"})
+    group = written(refused, failures={"delete_group": "lifecycle.delete_failed"})
+
+    on_user = verdict_of("jumpcloud", with_changes(lifecycle=user))
+    on_group = verdict_of("jumpcloud", with_changes(lifecycle=group))
+
+    assert on_user.verdict is Verdict.WILL_WORK  # it deactivates a user it cannot delete
+    assert on_group.verdict is Verdict.WILL_FAIL
+    assert rule(on_group, "jumpcloud.test_connection").codes == ("lifecycle.delete_failed",)
+
+
+def test_a_warning_of_the_lifecycle_breaks_no_provider() -> None:
+    """Entra ID's dialect refused is a quirk its aadOptscim062020 flag works around."""
+    lifecycle = written(finding("lifecycle.patch_entra_rejected"), failures={"patch_entra": "x"})
+
+    verdicts = idp.verdicts(with_changes(lifecycle=lifecycle))
+
+    assert all(v.verdict is Verdict.WILL_WORK for v in verdicts)
+
+
 def test_a_rule_that_crashes_reads_unknown_instead_of_costing_the_report() -> None:
     def crash(_observed: idp.Observed) -> idp.RuleResult:
         raise KeyError("x")

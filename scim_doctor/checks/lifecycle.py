@@ -12,7 +12,11 @@ Ctrl-C), everything created and not yet deleted is deleted, newest first, by
 of min(2 x --timeout, 10 s) beyond the deadline. At the deadline the check still reports (with
 `run.deadline_exceeded`); on Ctrl-C (or SIGTERM / SIGHUP, see `scim_doctor.signals`) the
 cancellation goes on after the clean-up, and one line on stderr says what was deleted and what,
-if anything, is left. The steps are in `scim_doctor.lifecycle_steps`.
+if anything, is left. The steps are in `scim_doctor.lifecycle.steps` and `.group_steps`.
+
+What is left behind because of a problem a step already reported (a DELETE that only
+deactivates, a refused DELETE) is one more finding that points at that cause
+(`scim.causes`), and its fix is chosen from what the server did.
 """
 
 from __future__ import annotations
@@ -22,14 +26,26 @@ from typing import Any
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
+from scim_doctor.core.model import Finding, Severity
 from scim_doctor.lifecycle.cleanup import CleanupRun, Ledger, Written, guaranteed_clean_up, new_tag
 from scim_doctor.lifecycle.session import DEADLINE_SLACK_S, DeadlineReached, Session
-from scim_doctor.lifecycle.steps import run_steps
+from scim_doctor.lifecycle.steps import not_declared_note, run_steps
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import HttpClient
 
 READ_ONLY = "read-only run: writes need --allow-writes"
 CLEANUP_HINT = "delete it by hand or run `scim-doctor cleanup`"
+SOFT_DELETE_FIX = (
+    "This server only deactivates what DELETE names, so `scim-doctor cleanup` cannot remove the "
+    "test resources either: delete them in the application itself (its admin console or "
+    "database), by the ids listed; then make DELETE remove resources (see "
+    "lifecycle.deleted_still_found)."
+)
+REFUSED_DELETE_FIX = (
+    "DELETE was refused (see lifecycle.delete_failed): delete the resources listed in the "
+    "application itself, or with a token allowed to delete, then run `scim-doctor cleanup URL` "
+    "to find any other test resources."
+)
 
 
 async def run(ctx: ProbeContext) -> Outcome:
@@ -114,15 +130,10 @@ def _outcome(session: Session, cleanup: CleanupRun, stopped_at: str | None) -> O
     created = ledger.created()
     left = ledger.left_behind()
     if left or cleanup.crashed:
-        broke = f" (the clean-up itself failed: {cleanup.crashed})" if cleanup.crashed else ""
-        outcome.add(
-            findings.make(
-                "lifecycle.cleanup_incomplete",
-                "Left on the server: "
-                + "; ".join(f"{_label(e)}: {_left_reason(e)}" for e in left)
-                + f"{broke}. {CLEANUP_HINT[0].upper()}{CLEANUP_HINT[1:]}.",
-            )
-        )
+        outcome.add(_cleanup_incomplete(left, cleanup, {f.code for f in outcome.findings}))
+    note = not_declared_note(session)
+    if note is not None:
+        outcome.add(findings.make("lifecycle.attributes_not_declared", note))
     outcome.add(findings.make("lifecycle.writes_made", _writes_message(ledger)))
     outcome.facts = _facts(session, cleanup, stopped_at)
     ctx.shared.extra["lifecycle"] = {
@@ -131,8 +142,25 @@ def _outcome(session: Session, cleanup: CleanupRun, stopped_at: str | None) -> O
         "steps": {step: dict(value) for step, value in session.steps.items()},
         "left_behind": len(left),
     }
-    outcome.summary = _summary(session, created, left, len(outcome.findings) - 1)
+    problems = sum(1 for f in outcome.findings if f.severity is not Severity.INFO)
+    outcome.summary = _summary(session, created, left, problems)
     return outcome
+
+
+def _cleanup_incomplete(left: list[Written], cleanup: CleanupRun, seen: set[str]) -> Finding:
+    """What is left, with the fix for why: a DELETE that only deactivates or was refused (a
+    cause reported already) needs other hands than `scim-doctor cleanup`."""
+    broke = f" (the clean-up itself failed: {cleanup.crashed})" if cleanup.crashed else ""
+    listed = "; ".join(f"{_label(e)}: {_left_reason(e)}" for e in left)
+    message = f"Left on the server: {listed}{broke}."
+    fix = None
+    if any(e.state == "still_readable" for e in left) and "lifecycle.deleted_still_found" in seen:
+        fix = SOFT_DELETE_FIX
+    elif "lifecycle.delete_failed" in seen:
+        fix = REFUSED_DELETE_FIX
+    else:
+        message += f" {CLEANUP_HINT[0].upper()}{CLEANUP_HINT[1:]}."
+    return findings.make("lifecycle.cleanup_incomplete", message, remediation=fix)
 
 
 def _writes_message(ledger: Ledger) -> str:
@@ -158,6 +186,9 @@ def _summary(session: Session, created: list[Written], left: list[Written], prob
     accepted = [name for name, ok in session.dialects.items() if ok]
     if any(ok is not None for ok in session.dialects.values()):
         text += f"; PATCH dialects accepted: {', '.join(accepted) or 'none'}"
+    members = [name for name, ok in session.group_dialects.items() if ok]
+    if any(ok is not None for ok in session.group_dialects.values()):
+        text += f"; group member forms accepted: {', '.join(members) or 'none'}"
     if problems:
         text += f"; {problems} problem{'s' if problems > 1 else ''}"
     return text
@@ -182,8 +213,23 @@ def _facts(session: Session, cleanup: CleanupRun, stopped_at: str | None) -> dic
         ],
         "steps": {step: dict(value) for step, value in session.steps.items()},
         "patch_dialects": dict(session.dialects),
+        "failures": dict(session.failures),
+        "group_dialects": dict(session.group_dialects),
         "patch_method_not_allowed": bool(session.not_allowed),
         "etag_declared": session.etag_declared,
+        "attributes": {
+            "declared_by": session.plan.source,
+            "writable": list(session.plan.writable),
+            "left_alone": [
+                {"attribute": name, "why": why} for name, why in session.plan.left_out.items()
+            ],
+            "dropped_on_create": list(session.dropped),
+            "applied": {
+                step: [{"attribute": name, "applied": done} for name, done in value.items()]
+                for step, value in session.results.items()
+            },
+        },
+        "not_tried": dict(session.not_tried),
         "cleanup": {
             "budget_s": cleanup.budget_s,
             "seconds": cleanup.seconds,

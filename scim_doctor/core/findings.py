@@ -1600,18 +1600,18 @@ _SPECS: tuple[FindingSpec, ...] = (
     ),
     FindingSpec(
         "lifecycle.cleanup_incomplete",
-        FAIL,
+        WARN,
         "Test data left on the server",
         "scim-doctor could not delete everything it created: a test user or group named "
         "scim-doctor-… is still on the server and may be provisioned onward (licences, "
-        "downstream apps, audit noise).",
+        "downstream apps, audit noise). No identity provider's connection depends on it; when "
+        "a DELETE problem reported in the same run is the cause, this finding points at it.",
         "Delete the resources listed (by id) by hand, or run `scim-doctor cleanup URL`, which "
         "finds test resources by their name prefix and deletes them; then fix whatever made the "
         "DELETE fail (see the other findings).",
         "Advice: a diagnostic must leave nothing behind",
         ADVICE,
         ADVICE_LEVEL,
-        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.create_failed",
@@ -1625,7 +1625,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.3 (creating resources)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA, OKTA, JUMPCLOUD),
     ),
     FindingSpec(
         "lifecycle.create_not_201",
@@ -1663,7 +1663,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7643 §3.1 (id MUST be included); RFC 7644 §3.3",
         RFC,
         MUST,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA, OKTA, JUMPCLOUD),
     ),
     FindingSpec(
         "lifecycle.create_no_meta",
@@ -1702,7 +1702,6 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.3 (409 with scimType uniqueness); RFC 7643 §4.1.1 (userName unique)",
         RFC,
         MUST,
-        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.duplicate_not_409",
@@ -1716,7 +1715,6 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.3 (MUST return 409 with scimType uniqueness)",
         RFC,
         MUST,
-        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.duplicate_no_uniqueness",
@@ -1741,7 +1739,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.4.1 (retrieving a known resource)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "lifecycle.filter_not_found",
@@ -1755,20 +1753,23 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.4.2.2 (filtering); Entra ID and Okta provisioning query userName eq",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "lifecycle.put_failed",
         FAIL,
         "Replacing a user with PUT failed",
         "Okta updates user profiles with PUT by default; a PUT that fails or is ignored means "
-        "profile changes never reach the application.",
-        "Support PUT /Users/<id> with the full representation: answer 200 with the updated "
-        "resource. If IIS answers 405, remove the WebDAV module (it claims PUT and DELETE too).",
+        "profile changes never reach the application. Only attributes the server declares "
+        "writable in /Schemas are changed and judged, each on its own.",
+        "Support PUT /Users/<id> with the full representation: apply every attribute the server "
+        "declares writable and answer 200 with the updated resource. A 405 comes from the "
+        "server, its framework or a proxy in front of it (the message says which, when the "
+        "answer shows it).",
         "RFC 7644 §3.5 (implementers MUST support PUT) and §3.5.1 (replacing with PUT)",
         RFC,
         MUST,
-        providers=(JUMPCLOUD,),
+        providers=(OKTA,),
     ),
     FindingSpec(
         "lifecycle.patch_method_not_allowed",
@@ -1777,29 +1778,28 @@ _SPECS: tuple[FindingSpec, ...] = (
         "Entra ID does every update with PATCH, Okta deactivates users with it; a 405 means no "
         "change and no deprovisioning ever reaches the application. Behind IIS the usual cause "
         "is the WebDAV module, which claims the PATCH verb before the application sees it.",
-        "Allow PATCH for the SCIM routes: on IIS remove the WebDAV module and handler "
-        '(<modules><remove name="WebDAVModule"/></modules> and <handlers><remove '
-        'name="WebDAV"/></handlers> in web.config); elsewhere check the proxy\'s and '
-        "framework's allowed methods.",
+        "Allow PATCH for the SCIM routes in the application, its framework and every proxy in "
+        "front of it (the Allow header, when sent, lists what gets through). The message names "
+        "IIS when the Server header does; its WebDAV module is then the usual cause.",
         "RFC 7644 §3.5 (implementers SHOULD support PATCH) and §3.5.2 (modifying with PATCH); "
         "field report: snipe-it#11094",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "lifecycle.patch_rfc_rejected",
-        FAIL,
+        WARN,
         "PATCH in the RFC 7644 form rejected",
         "A PatchOp with lower-case ops, a path and a JSON boolean is the standard form; a server "
         "that rejects it breaks every standards-following client, including Entra ID with the "
-        "aadOptscim062020 flag.",
+        "aadOptscim062020 flag (without the flag Entra ID sends its own dialect, judged on its "
+        "own).",
         "Accept PatchOp requests as RFC 7644 §3.5.2 defines them: op add/replace/remove, an "
         "attribute path, values in their schema types (active as true/false).",
         "RFC 7644 §3.5.2 (PATCH operations)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
     ),
     FindingSpec(
         "lifecycle.patch_entra_rejected",
@@ -1829,7 +1829,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "user, PATCH)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(OKTA,),
     ),
     FindingSpec(
         "lifecycle.patch_not_applied",
@@ -1843,7 +1843,35 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.5.2 (the PATCH is atomic: all operations applied, or an error)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA,),
+    ),
+    FindingSpec(
+        "lifecycle.attribute_remove_failed",
+        WARN,
+        "PATCH remove of an attribute rejected or ignored",
+        'A PatchOp {"op": "remove", "path": "<attribute>"} clears an attribute; a server that '
+        "refuses it, or answers success and keeps the value, leaves a value the client meant "
+        "to clear (a title, a manager) in place.",
+        "Support remove with a path: the attribute becomes unassigned (absent or null in later "
+        "reads); answer 204 or 200.",
+        "RFC 7644 §3.5.2.2 (the attribute SHALL be considered unassigned)",
+        RFC,
+        MUST,
+    ),
+    FindingSpec(
+        "lifecycle.attributes_not_declared",
+        INFO,
+        "Mapped attributes the server does not declare were left alone",
+        "Identity providers' default mappings send active, name.givenName, name.familyName, "
+        "emails and displayName; a server defines the attributes it supports in /Schemas and "
+        "may drop the others. The lifecycle changes and judges only declared, writable "
+        "attributes; the message lists the rest and whether the server kept them.",
+        "Nothing to fix on the server. In the identity provider, map only attributes the "
+        "server declares, or declare (and store) the ones it should keep.",
+        "RFC 7643 §7 (schemas define the attributes a service provider supports); RFC 7644 §4 "
+        "(/Schemas)",
+        RFC,
+        ADVICE_LEVEL,
     ),
     FindingSpec(
         "lifecycle.group_create_failed",
@@ -1861,15 +1889,66 @@ _SPECS: tuple[FindingSpec, ...] = (
         "lifecycle.group_member_failed",
         FAIL,
         "Adding or removing a group member failed",
-        "Identity providers change group membership with PATCH on members (add, and remove with "
-        "a value filter); when it fails or is not applied, people keep or never get the access "
-        "the group grants.",
-        'Support PATCH add on "members" and remove with path members[value eq "<id>"] (and '
-        'Entra ID\'s remove with path "members" and a value list); answer 204 or 200.',
-        "RFC 7644 §3.5.2.1 and §3.5.2.2 (add and remove members); Entra ID group PATCH",
+        "Okta (and Entra ID with aadOptscim062020) change group membership with PATCH add on "
+        'members and remove with path members[value eq "<id>"]; when it fails or is not '
+        "applied, people keep or never get the access the group grants. A removal must take "
+        "only the member it names.",
+        'Support PATCH add on "members" and remove with path members[value eq "<id>"], '
+        "removing exactly the members the filter selects; answer 204 or 200.",
+        "RFC 7644 §3.5.2.1 and §3.5.2.2 (add and remove members); Okta SCIM 2.0 reference "
+        "(Update specific Group membership)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(OKTA,),
+    ),
+    FindingSpec(
+        "lifecycle.group_member_entra_failed",
+        WARN,
+        "Group member change in Entra ID's dialect failed",
+        'Without aadOptscim062020 Entra ID adds members with "op": "Add" and removes them with '
+        '"op": "Remove", path "members" and the member in a value list. A server that rejects '
+        "or ignores that form leaves Entra ID's group memberships stale; one that reads it the "
+        "RFC's way (remove with no filter) removes every member of the group.",
+        'Match op case-insensitively and treat a "Remove" on "members" with a value list as '
+        "removing exactly those members; or append ?aadOptscim062020 to the Tenant URL in Entra "
+        'ID, which then sends remove with members[value eq "<id>"].',
+        "Microsoft Learn: Known issues and resolutions with SCIM 2.0 protocol compliance of the "
+        "Microsoft Entra user provisioning service (Requests to remove a group member); "
+        "Microsoft Learn SCIM tutorial (Update Group [Add Members], [Remove Members])",
+        IDP,
+        IDP_LEVEL,
+    ),
+    FindingSpec(
+        "lifecycle.group_members_replace_failed",
+        FAIL,
+        "Replacing a group's members (Okta's full push) failed",
+        'Okta may push a group\'s whole membership as one PATCH, {"op": "replace", "path": '
+        '"members", "value": [...]}; a server that rejects it, or adds the members instead of '
+        "replacing them, leaves people in the group after Okta removed them.",
+        "Support replace on members: the group's members become exactly the list sent (RFC "
+        "7644 §3.5.2.3); answer 204 or 200.",
+        "Okta SCIM 2.0 reference (Update specific Group membership: full push with replace); "
+        "RFC 7644 §3.5.2.3",
+        IDP,
+        IDP_LEVEL,
+        providers=(OKTA,),
+    ),
+    FindingSpec(
+        "lifecycle.unknown_member_server_error",
+        FAIL,
+        "A member id that does not exist gets a server error",
+        "Identity providers add the ids the server gave them; one that was deleted in the "
+        "application meanwhile is unknown. A 5xx for it makes Entra ID and Okta retry the "
+        "whole group update, and Entra ID quarantines a job whose calls keep failing, so one "
+        "stale member stops every membership change of the group.",
+        "Check member ids before storing them and answer an unknown one with 400 and a SCIM "
+        'Error with scimType "invalidValue" (or accept and ignore it); never let the lookup '
+        "throw into a 500.",
+        "RFC 7644 §3.12 (400 invalidValue for a value the operation cannot use); RFC 9110 "
+        "§15.6 (5xx means the server failed)",
+        RFC,
+        SHOULD,
+        providers=(ENTRA, OKTA),
     ),
     FindingSpec(
         "lifecycle.delete_failed",
@@ -1881,7 +1960,7 @@ _SPECS: tuple[FindingSpec, ...] = (
         "RFC 7644 §3.6 (deleting resources)",
         RFC,
         SHOULD,
-        providers=(JUMPCLOUD,),
+        providers=(ENTRA,),
     ),
     FindingSpec(
         "lifecycle.delete_not_204",
@@ -1900,13 +1979,13 @@ _SPECS: tuple[FindingSpec, ...] = (
         "A deleted resource can still be read",
         "After a DELETE the resource must be gone: reads answer 404. A server that only "
         "deactivates keeps the account, and the identity provider's later create of the same "
-        "person collides with it.",
+        "person collides with it. JumpCloud accepts a server that deactivates instead of "
+        "deleting, and Okta never deletes users.",
         "Delete the resource (or hide soft-deleted ones from every read, answering 404), and "
         "free its userName.",
         "RFC 7644 §3.6 (MUST return 404 for a deleted resource)",
         RFC,
         MUST,
-        providers=(JUMPCLOUD,),
     ),
     # --- http (cross-cutting) --------------------------------------------------------------------
     FindingSpec(

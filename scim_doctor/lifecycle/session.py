@@ -3,7 +3,8 @@
 `Session.send` is the only way a step talks to the server: it stops at the run's deadline
 (`DeadlineReached`), records every exchange and each step's status, and turns failures at the HTTP
 level into the shared `http.*` findings; `Session.problem` adds a step's own finding and marks
-the step as failed. The steps themselves are in `scim_doctor.lifecycle_steps`.
+the step as failed. The steps themselves are in `lifecycle.steps` (users) and
+`lifecycle.group_steps` (group members).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from scim_doctor.core import findings
+from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.core.model import Exchange, Finding
+from scim_doctor.lifecycle.attributes import Plan, default_plan
 from scim_doctor.lifecycle.cleanup import Kind, Ledger, Written, resource_path, test_names
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import ErrorKind, HttpClient, HttpResult, common_findings
@@ -30,6 +33,18 @@ DIALECT_TEXT: Final[dict[Dialect, str]] = {
 }
 FIRST_TARGET: Final[dict[Dialect, bool]] = {"entra": False, "rfc": True, "okta": False}
 """What each PATCH sets `active` to when the server has not shown its current value."""
+GROUP_DIALECTS: Final = ("rfc", "entra", "okta")
+"""Group member PATCHes: RFC 7644's add and remove by filter (Okta's and Entra ID's with
+aadOptscim062020), Entra ID's default Add/Remove with a value list, Okta's replace of all
+members."""
+
+WEBDAV_FIX: Final = (
+    "Allow the method for the SCIM routes. On IIS remove the WebDAV module and handler, which "
+    "claim PUT, PATCH and DELETE before the application sees them (<modules><remove "
+    'name="WebDAVModule"/></modules> and <handlers><remove name="WebDAV"/></handlers> in '
+    "web.config)."
+)
+"""The fix for a 405 from a server whose Server header says IIS, and for nothing else."""
 
 
 DEADLINE_SLACK_S: Final = 0.05
@@ -63,6 +78,23 @@ class Session:
     active: bool | None = None
     """`active` as the server last showed it."""
     etag_declared: bool | None = None
+    plan: Plan = field(default_factory=lambda: default_plan("/Schemas not read yet"))
+    """Which attributes PUT and PATCH change and judge."""
+    dropped: list[str] = field(default_factory=list)
+    """Mapped attributes the server does not declare and left out of the created user."""
+    results: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """Per step that changes attributes: attribute -> applied."""
+    failures: dict[str, str] = field(default_factory=dict)
+    """Per step that went wrong: the code of its first finding (who sends that request decides
+    which provider it breaks)."""
+    group_dialects: dict[str, bool | None] = field(
+        default_factory=lambda: dict.fromkeys(GROUP_DIALECTS)
+    )
+    """Per group member dialect: accepted and applied (True), refused or ignored (False)."""
+    member: Written | None = None
+    """The second test user, so a removal can show that only the one member went."""
+    not_tried: dict[str, str] = field(default_factory=dict)
+    """Step -> why it was not sent (an earlier failure already explains it)."""
 
     @property
     def user_name(self) -> str:
@@ -102,6 +134,7 @@ class Session:
     def problem(self, code: str, message: str, remediation: str | None = None) -> None:
         """A finding of this step; `remediation` when what was seen makes a sharper fix."""
         self.found.append(findings.make(code, message, remediation=remediation))
+        self.failures.setdefault(self.step, code)
         if self.step in self.steps:
             self.steps[self.step]["ok"] = False
 
@@ -119,29 +152,42 @@ class Session:
         return document if check.status == 200 and document is not None else None
 
     def merged_findings(self) -> list[Finding]:
-        """One finding per code, naming every request it concerns, in first-seen order."""
+        """One finding per code, naming every request it concerns, in first-seen order; a fix
+        a step chose from what it saw is kept (the catalogue's is the fallback)."""
         if self.not_allowed:
             self._method_not_allowed()
-        by_code: dict[str, list[str]] = {}
+        by_code: dict[str, list[Finding]] = {}
         for finding in self.found:
-            messages = by_code.setdefault(finding.code, [])
-            if finding.message not in messages:
-                messages.append(finding.message)
-        return [findings.make(code, "; ".join(messages)) for code, messages in by_code.items()]
+            by_code.setdefault(finding.code, []).append(finding)
+        merged = []
+        for code, group in by_code.items():
+            messages = list(dict.fromkeys(f.message for f in group))
+            chosen = [f.remediation for f in group if f.remediation != CATALOGUE[code].fix]
+            fix = next(iter(dict.fromkeys(chosen)), None)
+            merged.append(findings.make(code, "; ".join(messages), remediation=fix))
+        return merged
 
     def _method_not_allowed(self) -> None:
         allow = next((r.headers["allow"] for r in self.not_allowed if "allow" in r.headers), "")
-        servers = [v for r in self.not_allowed for v in r.headers.get_list("server")]
-        iis = next((v for v in servers if "iis" in v.lower()), None)
+        iis = iis_server(self.not_allowed)
         urls = ", ".join(dict.fromkeys(f"PATCH {r.url}" for r in self.not_allowed))
         message = f"{urls} answered 405 Method Not Allowed"
         message += f" (Allow: {allow})" if allow else " (no Allow header)"
         if iis is not None:
             message += f"; the Server header says {iis!r}: IIS's WebDAV module is the usual cause"
-        self.found.append(findings.make("lifecycle.patch_method_not_allowed", message))
+        fix = WEBDAV_FIX if iis is not None else None
+        self.found.append(
+            findings.make("lifecycle.patch_method_not_allowed", message, remediation=fix)
+        )
 
 
 # --- small readers ---------------------------------------------------------------------------
+
+
+def iis_server(results: list[HttpResult]) -> str | None:
+    """The first Server header that names IIS, if any answer carried one."""
+    servers = [v for r in results for v in r.headers.get_list("server")]
+    return next((v for v in servers if "iis" in v.lower()), None)
 
 
 def object_of(result: HttpResult) -> dict[str, Any] | None:

@@ -1,11 +1,16 @@
-"""The steps of the lifecycle check: what an identity provider's validator does to a SCIM server,
-one request at a time, each answer judged as it comes back.
+"""The steps of the lifecycle check: what identity providers send to a SCIM server, one request
+at a time, each answer judged as it comes back.
 
-Create a user (201, Location, id, meta, ETag when declared), create it again (409 uniqueness),
-read it by id and by userName filter, replace it with PUT, PATCH it in Entra ID's dialect, in the
-RFC 7644 form and in Okta's, create a group, add and remove the user as a member, delete both
-(204) and read them again (404). A step that cannot run because an earlier one failed is left
-out; a group is tried even when the user could not be created.
+Read which User attributes the server declares (/Schemas), create a user (201, Location, id,
+meta, ETag when declared), create it again (409 uniqueness), read it by id and by userName
+filter, replace it with PUT, PATCH it in Entra ID's dialect, in the RFC 7644 form and in Okta's,
+remove an attribute, create a group and change its members in each provider's form
+(`group_steps`), delete everything (204) and read it again (404). A step that cannot run because
+an earlier one failed is left out (and said so in the facts); a group is tried even when the
+user could not be created.
+
+PUT and PATCH change only attributes the server declares writable (`attributes.Plan`), and each
+one is judged on its own: a server may drop an attribute it does not define.
 
 Every create is entered in the ledger before its POST leaves, so the clean-up knows about it
 whatever happens next (a timeout, the deadline, Ctrl-C). Each PATCH flips `active` from what the
@@ -18,15 +23,19 @@ import json
 import urllib.parse
 from typing import Any
 
+from scim_doctor.lifecycle import attributes
+from scim_doctor.lifecycle.attributes import WHY_ALLOWED, default_plan, gaps, plan_from
 from scim_doctor.lifecycle.cleanup import Written, answer, resource_path
+from scim_doctor.lifecycle.group_steps import create_group, group_members
 from scim_doctor.lifecycle.session import (
     DIALECT_TEXT,
     DIALECTS,
     FIRST_TARGET,
+    WEBDAV_FIX,
     Dialect,
     Session,
     created_id,
-    member_ids,
+    iis_server,
     object_of,
     string_id,
     success,
@@ -34,16 +43,15 @@ from scim_doctor.lifecycle.session import (
     what_came,
 )
 from scim_doctor.scim.discovery import declaration
-from scim_doctor.scim.validators import GROUP, PATCH_OP, describe, get_ci
+from scim_doctor.scim.validators import PATCH_OP, describe, get_ci
 
 # --- the steps -------------------------------------------------------------------------------
 
 PUT_FIX = (
     "Support PUT /Users/<id> with the full representation: apply every attribute the server "
-    "defines and answer 200 with the updated resource."
+    "declares writable and answer 200 with the updated resource."
 )
-"""The fix for a PUT the server answered but did not apply: the WebDAV advice of the catalogue
-fits a 405 only."""
+"""The fix for a PUT the server answered but did not apply."""
 
 
 async def run_steps(session: Session) -> None:
@@ -55,23 +63,51 @@ async def run_steps(session: Session) -> None:
         await filter_user(session)
         await replace_user(session)
         await patch_user(session)
+        await remove_attribute(session)
     group_ok = await create_group(session)
     if group_ok and user_ok:
         await group_members(session)
     if group_ok and session.group is not None:
         await delete_step(session, session.group, "delete_group")
+    member = session.member
+    if member is not None and member.id is not None and member.state == "created":
+        await delete_step(session, member, "delete_member_user")
     if user_ok and session.user is not None:
         await delete_step(session, session.user, "delete_user")
 
 
 async def read_declaration(session: Session) -> None:
-    """Whether the server declares ETags (the `discovery` check judges the document itself)."""
+    """Whether the server declares ETags, and which User attributes it declares writable (the
+    `discovery` check judges the documents themselves)."""
     result = await session.send(
         "service_provider_config", "GET", "/ServiceProviderConfig", judged=False
     )
     document = object_of(result)
     if result.status == 200 and document is not None:
         session.etag_declared = declaration(document)["etag_supported"]
+    schemas = await session.send("schemas", "GET", "/Schemas", judged=False)
+    parsed = schemas.json() if schemas.status == 200 else None
+    if parsed is not None and parsed.ok:
+        session.plan = plan_from(parsed.value, "/Schemas")
+    else:
+        session.plan = default_plan(f"GET /Schemas answered {answer(schemas)}")
+
+
+def not_declared_note(session: Session) -> str | None:
+    """The info finding's text: which mapped attributes were left alone, and why that is fine."""
+    left = session.plan.left_out
+    if not left:
+        return None
+    parts = []
+    for name, why in left.items():
+        dropped = (
+            " (the server dropped it from the created user)" if name in session.dropped else ""
+        )
+        parts.append(f"{name}: {why}{dropped}")
+    return (
+        f"Left alone by PUT and PATCH, and not judged: {'; '.join(parts)}. Identity providers' "
+        f"default mappings send these, but {WHY_ALLOWED}"
+    )
 
 
 async def create_user(session: Session) -> bool:
@@ -130,6 +166,9 @@ async def create_user(session: Session) -> bool:
     session.note_active(document)
     if session.active is None:
         session.active = True
+    if document is not None and body_id is not None:
+        left = tuple(session.plan.left_out)
+        session.dropped = attributes.dropped(user_body(session), document, left)
     return True
 
 
@@ -234,19 +273,24 @@ async def filter_user(session: Session) -> None:
 
 async def replace_user(session: Session) -> None:
     user_id = _user_id(session)
-    display = f"{session.display}-put"
-    body = {**user_body(session), "id": user_id, "displayName": display}
+    values = dict.fromkeys(session.plan.strings, f"{session.display}-put")
+    body = attributes.with_values({**user_body(session), "id": user_id}, values)
+    if session.active is not None:
+        body["active"] = session.active
     result = await session.send("put_user", "PUT", resource_path("User", user_id), json=body)
     if not result.ok:
         return
     what = f"PUT {result.url}"
     if result.status == 405:
         allow = result.headers.get("allow")
+        iis = iis_server([result])
+        by = f"the Server header says {iis!r}: IIS's WebDAV module" if iis else "the server"
         session.problem(
             "lifecycle.put_failed",
             f"{what} answered 405 Method Not Allowed"
             + (f" (Allow: {allow})" if allow else "")
-            + ": the server, or IIS WebDAV or a proxy in front of it, refuses PUT",
+            + f": {by} or a proxy in front of it refuses PUT",
+            WEBDAV_FIX if iis else None,
         )
         return
     if not success(result):
@@ -254,29 +298,49 @@ async def replace_user(session: Session) -> None:
         return
     state = await session.observe("put_user", result, "User", user_id)
     session.note_active(state)
-    shown = get_ci(state, "displayName")
-    if state is not None and shown != display:
+    if state is None:
+        return
+    _judge_each(session, "put_user", state, values)
+    missing = gaps(state, values)
+    if missing:
+        applied = [name for name in values if session.results["put_user"][name]]
+        kept = f"; applied: {', '.join(applied)}" if applied else ""
         session.problem(
             "lifecycle.put_failed",
             f"{what} answered {result.status} {result.reason}, but the replacement was not "
-            f"applied: displayName is {describe(shown)}, expected {display!r}",
+            f"applied: {'; '.join(missing)}{kept}",
             PUT_FIX,
         )
 
 
-def patch_operations(dialect: Dialect, display: str, active: bool) -> list[dict[str, Any]]:
-    """The PatchOp operations each identity provider really sends."""
-    if dialect == "entra":
-        return [
-            {"op": "Replace", "path": "displayName", "value": display},
-            {"op": "Replace", "path": "active", "value": "True" if active else "False"},
-        ]
-    if dialect == "rfc":
-        return [
-            {"op": "replace", "path": "displayName", "value": display},
-            {"op": "replace", "path": "active", "value": active},
-        ]
-    return [{"op": "replace", "value": {"active": active}}]
+def _judge_each(session: Session, step: str, state: Any, expected: dict[str, Any]) -> None:
+    """Per attribute, whether the server shows what `step` asked for (for the facts)."""
+    session.results[step] = {name: not gaps(state, {name: v}) for name, v in expected.items()}
+
+
+def patch_operations(dialect: Dialect, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The PatchOp operations each identity provider really sends for `values` (attribute ->
+    new value; `active` a boolean)."""
+    if dialect == "okta":
+        return [{"op": "replace", "value": {"active": values["active"]}}]
+    op = "Replace" if dialect == "entra" else "replace"
+    operations = []
+    for name, value in values.items():
+        if name == "active" and dialect == "entra":
+            value = "True" if value else "False"
+        operations.append({"op": op, "path": name, "value": value})
+    return operations
+
+
+def _dialect_values(session: Session, dialect: Dialect, target: bool) -> dict[str, Any] | None:
+    """What one PATCH dialect changes, `active` first; None when it has nothing declared to
+    change (Okta's form sets `active` only)."""
+    values: dict[str, Any] = {}
+    if session.plan.changes("active"):
+        values["active"] = target
+    if dialect != "okta":
+        values.update(dict.fromkeys(session.plan.strings, f"{session.display}-{dialect}"))
+    return values or None
 
 
 async def patch_user(session: Session) -> None:
@@ -285,8 +349,11 @@ async def patch_user(session: Session) -> None:
     for dialect in DIALECTS:
         step = f"patch_{dialect}"
         target = (not session.active) if session.active is not None else FIRST_TARGET[dialect]
-        display = f"{session.display}-{dialect}"
-        body = {"schemas": [PATCH_OP], "Operations": patch_operations(dialect, display, target)}
+        values = _dialect_values(session, dialect, target)
+        if values is None:
+            session.not_tried[step] = "the server declares none of the attributes it changes"
+            continue
+        body = {"schemas": [PATCH_OP], "Operations": patch_operations(dialect, values)}
         result = await session.send(step, "PATCH", path, json=body)
         if not result.ok:
             continue
@@ -306,98 +373,49 @@ async def patch_user(session: Session) -> None:
         session.dialects[dialect] = True
         if state is None:
             continue  # accepted; nothing to compare with (read_user reports the reads)
-        gaps = []
-        active = get_ci(state, "active")
-        if active is not target:
-            gaps.append(f"active is {describe(active)}, expected {str(target).lower()}")
-        shown = get_ci(state, "displayName")
-        if dialect != "okta" and shown != display:
-            gaps.append(f"displayName is {describe(shown)}, expected {display!r}")
+        _judge_each(session, step, state, values)
+        missing = gaps(state, values)
         session.note_active(state)
-        if gaps:
+        if missing:
             session.dialects[dialect] = False
             session.problem(
                 "lifecycle.patch_not_applied",
-                f"{what} answered {result.status} {result.reason}, but {'; '.join(gaps)}",
+                f"{what} answered {result.status} {result.reason}, but {'; '.join(missing)}",
             )
 
 
-async def create_group(session: Session) -> bool:
-    entry = session.ledger.add("Group", session.group_name, "create_group")
-    session.group = entry
-    body = {
-        "schemas": [GROUP],
-        "displayName": session.group_name,
-        "externalId": session.group_name,
-        "members": [],
-    }
-    result = await session.send("create_group", "POST", "/Groups", json=body)
-    if not result.ok or result.status is None:
-        return False
-    what = f"POST {result.url}"
-    if not success(result):
-        if result.status < 500:
-            entry.state = "not_created"
-        session.problem(
-            "lifecycle.group_create_failed",
-            f"{what} answered {answer(result)}; the test group {session.group_name} was not "
-            "created, so the group steps did not run",
-        )
-        return False
-    _, group_id = created_id(result, "Groups")
-    if group_id is None:
-        session.problem(
-            "lifecycle.group_create_failed",
-            f"{what} answered {result.status} with {what_came(object_of(result), result)} and no "
-            "Location header: the group's id is unknown",
-        )
-        return False
-    entry.id, entry.state = group_id, "created"
-    return True
-
-
-async def group_members(session: Session) -> None:
+async def remove_attribute(session: Session) -> None:
+    """PATCH remove of one declared, optional attribute, in the RFC 7644 form."""
+    step, name = "patch_remove", session.plan.removable
+    if name is None:
+        session.not_tried[step] = "the server declares no optional attribute the lifecycle sets"
+        return
+    if session.dialects["rfc"] is not True:
+        session.not_tried[step] = "the RFC 7644 PATCH of the user already failed"
+        return
     user_id = _user_id(session)
-    add = [{"op": "add", "path": "members", "value": [{"value": user_id}]}]
-    if await _member_change(session, "group_add_member", add, member=True):
-        remove = [{"op": "remove", "path": f"members[value eq {json.dumps(user_id)}]"}]
-        await _member_change(session, "group_remove_member", remove, member=False)
-
-
-async def _member_change(
-    session: Session, step: str, operations: list[dict[str, Any]], *, member: bool
-) -> bool:
-    assert session.group is not None and session.group.id is not None  # noqa: S101
-    group_id = session.group.id
-    body = {"schemas": [PATCH_OP], "Operations": operations}
-    result = await session.send(step, "PATCH", resource_path("Group", group_id), json=body)
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": name}]}
+    result = await session.send(step, "PATCH", resource_path("User", user_id), json=body)
     if not result.ok:
-        return False
+        return
     if result.status == 405:
         session.not_allowed.append(result)
         session.steps[step]["ok"] = False
-        return False
-    verb = "adding the test user to" if member else "removing the test user from"
-    what = f"PATCH {result.url} {verb} the test group"
+        return
+    what = f'PATCH {result.url} with {{"op": "remove", "path": "{name}"}}'
     if not success(result):
-        session.problem("lifecycle.group_member_failed", f"{what} answered {answer(result)}")
-        return False
-    state = await session.observe(step, result, "Group", group_id)
+        session.problem("lifecycle.attribute_remove_failed", f"{what} answered {answer(result)}")
+        return
+    state = await session.observe(step, result, "User", user_id)
     if state is None:
+        return
+    _judge_each(session, step, state, {name: None})
+    missing = gaps(state, {name: None})
+    if missing:
         session.problem(
-            "lifecycle.group_member_failed",
-            f"{what} answered {result.status}, but the group could not be read back to check",
+            "lifecycle.attribute_remove_failed",
+            f"{what} answered {result.status} {result.reason}, but {missing[0]}",
         )
-        return False
-    if (_user_id(session) in member_ids(state)) != member:
-        now = "do not include" if member else "still include"
-        session.problem(
-            "lifecycle.group_member_failed",
-            f"{what} answered {result.status} {result.reason}, but the group's members {now} "
-            f"the user (id {_user_id(session)})",
-        )
-        return False
-    return True
 
 
 async def delete_step(session: Session, entry: Written, step: str) -> None:

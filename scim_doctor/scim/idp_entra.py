@@ -28,6 +28,7 @@ from scim_doctor.scim.idp_model import (
     ok,
     unknown,
 )
+from scim_doctor.scim.idp_writes import writes
 
 SCIM_JSON = "application/scim+json"
 RANDOM_GUID_FILTER = re.compile(
@@ -235,6 +236,13 @@ ENTRA = IdpProfile(
             'Users are queried with userName eq "..." (Entra ID uses only eq and and).',
             _entra("Retrieving resources and /Users"),
             user_filter,
+        ),
+        Rule(
+            "entra.writes",
+            "When writes are replayed (--allow-writes): creating, reading, PATCHing and deleting "
+            "users and groups the way Entra ID sends them works and is applied.",
+            _entra("SCIM protocol requests and responses"),
+            writes("entra", "Entra ID"),
         ),
     ),
 )

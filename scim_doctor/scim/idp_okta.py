@@ -29,6 +29,7 @@ from scim_doctor.scim.idp_model import (
     ok,
     unknown,
 )
+from scim_doctor.scim.idp_writes import writes
 
 _OKTA_BUILD = (
     "Okta Developer: Build your SCIM API service",
@@ -193,6 +194,14 @@ OKTA = IdpProfile(
             "ListResponse (or 404).",
             _okta(_OKTA_REFERENCE, "Determine if the User already exists"),
             user_filter,
+        ),
+        Rule(
+            "okta.writes",
+            "When writes are replayed (--allow-writes): creating users, replacing them with PUT, "
+            "deactivating them with PATCH, pushing groups and changing their members the way "
+            "Okta sends them works and is applied.",
+            _okta(_OKTA_REFERENCE, "SCIM User operations and SCIM Group operations"),
+            writes("okta", "Okta"),
         ),
     ),
 )

@@ -7,7 +7,7 @@ Google's auto-provisioning probes GET /Users?count=1, from a third-party guide).
 
 from __future__ import annotations
 
-from scim_doctor.core.model import ReferenceKind, Severity, Status
+from scim_doctor.core.model import ReferenceKind, Status
 from scim_doctor.scim.idp_common import (
     as_int,
     as_mapping,
@@ -25,6 +25,7 @@ from scim_doctor.scim.idp_model import (
     ok,
     unknown,
 )
+from scim_doctor.scim.idp_writes import blamed, broken_by
 
 _RFC7644_TLS = Source(
     "RFC 7644 §7.2 (TLS is required; TLS 1.2 must be supported)",
@@ -51,7 +52,8 @@ _GOOGLE_PROBE = Source(
 
 
 def jumpcloud_test_connection(observed: Observed) -> RuleResult:
-    """Test Connection creates and deletes a test user and group: only a writing run replays it."""
+    """Test Connection creates and deletes a test user and group: only a writing run replays it.
+    A user it cannot delete it deactivates, so only the group's DELETE counts."""
     lifecycle = observed.get("lifecycle")
     if lifecycle is None or lifecycle.status is Status.SKIP:
         why = lifecycle.summary if lifecycle is not None else "no lifecycle check"
@@ -61,11 +63,9 @@ def jumpcloud_test_connection(observed: Observed) -> RuleResult:
         )
     if lifecycle.status is Status.ERROR:
         return unknown("scim-doctor itself failed in the lifecycle check")
-    if lifecycle.status is Status.FAIL:
-        return broken(
-            f"creating or deleting a user or group failed: {lifecycle.summary}",
-            *[f.code for f in lifecycle.findings if f.severity is Severity.FAIL],
-        )
+    found = blamed(observed, "jumpcloud")
+    if found:
+        return broken_by(found, "creating or deleting a user or group failed")
     return ok("users and groups can be created and deleted")
 
 

@@ -34,7 +34,8 @@ from scim_doctor.core.model import Severity, Status
 from scim_doctor.core.secrets import Secret
 from scim_doctor.core.timeouts import within
 from scim_doctor.demo.fault_kit import Fault, on_route
-from scim_doctor.demo.http_faults.lifecycle import FAULTS
+from scim_doctor.demo.http_faults import lifecycle as lifecycle_faults
+from scim_doctor.demo.http_faults import lifecycle_ops
 from scim_doctor.demo.scim_app import Handler, Request, Response
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.lifecycle.cleanup import is_test_name
@@ -47,6 +48,7 @@ from tests.http.helpers import TOKEN, make_ctx
 
 SCRIPT = str(Path(sys.executable).with_name("scim-doctor"))
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+FAULTS = (*lifecycle_faults.FAULTS, *lifecycle_ops.FAULTS)
 FAULTS_BY_NAME = {fault.name: fault for fault in FAULTS}
 LEAVES_DATA = {"lifecycle_soft_delete", "lifecycle_delete_forbidden"}
 """Faults whose server keeps the test user whatever the doctor does."""
@@ -207,7 +209,13 @@ def test_a_correct_server_passes_every_step_and_keeps_nothing(tmp_path: Path) ->
     assert left == []
     facts = outcome.facts
     assert facts["patch_dialects"] == {"entra": True, "rfc": True, "okta": True}
-    assert [c["type"] for c in facts["created"]] == ["User", "Group"]
+    assert facts["group_dialects"] == {"rfc": True, "entra": True, "okta": True}
+    assert [c["step"] for c in facts["created"]] == [
+        "create_user",
+        "create_group",
+        "create_member_user",
+    ]
+    assert facts["not_tried"] == {}
     assert {c["id"] for c in facts["cleaned_up"]} == {c["id"] for c in facts["created"]}
     assert facts["left_behind"] == []
     assert all(step["ok"] for step in facts["steps"].values()), facts["steps"]
@@ -235,7 +243,7 @@ def test_test_resources_carry_a_recognisable_unique_name(tmp_path: Path) -> None
     names = [c["name"] for c in first.facts["created"] + second.facts["created"]]
     assert all(is_test_name(name) for name in names), names
     assert re.fullmatch(r"scim-doctor-[0-9a-f]{8}@example\.com", names[0])
-    assert len(set(names)) == 4
+    assert len(set(names)) == 6  # a user, a group and the group's second member, twice
 
 
 def test_the_dialects_are_left_for_the_identity_provider_verdicts(tmp_path: Path) -> None:
@@ -327,7 +335,8 @@ def test_a_duplicate_the_server_stores_as_a_second_user_is_deleted_too(tmp_path:
     outcome, left = against_demo(tmp_path, fault)
 
     assert "created a second user" in message(outcome, "lifecycle.duplicate_accepted")
-    assert len([c for c in outcome.facts["created"] if c["type"] == "User"]) == 2
+    users = [c["step"] for c in outcome.facts["created"] if c["type"] == "User"]
+    assert users == ["create_user", "duplicate_user", "create_member_user"]
     assert outcome.facts["left_behind"] == []
     assert left == []
 
@@ -357,14 +366,26 @@ def test_a_server_that_only_deactivates_on_delete_leaves_the_user_listed_by_id(
 ) -> None:
     outcome, left = against_demo(tmp_path, "lifecycle_soft_delete")
 
-    [user] = [c for c in outcome.facts["created"] if c["type"] == "User"]
+    users = [c for c in outcome.facts["created"] if c["type"] == "User"]
     assert "afterwards answered 200 OK" in message(outcome, "lifecycle.deleted_still_found")
     incomplete = message(outcome, "lifecycle.cleanup_incomplete")
-    assert f"(id {user['id']})" in incomplete
-    assert "scim-doctor cleanup" in incomplete
-    assert outcome.facts["left_behind"][0]["id"] == user["id"]
-    assert "1 LEFT BEHIND" in outcome.summary
-    assert left == [user["name"]]
+    assert all(f"(id {user['id']})" in incomplete for user in users)
+    assert {e["id"] for e in outcome.facts["left_behind"]} == {user["id"] for user in users}
+    assert "2 LEFT BEHIND" in outcome.summary
+    assert sorted(left) == sorted(user["name"] for user in users)
+
+
+def test_a_soft_delete_is_one_cause_whose_leftover_fix_is_not_the_cleanup_command(
+    tmp_path: Path,
+) -> None:
+    """`scim-doctor cleanup` DELETEs too, which only deactivates here: the fix must say so."""
+    outcome, _ = against_demo(tmp_path, "lifecycle_soft_delete")
+
+    incomplete = next(f for f in outcome.findings if f.code == "lifecycle.cleanup_incomplete")
+    assert incomplete.severity is Severity.WARN
+    assert "cannot remove the test resources either" in incomplete.remediation
+    assert "run `scim-doctor cleanup`" not in incomplete.message
+    assert codes(outcome).count("lifecycle.deleted_still_found") == 1
 
 
 def test_a_refused_delete_is_retried_by_the_clean_up_and_then_listed(tmp_path: Path) -> None:
@@ -372,7 +393,7 @@ def test_a_refused_delete_is_retried_by_the_clean_up_and_then_listed(tmp_path: P
         outcome = run_probe(writes_ctx(server, server.write_ca(tmp_path)))
         deletes = [r.path for r in server.received if r.method == "DELETE"]
 
-    [user] = [c for c in outcome.facts["created"] if c["type"] == "User"]
+    [user] = [c for c in outcome.facts["created"] if c["step"] == "create_user"]
     assert deletes.count(f"/scim/v2/Users/{user['id']}") == 2
     assert "clean-up DELETE answered 403 Forbidden" in message(
         outcome, "lifecycle.cleanup_incomplete"
@@ -718,10 +739,13 @@ def test_the_cli_fails_a_server_that_cannot_delete_and_names_the_leftover(
         "lifecycle.cleanup_incomplete",
         "lifecycle.writes_made",
     ]
-    [leftover] = check["facts"]["left_behind"]
-    assert leftover["type"] == "User" and leftover["id"]
+    leftovers = check["facts"]["left_behind"]
+    assert [e["type"] for e in leftovers] == ["User", "User"] and all(e["id"] for e in leftovers)
     assert result.exit_code == 1
-    assert Severity.FAIL.value == check["findings"][1]["severity"]
+    deleting, leftover = check["findings"][:2]
+    assert deleting["severity"] == Severity.FAIL.value and deleting["affects"] == ["entra"]
+    assert leftover["severity"] == Severity.WARN.value  # a consequence does not fail again
+    assert leftover["caused_by"] == "lifecycle.delete_failed"
 
 
 def test_the_runners_cancellation_at_the_deadline_still_yields_the_report(

@@ -9,6 +9,7 @@ from scim_doctor.demo.http_faults import (
     errors,
     front,
     lifecycle,
+    lifecycle_ops,
     negotiation,
     redirect,
     users,
@@ -23,4 +24,5 @@ HTTP_FAULTS: tuple[Fault, ...] = (
     *discovery.FAULTS,
     *errors.FAULTS,
     *lifecycle.FAULTS,
+    *lifecycle_ops.FAULTS,
 )

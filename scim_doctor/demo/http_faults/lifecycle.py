@@ -335,7 +335,7 @@ FAULTS: tuple[Fault, ...] = (
         "lifecycle_patch_string_booleans",
         'Built for Entra ID alone: PATCH takes active only as the string "True"/"False".',
         "http",
-        ("lifecycle.patch_rfc_rejected", "lifecycle.patch_okta_rejected"),
+        ("lifecycle.patch_okta_rejected", "lifecycle.patch_rfc_rejected"),
         middleware=on_route("PATCH", "/Users/*", _string_booleans_only),
     ),
     Fault(

@@ -184,9 +184,13 @@ WARN_ON_A_SHOULD = {
     "discovery.service_provider_config_invalid": "as service_provider_config_missing",
     "discovery.resource_types_invalid": "as service_provider_config_missing",
     "discovery.schemas_invalid": "as service_provider_config_missing",
+    "discovery.by_id_unavailable": "as service_provider_config_missing (clients that read one "
+    "definition at a time)",
     "errors.unknown_id_not_404": "breaks later: a user deleted on the server is not seen as gone",
     "lifecycle.create_no_meta": "breaks later: clients that read meta.location or version back",
     "lifecycle.group_create_failed": "breaks group provisioning once groups are assigned",
+    "lifecycle.patch_rfc_rejected": "breaks Entra ID once its Tenant URL carries aadOptscim062020 "
+    "(Microsoft's fix for its own dialect), and every client that sends the standard form",
 }
 """Catalogued `warn` codes whose RFC text is a SHOULD (or has no keyword) and that no provider
 trips on: by the severity rule a SHOULD is `info` unless the deviation breaks something later

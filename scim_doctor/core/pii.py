@@ -322,9 +322,11 @@ def _dangling_escape(token: str) -> bool:
 
 _PERSONAL_KEY = re.compile(
     r'"(?:username|displayname|nickname|emails|phonenumbers|ims|addresses|members|manager)"'
-    r'\s*:|"name"\s*:\s*[\[{]',
+    r'|"name"\s*:?\s*[\[{]',
     re.IGNORECASE,
 )
+# No colon required: the scanner reads a cut or malformed body leniently (`{"emails"["a"]`
+# puts "a" under emails), so the quick test must not be stricter than the scanner.
 
 
 def _may_name_personal_data(text: str) -> bool:

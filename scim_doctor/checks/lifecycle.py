@@ -22,16 +22,17 @@ deactivates, a refused DELETE) is one more finding that points at that cause
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding, Severity
-from scim_doctor.lifecycle.cleanup import CleanupRun, Ledger, Written, guaranteed_clean_up, new_tag
-from scim_doctor.lifecycle.session import DEADLINE_SLACK_S, DeadlineReached, Session
-from scim_doctor.lifecycle.steps import not_declared_note, run_steps
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import HttpClient
+
+if TYPE_CHECKING:  # the write modules load only for a run that writes (start-up: issue 21)
+    from scim_doctor.lifecycle.cleanup import CleanupRun, Ledger, Written
+    from scim_doctor.lifecycle.session import Session
 
 READ_ONLY = "read-only run: writes need --allow-writes"
 CLEANUP_HINT = "delete it by hand or run `scim-doctor cleanup`"
@@ -53,6 +54,10 @@ async def run(ctx: ProbeContext) -> Outcome:
         return Outcome(skip_reason=READ_ONLY)
     if ctx.token is None:
         return Outcome(skip_reason="no token given (--no-token)")
+    from scim_doctor.lifecycle.cleanup import Ledger, guaranteed_clean_up, new_tag
+    from scim_doctor.lifecycle.session import DEADLINE_SLACK_S, DeadlineReached, Session
+    from scim_doctor.lifecycle.steps import run_steps
+
     session = Session(ctx, HttpClient.for_context(ctx), Ledger(), new_tag())
     stopped_at: str | None = None
     interruption: BaseException | None = None
@@ -131,6 +136,8 @@ def _outcome(session: Session, cleanup: CleanupRun, stopped_at: str | None) -> O
     left = ledger.left_behind()
     if left or cleanup.crashed:
         outcome.add(_cleanup_incomplete(left, cleanup, {f.code for f in outcome.findings}))
+    from scim_doctor.lifecycle.steps import not_declared_note
+
     note = not_declared_note(session)
     if note is not None:
         outcome.add(findings.make("lifecycle.attributes_not_declared", note))

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim_doctor.checks import deep_sweep as deep
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Severity
@@ -325,8 +324,10 @@ async def run(ctx: ProbeContext) -> Outcome:
     audit.outcome.timings_ms["list"] = result.timings_ms.get("total", 0.0)
     await _after_first_page(audit, first)
     outcome = audit.finish()
-    if ctx.options.deep:
-        await deep.sweep(ctx, outcome)
+    if ctx.options.deep:  # the sweep's modules load only when asked (start-up: issue 21)
+        from scim_doctor.checks import deep_sweep
+
+        await deep_sweep.sweep(ctx, outcome)
     return outcome
 
 

@@ -20,13 +20,15 @@ import os
 import sys
 import tempfile
 import time
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scim_doctor.demo.fault_kit import Fault  # noqa: E402 - after the path fix-up
+from scim_doctor.demo.fault_kit import Fault, on_route  # noqa: E402 - after the path fix-up
 from scim_doctor.demo.scim_app import Handler, Request, Response  # noqa: E402
 from scim_doctor.demo.server import DemoServer  # noqa: E402
 
@@ -45,10 +47,52 @@ def delayed(milliseconds: float) -> Fault | None:
     return Fault("latency", f"answers {milliseconds:g} ms late", "http", (), middleware=late)
 
 
+MIB = 1024 * 1024
+HOSTILE_SIZE = 200 * MIB
+
+
+def _huge() -> Iterator[bytes]:
+    """200 MiB of a ListResponse, chunked (no length announced): a runaway /Users."""
+    yield b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"Resources":['
+    block = b'{"userName":"u","id":"1"},' * (MIB // 26)
+    for _ in range(HOSTILE_SIZE // len(block)):
+        yield block
+
+
+def _bomb() -> Iterator[bytes]:
+    """1 GiB of zeros gzip-compressed on the fly (about 1 MiB on the wire)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(MIB)
+    for _ in range(1024):
+        out = compressor.compress(block)
+        if out:
+            yield out
+    yield compressor.flush()
+
+
+def hostile(kind: str | None) -> Fault | None:
+    """GET /Users answering a 200 MiB body (`huge`) or a gzip bomb (`bomb`); None for none."""
+    if kind is None:
+        return None
+    headers = [("Content-Type", "application/scim+json")]
+    if kind == "bomb":
+        headers.append(("Content-Encoding", "gzip"))
+    chunks = _bomb if kind == "bomb" else _huge
+
+    def answer(request: Request, call_next: Handler) -> Response:
+        return Response(200, tuple(headers), chunks=chunks)
+
+    return Fault(f"users_{kind}", f"GET /Users answers a {kind} body", "http", (),
+                 middleware=on_route("GET", "/Users", answer))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hostname", default=None, help="the certificate's name (may be *.x)")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="delay of each HTTP answer")
+    parser.add_argument(
+        "--hostile", choices=("huge", "bomb"), default=None, help="what GET /Users answers"
+    )
     args = parser.parse_args()
     token = os.environ.get(TOKEN_ENV)
     if not token:
@@ -56,7 +100,12 @@ def main() -> None:
     extra = {"hostname": args.hostname} if args.hostname else {}
     with (
         tempfile.TemporaryDirectory(prefix="scim-doctor-bench-") as tmp,
-        DemoServer(token, http_listener=True, fault=delayed(args.delay_ms), **extra) as server,
+        DemoServer(
+            token,
+            http_listener=True,
+            fault=hostile(args.hostile) or delayed(args.delay_ms),
+            **extra,
+        ) as server,
     ):
         ca = server.write_ca(Path(tmp))
         where = {

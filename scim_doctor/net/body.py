@@ -11,9 +11,10 @@ import codecs
 import datetime as dt
 import email.utils
 import json
+import tempfile
 import zlib
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 SCIM_JSON = "application/scim+json"
 
@@ -101,20 +102,33 @@ def _stages(content_encoding: str | None) -> tuple[list[_Inflate], str | None]:
     return stages, None
 
 
+SPILL_AT = 256 * 1024
+"""Decoded bytes of one body held in memory while it is read. Past this a body goes on into an
+unnamed temporary file until it is known to fit under the cap: many requests in flight (a
+fleet's, or one check's requests at once to a server answering 200 MB each) then hold at most
+this much each in memory, not --max-body each (issue 21). A body over the cap keeps only these
+first bytes (enough for the transcript's excerpt and for recognising what it is)."""
+
+
 class CappedBody:
     """A response body decoded chunk by chunk (Content-Encoding), never past `limit` bytes.
 
-    `too_large` says the body went past the cap and `body` holds its first `limit` bytes. An
-    unsupported or corrupt encoding sets `error` and stops decoding (the raw bytes read so far
-    are kept, so the transcript still shows something).
+    `too_large` says the body went past the cap; `size` counts the decoded bytes read (at most
+    `limit`). `body` holds the first `spill_at` of them, the rest waits in a temporary file;
+    `contents()` gives the whole body, or only `body` when it was too large. An unsupported or
+    corrupt encoding sets `error` and stops decoding (the raw bytes read so far are kept, so
+    the transcript still shows something).
     """
 
-    def __init__(self, content_encoding: str | None, limit: int) -> None:
+    def __init__(self, content_encoding: str | None, limit: int, spill_at: int = SPILL_AT) -> None:
         self.limit = max(0, limit)
+        self.spill_at = spill_at
         self.body = bytearray()
+        self.size = 0
         self.raw_bytes = 0
         self.too_large = False
         self.error: str | None = None
+        self._spill: IO[bytes] | None = None
         self._stages, self.error = _stages(content_encoding)
         self._failing = ""
 
@@ -137,20 +151,49 @@ class CappedBody:
 
     def _pump(self, index: int, data: bytes) -> None:
         if index == len(self._stages):
-            room = self.limit + 1 - len(self.body)
-            self.body += data[:room]
-            if len(self.body) > self.limit:
-                del self.body[self.limit :]
+            room = self.limit - self.size
+            if len(data) > room:
                 self.too_large = True
+                data = data[:room]
+            self._keep(data)
             return
         stage = self._stages[index]
         self._failing = stage.coding
         stage.push(data)
         while not self.too_large:
-            out = stage.pull(min(_STEP, self.limit + 1 - len(self.body)))
+            out = stage.pull(min(_STEP, self.limit + 1 - self.size))
             if not out:
                 return
             self._pump(index + 1, out)
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        head = self.spill_at - len(self.body)
+        if head > 0:
+            self.body += data[:head]
+            data = data[head:]
+        if data and not self.too_large:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile(prefix="scim-doctor-body-")
+            self._spill.write(data)
+
+    def contents(self) -> bytes:
+        """The decoded body (its first `spill_at` bytes only when it was too large); closes
+        the temporary file."""
+        spill, self._spill = self._spill, None
+        if spill is None:
+            return bytes(self.body)
+        with spill:
+            if self.too_large:
+                return bytes(self.body)
+            spill.seek(0)
+            return bytes(self.body) + spill.read()
+
+    def close(self) -> None:
+        """Drop the temporary file, if any (`contents()` does it too)."""
+        spill, self._spill = self._spill, None
+        if spill is not None:
+            spill.close()
 
     def finish(self) -> None:
         """The whole body arrived: a compressed stream must have reached its end marker."""

@@ -174,13 +174,18 @@ class HttpClient:
             error = classify(exc)
             if error.kind is ErrorKind.TIMEOUT:
                 error = self._timeout(progress, prepared.budget, prepared.wanted)
+        except BaseException:  # cancelled: the body's temporary file goes now, not at GC
+            if progress.body is not None:
+                progress.body.close()
+            raise
         capped = progress.body
         if error is None and capped is not None and capped.error is not None:
             error = HttpError(ErrorKind.DECODING, redact(capped.error))
-        body = bytes(capped.body) if capped is not None else b""
+        body = capped.contents() if capped is not None else b""
+        size = capped.size if capped is not None else 0
         too_large = capped is not None and capped.too_large
         cut_short = error is not None and error.kind is ErrorKind.TIMEOUT
-        seen = BodySeen(body, len(body), too_large, too_large or cut_short)
+        seen = BodySeen(body, size, too_large, too_large or cut_short)
         return self._finish(request, progress, error, seen)
 
     def stream(

@@ -144,3 +144,21 @@ def test_an_http_date_is_measured_from_the_responses_own_date_header() -> None:
         now=skewed_local_clock,
     )
     assert wait == 30.0
+
+
+def test_a_body_past_the_memory_share_goes_to_a_file_and_comes_back_whole() -> None:
+    """Given a 1,000-byte body and 100 bytes of memory, when read, then only 100 bytes were
+    held in memory and contents() gives all 1,000."""
+    data = bytes(range(256)) * 4
+    body = feed_in_pieces(CappedBody(None, 2000, spill_at=100), data[:1000])
+    body.finish()
+
+    assert (len(body.body), body.size, body.too_large) == (100, 1000, False)
+    assert body.contents() == data[:1000]
+
+
+def test_a_body_over_the_cap_keeps_only_its_memory_share() -> None:
+    body = feed_in_pieces(CappedBody("gzip", 1000, spill_at=100), gzip.compress(b"y" * 5000))
+
+    assert (body.too_large, body.size) == (True, 1000)
+    assert body.contents() == b"y" * 100

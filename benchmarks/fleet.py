@@ -34,7 +34,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: `benchmarks` is a package of the checkout
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.memory import peak_rss  # noqa: E402 - after the path fix-up
 
 TOKEN = "bench-fleet-token-0123456789abcdef"
 SERVERS = 4
@@ -85,20 +86,13 @@ def _measure(config: Path, concurrency: int) -> dict[str, float | int]:
         "--quiet",
     ]
     env = {**os.environ, "BENCH_SCIM_TOKEN": TOKEN, "GITHUB_ACTIONS": ""}
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.stderr:
-        child.stderr.close()
-    if child.returncode not in (0, 1):
-        raise RuntimeError(f"scim-doctor exited {child.returncode}: {stderr.strip()}")
+    measured = peak_rss(argv, env)  # the child's own peak, not this process's size carried over
+    if measured["exit_code"] not in (0, 1):
+        raise RuntimeError(f"scim-doctor exited {measured['exit_code']}: {measured['stderr']}")
     return {
-        "wall_s": round(elapsed, 3),
-        "peak_rss_kib": int(usage.ru_maxrss),
-        "exit_code": child.returncode,
+        "wall_s": measured["wall_s"],
+        "peak_rss_kib": int(measured["peak_rss_kib"]),
+        "exit_code": measured["exit_code"],
     }
 
 

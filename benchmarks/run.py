@@ -101,6 +101,58 @@ def full_check(runs: int = 5) -> dict[str, Any]:
         return result
 
 
+def _timed(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """One run of a command: wall seconds, CPU seconds (user + system, its own) and stdout."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stdout = child.stdout.read().decode() if child.stdout else ""
+    _, _, usage = os.wait4(child.pid, 0)
+    if child.stdout:
+        child.stdout.close()
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, stdout
+
+
+def startup_vs_floor(runs: int = 11) -> dict[str, Any]:
+    """A whole check on loopback against its floor (issue 21, target <= 1.25 x): a process
+    that imports httpx and builds one verified SSL context, plus the run itself (the report's
+    own duration_ms). The two commands alternate, so a machine slowing down hits both."""
+    from scim_doctor.demo.server import DemoServer
+
+    subprocess.run(  # bytecode as an installed package has it (PYTHONDONTWRITEBYTECODE or not)
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "scim_doctor")],
+        capture_output=True,
+        check=False,
+    )
+    token = "bench-token-0123456789abcdef"
+    with tempfile.TemporaryDirectory() as tmp, DemoServer(token) as server:
+        ca = server.write_ca(Path(tmp))
+        env = {**os.environ, "SCIM_TOKEN": token}
+        check = [str(BIN / "scim-doctor"), "check", server.base_url, "--cacert", str(ca),
+                 "--resolve", server.resolve_pin, "--format", "json"]  # fmt: skip
+        floor = [sys.executable, "-c",
+                 f"import httpx, ssl; ssl.create_default_context(cafile={str(ca)!r})"]  # fmt: skip
+        samples: dict[str, list[float]] = {k: [] for k in ("check", "check_cpu", "floor", "run")}
+        for index in range(runs + 1):
+            floor_s, _, _ = _timed(floor)
+            check_s, check_cpu, out = _timed(check, env)
+            if index == 0:
+                continue  # warm-up
+            samples["floor"].append(floor_s)
+            samples["check"].append(check_s)
+            samples["check_cpu"].append(check_cpu)
+            samples["run"].append(json.loads(out)["duration_ms"] / 1000)
+    median = {k: statistics.median(v) for k, v in samples.items()}
+    return {
+        "runs": runs,
+        "check_s": round(median["check"], 4),
+        "check_cpu_s": round(median["check_cpu"], 4),
+        "floor_s": round(median["floor"], 4),
+        "run_s": round(median["run"], 4),
+        "ratio": round(median["check"] / (median["floor"] + median["run"]), 2),
+        "target_ratio": 1.25,
+    }
+
+
 def _guarded(name: str, run: Any) -> Any:
     """One benchmark's figures, or why it could not run (the others still do)."""
     try:
@@ -115,6 +167,7 @@ def main() -> None:
     from benchmarks.deep import deep_benchmark
     from benchmarks.fleet import fleet_benchmark, fleet_over_rtt
     from benchmarks.latency import latency_benchmark
+    from benchmarks.memory import memory_benchmark
 
     results = {
         "machine": {
@@ -124,13 +177,15 @@ def main() -> None:
         },
         "startup": startup(),
         "full_check": full_check(),
+        "startup_vs_floor": _guarded("startup_vs_floor", startup_vs_floor),
+        "memory": _guarded("memory", memory_benchmark),
         "fleet": _guarded("fleet", fleet_benchmark),
         "fleet_rtt_50ms": _guarded("fleet_rtt_50ms", fleet_over_rtt),
         "deep": _guarded("deep", deep_benchmark),
         "latency": _guarded("latency", latency_benchmark),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    for name in ("fleet", "fleet_rtt_50ms", "deep", "latency"):
+    for name in ("fleet", "fleet_rtt_50ms", "deep", "latency", "memory"):
         print(f"{name}: {json.dumps(results[name])[:300]}")
     s, f = results["startup"], results["full_check"]
     print(
@@ -141,6 +196,13 @@ def main() -> None:
         print(f"full check: {f['scim_doctor_s']} s vs curl {f['curl_s']} s ({f['ratio']}x)")
     else:
         print(f"full check: {f['scim_doctor_s']} s ({f['curl']})")
+    floor = results["startup_vs_floor"]
+    if "ratio" in floor:
+        print(
+            f"whole check {floor['check_s']} s vs floor {floor['floor_s']} s (import httpx + one"
+            f" verified SSL context) + the run {floor['run_s']} s: {floor['ratio']}x"
+            f" (target <= {floor['target_ratio']}x)"
+        )
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -216,7 +216,10 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str],
     for name, value in headers:
         if name.lower() in SENSITIVE_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-            keep = scheme if name.lower().endswith("authorization") and scheme.isalpha() else ""
+            # The scheme (Bearer, Basic) stays readable, unless the "scheme" is itself a
+            # registered secret: a token pasted without its scheme, or as the first word.
+            plain = scheme.isalpha() and redact(scheme) == scheme
+            keep = scheme if name.lower().endswith("authorization") and plain else ""
             cleaned.append((name, f"{keep} {REDACTED}".strip()))
         else:
             cleaned.append((name, redact(value)))

@@ -51,7 +51,7 @@ def test_a_healthy_server_gives_exit_0_and_a_json_report_valid_against_the_schem
     report = result.json()
     assert_valid_report(report_validator, report)
     assert report["summary"]["status"] == "pass"
-    assert [c["id"] for c in report["checks"]][:4] == ["url", "dns", "connect", "tls"]
+    assert [c["id"] for c in report["checks"]][:5] == ["url", "proxy", "dns", "connect", "tls"]
     assert all(c["status"] in ("pass", "skip") for c in report["checks"])
 
 
@@ -136,7 +136,7 @@ def test_the_report_file_is_written_atomically_and_announced(
         *check_args(server, ca, "--format", "json", "-o", str(out)), env={"SCIM_TOKEN": CANARY}
     )
     assert result.exit_code == 0
-    assert json.loads(out.read_text())["schema_version"] == "1.1"
+    assert json.loads(out.read_text())["schema_version"] == "1.2"
     assert f"wrote {out}" in result.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 

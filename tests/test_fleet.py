@@ -90,7 +90,7 @@ def test_the_json_report_is_schema_version_2_with_the_v1_check_objects_per_targe
     report = result.json()
     assert_valid_report(v2_validator, report)
     assert result.exit_code == 1
-    assert report["schema_version"] == "2.1"
+    assert report["schema_version"] == "2.2"
     assert report["summary"]["failing"] == ["t042"]
     assert report["summary"]["counts"] == {"pass": 11, "warn": 0, "fail": 1, "error": 0}
     assert [t["name"] for t in report["targets"]] == [name for name, _ in targets]
@@ -375,7 +375,7 @@ def test_a_single_url_keeps_schema_version_1_even_with_quiet_and_github_output(
     assert server.port
     assert result.exit_code == 0
     assert_valid_report(report_validator, result.json())
-    assert result.json()["schema_version"] == "1.1"
+    assert result.json()["schema_version"] == "1.2"
 
 
 def test_the_v2_schema_reuses_the_v1_definitions_unchanged() -> None:

@@ -81,7 +81,7 @@ def test_twenty_runs_against_a_server_failing_one_request_in_four_report_25_perc
     )
     assert result.exit_code == 1
     report = result.json()
-    assert report["schema_version"] == "2.1"
+    assert report["schema_version"] == "2.2"
     (target,) = report["targets"]
     series = target["repeat"]
     assert (series["runs"], series["requested"], series["problem_runs"]) == (20, 20, 5)

@@ -13,6 +13,7 @@ from scim_doctor.checks import (
     lifecycle,
     negotiation,
     network,
+    proxy,
     redirect,
     tls,
     url,
@@ -22,7 +23,8 @@ from scim_doctor.checks.base import Probe
 
 REGISTRY: tuple[Probe, ...] = (
     Probe("url", "Base URL", (), url.run),
-    Probe("dns", "DNS resolution", (), network.run_dns),
+    Probe("proxy", "Proxy", (), proxy.run),
+    Probe("dns", "DNS resolution", ("proxy",), network.run_dns),
     Probe("connect", "TCP connection", ("dns",), network.run_connect),
     Probe("tls", "TLS handshake and certificate", ("connect",), tls.run),
     Probe("redirect", "Redirects", ("tls",), redirect.run),

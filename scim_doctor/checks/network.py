@@ -12,8 +12,6 @@ import asyncio
 import contextlib
 import errno
 import time
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +24,7 @@ from scim_doctor.core import findings
 from scim_doctor.core.secrets import redact
 from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.failures import ProxyConfigError
 
 RESOLVER = "system (getaddrinfo)"
 
@@ -34,10 +33,18 @@ MIN_ATTEMPT_S = 1.0
 
 _UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH})
 
-_PROXY_DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
-
 
 # --- dns -----------------------------------------------------------------------------------------
+
+
+def _proxied(ctx: ProbeContext) -> str | None:
+    """'the proxy URL (from SOURCE)' when the base URL's requests go through a proxy."""
+    try:
+        route = ctx.proxies.route(ctx.target.base_url)
+    except ProxyConfigError:
+        return None
+    return None if route.proxy is None else f"the proxy {route.proxy.shown} (from {route.source})"
+
 
 _RESOLVER_FACT = {
     "pin": "none: pinned with --resolve",
@@ -61,6 +68,14 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
             resolver=RESOLVER, error=exc.detail, error_code=exc.eai, families=[], time_ms=ms
         )
         outcome.timings_ms["dns"] = ms
+        proxied = _proxied(ctx)
+        if proxied is not None:
+            facts["resolved_by"] = proxied
+            outcome.summary = (
+                f"not resolved here ({exc.message}); not needed: requests go through {proxied}, "
+                "which resolves the name itself"
+            )
+            return outcome
         outcome.add(findings.make(exc.code, exc.message))
         outcome.summary = exc.message
         return outcome
@@ -124,29 +139,13 @@ class Proxy:
 
 
 def proxy_for(ctx: ProbeContext) -> Proxy | None:
-    """The proxy the HTTP client would use: --proxy, else the environment unless NO_PROXY
-    bypasses the host (the rules urllib and httpx share). Raises ValueError if unparseable."""
-    if ctx.options.proxy:
-        raw, source = ctx.options.proxy, "--proxy"
-    else:
-        proxies = urllib.request.getproxies()
-        scheme = ctx.target.scheme
-        key = scheme if proxies.get(scheme) else "all"
-        raw = proxies.get(key, "")
-        if not raw:
-            return None
-        host = ctx.target.host
-        probe = host if ":" in host else f"{host}:{ctx.target.port}"
-        if urllib.request.proxy_bypass(probe):
-            return None
-        source = f"the {key.upper()}_PROXY environment variable"
-    text = raw if "://" in raw else f"http://{raw}"
-    parts = urllib.parse.urlsplit(text)
-    port = parts.port  # raises ValueError on a bad port
-    if not parts.hostname:
-        raise ValueError(f"proxy {redact(raw)!r} from {source} has no host")
-    default = _PROXY_DEFAULT_PORTS.get(parts.scheme.lower(), 80)
-    return Proxy(redact(raw), parts.hostname, port or default, source)
+    """The proxy the HTTP client would use for the base URL (`ProxyRules`: --proxy, a PAC file,
+    the environment, less NO_PROXY / --noproxy). Raises ValueError if the setting is unusable."""
+    route = ctx.proxies.route(ctx.target.base_url)
+    if route.proxy is None:
+        return None
+    proxy = route.proxy
+    return Proxy(proxy.shown, proxy.host, proxy.port, route.source)
 
 
 @dataclass(frozen=True)
@@ -328,6 +327,14 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
         outcome.summary = message
         return outcome
 
+    tunnel = ctx.shared.extra.get("proxy")
+    if proxy is not None and tunnel is not None:
+        facts.update(via_proxy=proxy.url, proxy_source=proxy.source, connected_address=None)
+        outcome.summary = (
+            f"through the proxy {proxy.url} (from {proxy.source}), whose tunnel the proxy check "
+            f"opened: this machine does not connect to {ctx.target.host} itself"
+        )
+        return outcome
     dest = _destination(ctx, proxy, facts)
     addresses = list(ctx.shared.addresses) if proxy is None else []
     if not addresses:  # dns did not run (--skip dns), or the connection goes to a proxy

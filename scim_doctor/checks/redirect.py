@@ -186,13 +186,36 @@ class PlainVerdict:
     """What the plain-HTTP walk showed."""
 
     result: str
-    """closed, no_answer, answers_in_clear, redirects_to_https, redirects_within_http."""
+    """closed, no_answer, answers_in_clear, redirects_to_https, redirects_within_http,
+    proxy_answered."""
     note: str
     findings: tuple[Finding, ...] = ()
 
 
+def _proxy_answered(walk: Walk) -> str | None:
+    """How the proxy, not the server, answered the plain-HTTP request (a 407, or a proxy's own
+    error page), else None: an answer of the proxy says nothing of the server's port 80."""
+    result = walk.hops[0].result
+    if result.proxy is None or result.status is None:
+        return None
+    headers = result.headers
+    if result.status == 407 or "proxy-authenticate" in headers:
+        schemes = ", ".join(headers.get_list("proxy-authenticate")) or "no scheme named"
+        return f"{result.status} {result.reason} (wants {schemes})"
+    if "x-squid-error" in headers:
+        return f"{result.status} {result.reason} (X-Squid-Error {headers['x-squid-error']})"
+    return None
+
+
 def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
     first = walk.hops[0]
+    by_proxy = _proxy_answered(walk)
+    if by_proxy is not None:
+        return PlainVerdict(
+            "proxy_answered",
+            f"plain HTTP on port {port} not judged: the proxy {first.result.proxy} answered "
+            f"the request itself with {by_proxy}",
+        )
     error = first.result.error
     if error is not None:
         if error.kind is ErrorKind.CONNECT and "refused" in error.message:

@@ -26,7 +26,12 @@ from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.tls12 import ENTRA_TLS12_SUITES as ENTRA_TLS12_SUITES
 from scim_doctor.checks.tls12 import Tls12Probes
 from scim_doctor.checks.tls12 import server_hello_suite as server_hello_suite
-from scim_doctor.checks.tls_chain import classify_verification, health
+from scim_doctor.checks.tls_chain import (
+    OtherStore,
+    classify_verification,
+    health,
+    intercepted_but_trusted,
+)
 from scim_doctor.checks.tls_handshake import (
     ConnectFailed,
     Endpoint,
@@ -37,7 +42,9 @@ from scim_doctor.checks.tls_handshake import (
 from scim_doctor.core import findings
 from scim_doctor.net import certinfo
 from scim_doctor.net.context import ProbeContext
-from scim_doctor.net.trust import unverified_context
+from scim_doctor.net.failures import ProxyConfigError
+from scim_doctor.net.proxy import ProxyServer
+from scim_doctor.net.trust import alternative, unverified_context
 
 _PROTOCOL_REFUSED = frozenset(
     {
@@ -112,12 +119,14 @@ async def run(ctx: ProbeContext) -> Outcome:
         return outcome
 
     address = ctx.shared.connected_address or ctx.pinned_address() or target.host
-    endpoint = Endpoint(address=address, port=target.port, server_hostname=target.host)
+    via = _proxy(ctx)
+    endpoint = Endpoint(address, target.port, target.host, via)
     outcome.facts.update(
-        address=address,
+        address=None if via else address,
         port=target.port,
         sni=None if target.host_is_ip else target.host,
         trust_store=ctx.trust.description,
+        via_proxy=via.shown if via else None,
     )
     timeout = ctx.step_timeout()
     # The TLS 1.2 probes (for Entra ID) need nothing from the main handshake to start: run
@@ -130,6 +139,14 @@ async def run(ctx: ProbeContext) -> Outcome:
     _succeeded(ctx, session, outcome)
     await tls12.record(session, outcome)
     return outcome
+
+
+def _proxy(ctx: ProbeContext) -> ProxyServer | None:
+    """The proxy whose tunnel the handshakes run in (the one the HTTP client will use)."""
+    try:
+        return ctx.proxies.route(ctx.target.base_url).proxy
+    except ProxyConfigError:
+        return None  # the proxy check says why; try direct
 
 
 async def _main_handshake(
@@ -171,7 +188,10 @@ def _succeeded(ctx: ProbeContext, session: Session, outcome: Outcome) -> None:
     outcome.facts.update(facts, verified=True)
     outcome.timings_ms.update(connect=session.connect_ms, tls=session.handshake_ms)
     ctx.shared.tls.update(facts, verified=True)
-    for finding in health(ctx, chain, set()):
+    inspected = intercepted_but_trusted(ctx, chain)
+    if inspected is not None:  # the chain is the inspecting proxy's: its health is not the server's
+        outcome.add(inspected)
+    for finding in health(ctx, chain, set()) if inspected is None else []:
         outcome.add(finding)
     leaf = chain[0] if chain else None
     if leaf is None:
@@ -203,7 +223,10 @@ async def _verification_failed(
         outcome.facts.update(facts)
         outcome.timings_ms["tls"] = session.handshake_ms
         ctx.shared.tls.update(facts)
-    found = classify_verification(ctx, error, chain)
+    other = await _other_store(ctx, endpoint) if session is not None else None
+    if other is not None:
+        outcome.facts["other_store"] = {"store": other.description, "trusts_chain": other.trusts}
+    found = classify_verification(ctx, error, chain, other)
     codes = {f.code for f in found}
     found += health(ctx, chain, codes)
     for finding in found:
@@ -214,6 +237,21 @@ async def _verification_failed(
     if ctx.options.insecure and session is not None:
         outcome.unblocks_dependents = True
         outcome.summary += "; later checks ran anyway because of --insecure"
+
+
+async def _other_store(ctx: ProbeContext, endpoint: Endpoint) -> OtherStore | None:
+    """Whether the store this run did not use would have trusted the chain: a handshake with
+    it (None when it cannot be loaded or the handshake fails for another reason)."""
+    other = alternative(ctx.trust)
+    if other is None:
+        return None
+    try:
+        await handshake(endpoint, other.context, ctx.step_timeout())
+    except ssl.SSLCertVerificationError:
+        return OtherStore(other.description, other.kind, trusts=False)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    return OtherStore(other.description, other.kind, trusts=True)
 
 
 async def _protocol_failed(

@@ -12,7 +12,7 @@ import contextlib
 import ssl
 
 from scim_doctor.checks.base import Outcome
-from scim_doctor.checks.tls_handshake import RECORD_READ, Endpoint, Session, connect, drop
+from scim_doctor.checks.tls_handshake import RECORD_READ, Endpoint, Session, drop, open_socket
 from scim_doctor.core.timeouts import within
 from scim_doctor.net.trust import unverified_context
 
@@ -74,7 +74,7 @@ async def _first_record(endpoint: Endpoint, context: ssl.SSLContext) -> bytes:
     """Send the ClientHello `context` makes and return the server's first TLS record (or what
     came of it before the connection ended)."""
     loop = asyncio.get_running_loop()
-    sock = await connect(endpoint.address, endpoint.port)
+    sock = await open_socket(endpoint)
     try:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         ssl_object = context.wrap_bio(incoming, outgoing, server_hostname=endpoint.server_hostname)

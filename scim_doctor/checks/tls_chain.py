@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cryptography import x509
 
@@ -71,8 +72,37 @@ def _not_yet_valid(chain: Sequence[x509.Certificate], now: dt.datetime) -> x509.
     return next((c for c in chain if certinfo.not_before(c) > now), None)
 
 
+def other_store_text(other: OtherStore | None) -> str:
+    """'; the system store (…) would have trusted it' for a message, or ''."""
+    if other is None:
+        return ""
+    verdict = "would have trusted it" if other.trusts else "does not trust it either"
+    return f"; {other.description} {verdict}"
+
+
+def _interception_fix(product: str, root: x509.Name, other: OtherStore | None) -> str:
+    root_name = certinfo.short_name(root)
+    if other is not None and other.trusts and other.kind == "system":
+        return (
+            f"This machine's operating-system store trusts the {product} CA: run scim-doctor "
+            f"with --trust system to check through the inspection, or from a network without "
+            "TLS inspection (a CI runner, a cloud shell) to see the server's own certificate."
+        )
+    return (
+        f"Run scim-doctor with --cacert <the {product} root CA certificate, '{root_name}'> "
+        "(your network team has it; browsers on this machine trust it), or with --trust "
+        "system once it is in the operating system's store, or from a network without TLS "
+        "inspection (a CI runner, a cloud shell)."
+    )
+
+
 def _untrusted(
-    ctx: ProbeContext, chain: Sequence[x509.Certificate], reason: str, *, self_signed: bool
+    ctx: ProbeContext,
+    chain: Sequence[x509.Certificate],
+    reason: str,
+    *,
+    self_signed: bool,
+    other: OtherStore | None = None,
 ) -> Finding:
     leaf = chain[0]
     root = _top_issuer(chain)
@@ -80,18 +110,14 @@ def _untrusted(
     store = ctx.trust.description
     if product is not None:
         message = (
-            f"the certificate for {ctx.target.host} was issued by "
-            f"'{certinfo.short_name(leaf.issuer)}', a certificate authority of {product}: a "
-            f"TLS-inspecting proxy ({product}) intercepts HTTPS traffic from this network. The "
-            "identity provider is not behind this proxy, so it sees the real certificate; this "
-            "run does not, and cannot judge the server from here: the server itself may be "
-            f"fine (trust store: {store}; OpenSSL: {reason})"
+            f"TLS inspection by {product} on this machine's network: the certificate for "
+            f"{ctx.target.host} was issued by '{certinfo.short_name(leaf.issuer)}', a "
+            f"certificate authority of {product}, not by the server's own CA. The identity "
+            "provider is not behind this proxy, so it sees the real certificate; this run does "
+            "not, and cannot judge the server from here: the server itself may be fine (trust "
+            f"store used: {store}{other_store_text(other)}; OpenSSL: {reason})"
         )
-        remediation = (
-            f"Run scim-doctor with --cacert <the {product} root CA certificate> (ask your "
-            "network team for it), or from a network without TLS inspection. The root here is "
-            f"'{certinfo.short_name(root)}'."
-        )
+        remediation = _interception_fix(product, root, other)
         return findings.make("tls.intercepted", message, remediation=remediation)
     if self_signed and len(chain) == 1:
         message = (
@@ -101,10 +127,37 @@ def _untrusted(
     else:
         message = (
             f"the chain for {ctx.target.host} leads to '{certinfo.short_name(root)}' "
-            f"({root.rfc4514_string()}), which is not in the trust store ({store}); the "
+            f"({root.rfc4514_string()}), which is not in the trust store ({store}"
+            f"{other_store_text(other)}); the "
             f"certificate was issued by '{certinfo.short_name(leaf.issuer)}' (OpenSSL: {reason})"
         )
     return findings.make("tls.untrusted_ca", message)
+
+
+@dataclass(frozen=True)
+class OtherStore:
+    """Whether the store this run did not use (the system store, or the default one) trusts
+    the chain the server presented."""
+
+    description: str
+    kind: str
+    trusts: bool
+
+
+def intercepted_but_trusted(ctx: ProbeContext, chain: Sequence[x509.Certificate]) -> Finding | None:
+    """A chain that verified, issued by a TLS-inspection product's CA (the run trusts it through
+    --trust system or --cacert): the certificate judged is the proxy's, not the server's."""
+    product = certinfo.interception_product(chain)
+    if product is None or not chain:
+        return None
+    return findings.make(
+        "tls.intercepted_trusted",
+        f"TLS inspection by {product}: the certificate for {ctx.target.host} was issued by "
+        f"'{certinfo.short_name(chain[0].issuer)}', which the trust store used "
+        f"({ctx.trust.description}) holds, so the later checks ran through the inspecting "
+        "proxy; the certificate facts here are the proxy's, and the server's own certificate "
+        "(its expiry, its chain) was not seen from this machine",
+    )
 
 
 def _issuer_unknown(ctx: ProbeContext, leaf: x509.Certificate, reason: str) -> Finding:
@@ -119,9 +172,13 @@ def _issuer_unknown(ctx: ProbeContext, leaf: x509.Certificate, reason: str) -> F
 
 
 def classify_verification(
-    ctx: ProbeContext, error: ssl.SSLCertVerificationError, chain: Sequence[x509.Certificate]
+    ctx: ProbeContext,
+    error: ssl.SSLCertVerificationError,
+    chain: Sequence[x509.Certificate],
+    other: OtherStore | None = None,
 ) -> list[Finding]:
-    """The findings one verification error stands for, given the chain the server presents."""
+    """The findings one verification error stands for, given the chain the server presents
+    (and whether the other trust store would have trusted it)."""
     code = error.verify_code
     reason = error.verify_message or error.reason or str(error)
     now = dt.datetime.now(dt.timezone.utc)
@@ -160,11 +217,11 @@ def classify_verification(
             )
         ]
     if code in (_V_DEPTH_ZERO_SELF_SIGNED, _V_SELF_SIGNED_IN_CHAIN):
-        return [_untrusted(ctx, chain, reason, self_signed=True)]
+        return [_untrusted(ctx, chain, reason, self_signed=True, other=other)]
     if code in (_V_UNABLE_TO_GET_ISSUER_LOCALLY, _V_UNABLE_TO_VERIFY_LEAF):
         urls = certinfo.aia_ca_issuers(leaf)
         if _issuer_in_chain(chain) is not None or certinfo.interception_product(chain):
-            return [_untrusted(ctx, chain, reason, self_signed=False)]
+            return [_untrusted(ctx, chain, reason, self_signed=False, other=other)]
         if not urls:
             # No AIA pointer: typical of a private CA, whose root a server need not send;
             # rarely of a public CA's intermediate. Say both.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim_doctor.core.timeouts import within
+from scim_doctor.net.proxy import ProxyServer
+from scim_doctor.net.tunnel import TunnelBroken, request_tunnel
 
 _STATUS_LINE_MAX = 200
 
@@ -37,15 +39,23 @@ class Session:
 
 @dataclass
 class Endpoint:
-    """Where a handshake goes: the address the connect check reached, and the name to ask for."""
+    """Where a handshake goes: the address the connect check reached, and the name to ask for;
+    or, through a proxy, the tunnel to the name."""
 
     address: str
     port: int
     server_hostname: str
     """Host for SNI and the name check (CPython sends no SNI for IP literals)."""
+    via: ProxyServer | None = None
+    """The proxy whose CONNECT tunnel the handshake runs in (`address` is then unused: the
+    proxy resolves the name)."""
 
     @property
     def shown(self) -> str:
+        if self.via is not None:
+            host = self.server_hostname
+            name = f"[{host}]" if ":" in host else host
+            return f"{name}:{self.port} (through the proxy {self.via.shown})"
         return endpoint_text(self.address, self.port)
 
 
@@ -114,6 +124,33 @@ async def connect(address: str, port: int) -> socket.socket:
     return sock
 
 
+async def open_socket(endpoint: Endpoint) -> socket.socket:
+    """A connected socket for the handshake: to the address, or a tunnel through the proxy
+    (raises ConnectFailed when the proxy cannot be reached or refuses the tunnel)."""
+    proxy = endpoint.via
+    if proxy is None:
+        return await connect(endpoint.address, endpoint.port)
+    sock = await connect(proxy.host, proxy.port)
+    host = endpoint.server_hostname
+    authority = f"[{host}]:{endpoint.port}" if ":" in host else f"{host}:{endpoint.port}"
+    try:
+        answer = await request_tunnel(sock, authority, proxy.authorization())
+    except TunnelBroken as exc:
+        drop(sock)
+        raise ConnectFailed(None, f"the proxy {proxy.shown}: {exc}") from None
+    except BaseException:
+        drop(sock)
+        raise
+    if not answer.opened:
+        drop(sock)
+        raise ConnectFailed(
+            None,
+            f"the proxy {proxy.shown} answered CONNECT {authority} with {answer.status} "
+            f"{answer.reason}",
+        )
+    return sock
+
+
 async def _close(writer: asyncio.StreamWriter) -> None:
     """Drop the connection: a graceful TLS close waits a round trip for the peer's close_notify
     and tells nothing. One turn of the loop lets the aborted transport close its socket."""
@@ -172,7 +209,7 @@ async def handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float)
 
     async def attempt() -> Session:
         started = time.monotonic()
-        sock = await connect(endpoint.address, endpoint.port)
+        sock = await open_socket(endpoint)
         connected = time.monotonic()
         try:
             ssl_object = await _handshake_over(sock, context, endpoint.server_hostname)
@@ -196,7 +233,7 @@ async def status_line(endpoint: Endpoint, host_header: str, timeout: float) -> s
     """Send a token-less `HEAD /` in clear text and return the first line the port answers."""
 
     async def attempt() -> bytes:
-        reader, writer = await asyncio.open_connection(endpoint.address, endpoint.port)
+        reader, writer = await asyncio.open_connection(sock=await open_socket(endpoint))
         try:
             writer.write(f"HEAD / HTTP/1.0\r\nHost: {host_header}\r\n\r\n".encode("ascii"))
             await writer.drain()

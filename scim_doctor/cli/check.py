@@ -28,6 +28,7 @@ from scim_doctor.cli.options import (
 )
 from scim_doctor.cli.settings import (
     body_size,
+    check_connection,
     check_ids,
     check_proxy,
     idp_key,
@@ -59,6 +60,9 @@ def check(
     insecure: bool,
     resolve_specs: tuple[str, ...],
     proxy: str | None,
+    noproxy: str | None,
+    proxy_pac: str | None,
+    trust_store: str,
     http_port: int,
     **run: Any,
 ) -> None:
@@ -82,6 +86,9 @@ def check(
             "--cacert": cacert,
             "--resolve": resolve_specs,
             "--proxy": proxy,
+            "--noproxy": noproxy,
+            "--proxy-pac": proxy_pac,
+            "--trust": _given("trust_store"),
             "--http-port": _given("http_port"),
         }
         _check_config(base_url, insecure, many, target_options, run)
@@ -90,12 +97,16 @@ def check(
     token = _token(no_token, token_env, token_file, token_stdin)
     if proxy is not None:
         proxy = check_proxy(proxy)
+    check_connection(proxy, noproxy, proxy_pac, cacert, trust_store)
     options = options_from(
         run,
         cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
         proxy=proxy,
+        noproxy=noproxy,
+        proxy_pac=proxy_pac,
+        trust_store=trust_store,
         http_port=http_port,
     )
     how = report_options(run)
@@ -170,7 +181,7 @@ def _check_one_more_ways(
             target=target,
             options=options,
             token=token,
-            trust=load_trust(options.cacert),
+            trust=load_trust(options.cacert, options.trust_store),
             fail_on=how.fail_on,
         )
         interval = many["interval"] if many["interval"] is not None else 1.0

@@ -7,7 +7,7 @@ import sys
 import click
 
 from scim_doctor.cli.options import cleanup_connection_options, stops_like_ctrl_c
-from scim_doctor.cli.settings import build_options, check_proxy
+from scim_doctor.cli.settings import build_options, check_connection, check_proxy
 from scim_doctor.core.defaults import DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
 
 
@@ -42,6 +42,9 @@ def cleanup(
     insecure: bool,
     resolve_specs: tuple[str, ...],
     proxy: str | None,
+    noproxy: str | None,
+    proxy_pac: str | None,
+    trust_store: str,
     dry_run: bool,
     timeout: float,
     deadline: float | None,
@@ -62,6 +65,7 @@ def cleanup(
     from scim_doctor.net.trust import load_trust
 
     target = parse_base_url(base_url)
+    check_connection(proxy, noproxy, proxy_pac, cacert, trust_store)
     token = read_token(
         token_env=token_env,
         token_file=Path(token_file) if token_file is not None else None,
@@ -78,9 +82,13 @@ def cleanup(
         insecure=insecure,
         resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
         proxy=check_proxy(proxy) if proxy is not None else None,
+        noproxy=noproxy,
+        proxy_pac=proxy_pac,
+        trust_store=trust_store,
         allow_writes=not dry_run,
     )
-    result = leftovers.run(target, options, token, load_trust(options.cacert), dry_run=dry_run)
+    trust = load_trust(options.cacert, options.trust_store)
+    result = leftovers.run(target, options, token, trust, dry_run=dry_run)
     if output_format == "json":
         import json
 

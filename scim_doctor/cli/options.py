@@ -342,7 +342,32 @@ def _trust_decorators(insecure_help: str) -> list[Decorator]:
             "--proxy",
             default=None,
             metavar="URL",
-            help="HTTP(S) proxy [default: environment].",
+            help="HTTP(S) proxy for every connection [default: HTTPS_PROXY / ALL_PROXY from the "
+            "environment]; credentials in it are better given in HTTPS_PROXY (the command line "
+            "is visible to other users).",
+        ),
+        click.option(
+            "--noproxy",
+            default=None,
+            metavar="LIST",
+            help="Hosts that go direct, as curl's: comma-separated names (subdomains match), "
+            "HOST:PORT, addresses and CIDR blocks, or * [default: NO_PROXY]; '' ignores NO_PROXY.",
+        ),
+        click.option(
+            "--proxy-pac",
+            default=None,
+            metavar="FILE|URL",
+            help="A proxy auto-config file (as a company browser uses) that chooses the proxy "
+            "for each URL.",
+        ),
+        click.option(
+            "--trust",
+            "trust_store",
+            type=click.Choice(["default", "system"]),
+            default="default",
+            show_default=True,
+            help="Trust store: default (certifi, or SSL_CERT_FILE) or system (the operating "
+            "system's, where a company's TLS-inspection CA is installed).",
         ),
     ]
 

@@ -101,6 +101,25 @@ def check_proxy(proxy: str) -> str:
     return proxy
 
 
+def check_connection(
+    proxy: str | None, noproxy: str | None, proxy_pac: str | None, cacert: str | None, store: str
+) -> None:
+    """--proxy, --noproxy, --proxy-pac and --trust together: refused before any traffic when
+    they contradict each other or a PAC file cannot be used."""
+    if proxy is not None and proxy_pac is not None:
+        raise InputError("--proxy and --proxy-pac both choose the proxy: give one of them")
+    if cacert is not None and store != "default":
+        raise InputError("--cacert replaces the trust store: give it without --trust system")
+    if proxy_pac is not None:
+        from scim_doctor.net.failures import ProxyConfigError
+        from scim_doctor.net.pac import load_pac
+
+        try:
+            load_pac(proxy_pac)
+        except ProxyConfigError as exc:
+            raise InputError(str(exc)) from None
+
+
 def build_options(
     *,
     timeout: float,
@@ -112,6 +131,9 @@ def build_options(
     insecure: bool = False,
     resolve: tuple[ResolvePin, ...] = (),
     proxy: str | None = None,
+    noproxy: str | None = None,
+    proxy_pac: str | None = None,
+    trust_store: str = "default",
     http_port: int = 80,
     idp: str | None = None,
     reach: str = "internet",
@@ -137,6 +159,9 @@ def build_options(
         insecure=insecure,
         resolve=resolve,
         proxy=proxy,
+        noproxy=noproxy,
+        proxy_pac=proxy_pac,
+        trust_store=trust_store,
         http_port=http_port,
         expiry_warn_days=expiry_warn_days,
         only=only_ids,

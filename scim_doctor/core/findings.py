@@ -90,6 +90,140 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE,
         ADVICE_LEVEL,
     ),
+    # --- proxy: this machine's way out --------------------------------------------------------
+    FindingSpec(
+        "proxy.setting_invalid",
+        FAIL,
+        "Proxy setting cannot be used",
+        "The proxy this machine is told to use (--proxy, a PAC file, HTTPS_PROXY / ALL_PROXY) "
+        "is not a usable URL, or the PAC file fails: no connection can be made as configured. "
+        "The identity provider does not use this setting.",
+        "Fix the setting the message names: a proxy URL is http://HOST:PORT (credentials as "
+        "http://USER:PASSWORD@HOST:PORT), a PAC file must define FindProxyForURL; or unset it.",
+        "RFC 3986 §3 (URI syntax); advice: curl's proxy environment variables",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.dns_failed",
+        FAIL,
+        "Proxy host name does not resolve",
+        "The proxy's own name does not resolve on this machine, so nothing can go through it. "
+        "Company proxies often resolve only on the company network or VPN. The identity "
+        "provider does not use this proxy: the server itself may be fine.",
+        "Check the proxy's name in the setting the message names, and connect to the VPN; or "
+        "unset the setting if this network needs no proxy.",
+        "RFC 9110 §9.3.6 (CONNECT); advice",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.unreachable",
+        FAIL,
+        "Proxy cannot be reached",
+        "The proxy refused the TCP connection or there is no route to it: every request of "
+        "this run would fail before reaching the server. The identity provider does not use "
+        "this proxy: the server itself may be fine.",
+        "Check the proxy setting the message names: is the proxy running, is the port right, "
+        "are you on the network (VPN) where it lives? Fix or unset the setting, or choose "
+        "another proxy with --proxy.",
+        "RFC 9293 §3.10.7.1 (RST on a closed port); advice",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.timeout",
+        FAIL,
+        "Proxy does not answer",
+        "The proxy did not accept the connection, or did not answer the CONNECT request, in "
+        "time: a firewall drops the packets to it, or it hangs while trying to reach the host. "
+        "The identity provider does not use this proxy: the server itself may be fine.",
+        "Check that the proxy is reachable from this network; if it accepts connections but "
+        "stays silent, ask the network team whether it can reach the host at all.",
+        "RFC 9110 §9.3.6 (CONNECT); advice",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.auth_required",
+        FAIL,
+        "Proxy requires authentication (407)",
+        "The proxy answered 407 Proxy Authentication Required: without credentials it lets "
+        "nothing through. Its Proxy-Authenticate header names the schemes it accepts (Basic, "
+        "NTLM, Negotiate). The identity provider does not use this proxy: the server itself "
+        "may be fine.",
+        "Give the proxy's credentials in the proxy URL of the environment, not on the command "
+        "line: HTTPS_PROXY with USER:PASSWORD@ before the proxy's host (percent-encode @ : / "
+        "%); they go to the proxy only, as Basic, and are never printed. A proxy that accepts "
+        "only NTLM or Negotiate needs a local forwarder that speaks it (Px, Cntlm).",
+        "RFC 9110 §15.5.8 (407), §11.7.1 (Proxy-Authenticate), RFC 7617 (Basic)",
+        RFC,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.connect_refused",
+        FAIL,
+        "Proxy refuses the tunnel to the host",
+        "The proxy answered the CONNECT itself with a refusal (403 is its access policy): it "
+        "does not let this machine reach the SCIM host. The identity provider does not use "
+        "this proxy: the server itself may be fine.",
+        "Ask the network team to allow HTTPS to this host and port through the proxy (quote "
+        "the proxy's page title and error id from the message), or run from a network without "
+        "this proxy; if the host should not go through the proxy, add it to NO_PROXY.",
+        "RFC 9110 §9.3.6 (CONNECT), §15.5.4 (403)",
+        RFC,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.upstream_failed",
+        FAIL,
+        "Proxy could not reach the host",
+        "The proxy accepted the CONNECT but could not reach the host itself (502/503/504, or a "
+        "500 when it cannot resolve the name): the server may be down, or the proxy's own "
+        "egress or DNS may block it. From behind this proxy the two cannot be told apart.",
+        "Read the proxy's error in the message (squid's X-Squid-Error: ERR_DNS_FAIL, "
+        "ERR_CONNECT_FAIL ...). Check from another network, or with the server's own monitoring, "
+        "whether the server answers; if it does, the proxy's egress blocks it.",
+        "RFC 9110 §15.6.3 (502), §15.6.5 (504)",
+        RFC,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.not_a_proxy",
+        FAIL,
+        "Proxy does not answer as an HTTP proxy",
+        "The proxy's address accepted the connection but answered CONNECT with something that "
+        "is not HTTP, or closed it: a wrong port, a SOCKS proxy given as http://, or a TLS "
+        "(https://) proxy given as http://.",
+        "Check the proxy URL's scheme and port (http:// for an ordinary proxy, socks5:// for a "
+        "SOCKS one).",
+        "RFC 9110 §9.3.6 (CONNECT); RFC 9112 §4 (status line)",
+        RFC,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "proxy.bypassed",
+        FAIL,
+        "NO_PROXY sends the host past the proxy, and direct fails",
+        "A NO_PROXY / --noproxy entry (or the PAC file's DIRECT) makes this machine connect to "
+        "the host directly, which fails here, while the proxy it bypasses does reach the host. "
+        "The identity provider does not use this machine's settings: the server itself may be "
+        "fine.",
+        "Remove the entry the message names from NO_PROXY (or --noproxy) for this host, or run "
+        "with --noproxy '' to ignore NO_PROXY for this run.",
+        "Advice: curl's NO_PROXY / --noproxy rules",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
     # --- dns -------------------------------------------------------------------------------------
     FindingSpec(
         "dns.nxdomain",
@@ -295,10 +429,27 @@ _SPECS: tuple[FindingSpec, ...] = (
         "provider calls from the internet, not through this proxy, and sees the server's real "
         "certificate: the server itself may be fine, but nothing past TLS can be checked from "
         "here.",
-        "Run scim-doctor with --cacert <the inspection product's root CA certificate> (your "
-        "network team has it) so the run sees through the proxy, or run it from a network "
-        "without TLS inspection (a CI runner, a cloud shell).",
+        "Run scim-doctor with --trust system (the operating system's store, where the company "
+        "installs the inspection CA: the report says whether it trusts the chain) or with "
+        "--cacert <the inspection product's root CA certificate> (your network team has it), "
+        "or run it from a network without TLS inspection (a CI runner, a cloud shell).",
         "RFC 5280 §6 (path validation); field report: britive/python-cli#213",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "tls.intercepted_trusted",
+        INFO,
+        "TLS inspection on this machine's network, trusted by the store in use",
+        "A TLS-inspecting proxy answers for the server with a certificate of its own CA, which "
+        "the trust store in use holds (--trust system, or --cacert with the company's CA): the "
+        "later checks ran through the proxy, but the certificate judged is the proxy's. The "
+        "server's own certificate (expiry, chain, names) was not seen; the identity provider "
+        "sees that one.",
+        "To judge the server's certificate as the identity provider sees it, run scim-doctor "
+        "from a network without TLS inspection (a CI runner, a cloud shell).",
+        "Advice: TLS inspection re-signs every site with the company's CA",
         ADVICE,
         ADVICE_LEVEL,
         scope=THIS_MACHINE,

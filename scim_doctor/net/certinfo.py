@@ -40,6 +40,10 @@ INTERCEPTION_PRODUCTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Kaspersky", ("kaspersky",)),
     ("ESET", ("eset ssl filter",)),
     ("Avast / AVG", ("avast", "avg web/mail shield")),
+    ("mitmproxy", ("mitmproxy",)),
+    ("Fiddler", ("do_not_trust_fiddlerroot", "fiddler")),
+    ("Charles Proxy", ("charles proxy",)),
+    ("Burp Suite", ("portswigger",)),
 )
 """TLS-inspection products and the words their CA certificates carry in O or CN.
 

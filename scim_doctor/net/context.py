@@ -19,6 +19,8 @@ from scim_doctor.core.defaults import (
     DEFAULT_TIMEOUT,
 )
 from scim_doctor.core.secrets import Secret
+from scim_doctor.net.failures import ProxyConfigError
+from scim_doctor.net.proxy import ProxyRules
 from scim_doctor.net.target import ResolvePin, Target
 from scim_doctor.net.trust import Trust
 
@@ -46,6 +48,14 @@ class Options:
     """Let later checks run past a certificate failure; the TLS findings stay in the report."""
     resolve: tuple[ResolvePin, ...] = ()
     proxy: str | None = None
+    """--proxy: every connection goes through it (but hosts NO_PROXY / --noproxy names)."""
+    noproxy: str | None = None
+    """--noproxy: hosts that go direct (curl's list); given, it replaces NO_PROXY."""
+    proxy_pac: str | None = None
+    """--proxy-pac: a PAC file (path or URL) that chooses the proxy for each URL."""
+    trust_store: str = "default"
+    """--trust: `default` (certifi, or SSL_CERT_FILE / SSL_CERT_DIR) or `system` (the
+    operating system's store, through truststore); --cacert replaces both."""
     expiry_warn_days: int = DEFAULT_EXPIRY_WARN_DAYS
     max_body: int = DEFAULT_MAX_BODY
     http_port: int = 80
@@ -66,6 +76,27 @@ class Options:
     """Run the lifecycle check: create, change and delete test resources, then clean up."""
     show_pii: bool = False
     """Keep personal data (userNames, emails, names) in the report: for a local run only."""
+
+
+def proxy_rules(options: Options) -> ProxyRules:
+    """The proxy rules these options make. A PAC file that cannot be loaded makes every route
+    fail with its reason (the proxy check reports it; the CLI refuses it before the run)."""
+    pac = None
+    source = None
+    if options.proxy_pac is not None and not options.proxy:
+        from scim_doctor.net.pac import load_pac
+
+        try:
+            loaded = load_pac(options.proxy_pac)
+        except ProxyConfigError as exc:
+            failure = str(exc)
+
+            def pac(url: str, host: str) -> list[str]:
+                raise ProxyConfigError(failure)
+
+        else:
+            pac, source = loaded.lookup, loaded.source
+    return ProxyRules(proxy=options.proxy, noproxy=options.noproxy, pac=pac, pac_source=source)
 
 
 @dataclass
@@ -95,6 +126,15 @@ class ProbeContext:
     shared: Shared = field(default_factory=Shared)
     http: Any = None
     """The run's HTTP client (scim_doctor.http), built by the runner when an HTTP probe runs."""
+    _proxies: ProxyRules | None = field(default=None, repr=False)
+
+    @property
+    def proxies(self) -> ProxyRules:
+        """The run's proxy rules (--proxy, --noproxy, --proxy-pac, the environment), built on
+        first use: every connection of the run asks them for its route."""
+        if self._proxies is None:
+            self._proxies = proxy_rules(self.options)
+        return self._proxies
 
     def remaining(self) -> float:
         return max(0.0, self.deadline_at - time.monotonic())

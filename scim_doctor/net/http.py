@@ -50,7 +50,7 @@ from scim_doctor.net.exchange import (
     timed_out,
     transcript,
 )
-from scim_doctor.net.failures import ErrorKind, HttpError, classify
+from scim_doctor.net.failures import ErrorKind, HttpError, ProxyConfigError, classify
 from scim_doctor.net.outgoing import (
     Prepared,
     absolute_url,
@@ -111,8 +111,7 @@ class HttpClient:
         self._transport = DoctorTransport(
             ssl_context=ssl_context,
             pins={(pin.host, pin.port): pin.address for pin in ctx.options.resolve},
-            proxy=ctx.options.proxy,
-            trust_env=True,
+            rules=ctx.proxies,
         )
         # trust_env=False: the transport reads the proxy environment itself; nothing else of
         # the environment (netrc, SSL_CERT_FILE) may change what this client sends or trusts.
@@ -328,7 +327,10 @@ class HttpClient:
             and (request.url.port or 443) == target.port
         ):
             self.target_tls = progress.tls
-        proxy = self._transport.proxy_for(request.url)
+        try:
+            proxy = self._transport.proxy_for(request.url)
+        except ProxyConfigError:
+            proxy = None  # the request failed with that reason already
         return answered(exchange, progress, error, seen, proxy)
 
     def _refused(

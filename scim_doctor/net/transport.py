@@ -10,11 +10,10 @@ patching `getaddrinfo` would leak into the whole process. Everything used here i
 httpcore/httpx API (`AsyncConnectionPool(network_backend=..., proxy=...)`, `AnyIOBackend`,
 `Proxy`); the request/response mapping mirrors what `httpx.AsyncHTTPTransport` does.
 
-Proxies: `--proxy` (curl's `-x`) applies to every request; without it the environment's
-`HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` apply, read with the standard library's
-`urllib.request` rules. httpx only reads the environment when it builds its own transport, so we
-do it here. A tunnelled request's TLS runs end-to-end with the target, so the token never shows
-in clear to the proxy.
+Proxies: each request asks the run's `ProxyRules` (net/proxy.py: `--proxy`, `--noproxy`,
+`--proxy-pac` and the environment, as curl reads them) for its route, so the HTTP client goes
+where the proxy and TLS checks went. A tunnelled request's TLS runs end-to-end with the target,
+so the token never shows in clear to the proxy.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import importlib
 import importlib.util
 import select
 import ssl
-import urllib.request
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
@@ -33,6 +31,7 @@ import httpx
 
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.failures import ProxyConfigError
+from scim_doctor.net.proxy import ProxyRules
 
 # anyio imports its stream classes and its asyncio backend lazily, on the run's first
 # connection: some 50 ms of imports that every first request of the checks after `tls` would
@@ -202,31 +201,21 @@ class DoctorTransport(httpx.AsyncBaseTransport):
         *,
         ssl_context: ssl.SSLContext,
         pins: Mapping[tuple[str, int], str],
-        proxy: str | None = None,
-        trust_env: bool = True,
+        rules: ProxyRules,
         max_connections: int = POOL_CONNECTIONS,
     ) -> None:
         self._ssl_context = ssl_context
         self._backend = PinnedBackend(pins)
-        self._proxy = proxy
-        self._env_proxies = urllib.request.getproxies() if trust_env else {}
+        self._rules = rules
         self._max_connections = max_connections
         self._pools: dict[str | None, httpcore.AsyncConnectionPool] = {}
 
     def proxy_for(self, url: httpx.URL) -> str | None:
-        """The proxy URL a request to `url` goes through (None: direct)."""
-        if self._proxy:
-            return self._proxy if "://" in self._proxy else f"http://{self._proxy}"
-        env = self._env_proxies
-        chosen = env.get(url.scheme) or env.get("all")
-        if not chosen:
-            return None
-        host = url.host
-        port = url.port or (443 if url.scheme == "https" else 80)
-        # The same question the network probe asks (scim_doctor.probes.network.proxy_for).
-        if urllib.request.proxy_bypass(host if ":" in host else f"{host}:{port}"):
-            return None
-        return chosen if "://" in chosen else f"http://{chosen}"
+        """The proxy URL a request to `url` goes through (None: direct); the same route every
+        other connection of the run takes (`ProxyRules`). Raises ProxyConfigError when the
+        setting cannot be used."""
+        proxy = self._rules.route(str(url)).proxy
+        return proxy.url if proxy is not None else None
 
     def _pool(self, proxy_url: str | None) -> httpcore.AsyncConnectionPool:
         pool = self._pools.get(proxy_url)

@@ -1,8 +1,11 @@
 """The trust store: one verifying SSL context per process, built the way curl would.
 
 certifi by default; `--cacert` replaces it (curl semantics); `SSL_CERT_FILE` / `SSL_CERT_DIR`
-are honoured when no --cacert is given, like httpx and OpenSSL do. Building a context loads
-and parses a whole CA bundle (~20 ms), so it is built once and shared by every probe and client.
+are honoured when no --cacert is given, like httpx and OpenSSL do. `--trust system` uses the
+operating system's store instead, through `truststore` (Windows' and macOS' own verification,
+the distribution's bundle on Linux): where a company's TLS-inspection CA is installed, so
+browsers trust what Python tools built on certifi refuse. Building a context loads and parses
+a whole CA bundle (~20 ms), so it is built once and shared by every probe and client.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import ssl
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -18,7 +22,9 @@ from pathlib import Path
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 
-_cache: dict[tuple[str, str, str], Trust] = {}
+_cache: dict[tuple[str, str, str, str], Trust] = {}
+STORES = ("default", "system")
+"""--trust choices: `default` (certifi, or SSL_CERT_FILE / SSL_CERT_DIR) and `system`."""
 _lock = threading.Lock()
 
 
@@ -28,7 +34,10 @@ class Trust:
 
     context: ssl.SSLContext
     description: str
-    """e.g. 'certifi 2024.8.30', '--cacert corp.pem', 'SSL_CERT_FILE=/etc/ssl/x.pem'."""
+    """e.g. 'certifi 2024.8.30', '--cacert corp.pem', 'SSL_CERT_FILE=/etc/ssl/x.pem',
+    'the system store (truststore 0.10.5; /etc/ssl/certs/ca-certificates.crt)'."""
+    kind: str = "default"
+    """default, system or cacert: which store this is (`alternative()` is the other one)."""
 
 
 def _check_file(path: Path, what: str) -> None:
@@ -63,15 +72,43 @@ def _identity(path: Path | None) -> str:
     return f"{path}#{digest}"
 
 
-def load_trust(cacert: Path | None = None) -> Trust:
-    """The shared verifying context for this process (and this --cacert)."""
+def _system_trust() -> Trust:
+    """The operating system's store, through truststore."""
+    import truststore
+
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    where = ""
+    if sys.platform not in ("win32", "darwin"):
+        paths = ssl.get_default_verify_paths()
+        where = f"; {paths.cafile or paths.capath or 'the distribution bundle'}"
+    version = getattr(truststore, "__version__", "")
+    return Trust(context, f"the system store (truststore {version}{where})", "system")
+
+
+def alternative(trust: Trust) -> Trust | None:
+    """The store a report compares with: the system store for the default one or --cacert,
+    the default one for the system store (None when it cannot be loaded)."""
+    try:
+        return load_trust(None, "default" if trust.kind == "system" else "system")
+    except (InputError, ImportError, OSError, ssl.SSLError):
+        return None
+
+
+def load_trust(cacert: Path | None = None, store: str = "default") -> Trust:
+    """The shared verifying context for this process (and this --cacert or --trust)."""
     env_file = os.environ.get("SSL_CERT_FILE", "")
     env_dir = os.environ.get("SSL_CERT_DIR", "")
-    key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir)
+    kind = "cacert" if cacert is not None else store
+    key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir, kind)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             return cached
+        if kind == "system":
+            trust = _cache[key] = _system_trust()
+            return trust
         context = _new_context()
         if cacert is not None:
             _check_file(cacert, "--cacert")
@@ -93,7 +130,7 @@ def load_trust(cacert: Path | None = None) -> Trust:
 
             context.load_verify_locations(cafile=certifi.where())
             description = f"certifi {certifi.__version__}"
-        trust = Trust(context=context, description=description)
+        trust = Trust(context=context, description=description, kind=kind)
         _cache[key] = trust
         return trust
 

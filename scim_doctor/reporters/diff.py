@@ -22,7 +22,7 @@ from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 
 DIFF_VERSION = "1"
-SUPPORTED_SCHEMA_VERSIONS = frozenset({"1", "1.1"})
+SUPPORTED_SCHEMA_VERSIONS = frozenset({"1", "1.1", "1.2"})
 
 TIMING_MIN_MS = 100.0
 """A check's duration must change by more than this many milliseconds..."""
@@ -147,10 +147,10 @@ def load_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict) or "schema_version" not in document:
         raise InputError(f"{where}: not a scim-doctor JSON report (no schema_version)")
     version = document["schema_version"]
-    if version in ("2", "2.1"):
+    if version in ("2", "2.1", "2.2"):
         raise InputError(
             f"{where}: a multi-target report (schema version {version}, from --config or "
-            "--repeat); diff compares single-target reports (schema version 1 or 1.1)"
+            "--repeat); diff compares single-target reports (schema version 1, 1.1 or 1.2)"
         )
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise InputError(

@@ -18,7 +18,7 @@ from scim_doctor.core.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
 from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_cause_to_dict
 
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 WIDTH = text_reporter.PIPE_WIDTH
 """The text width unless the caller gives one (the CLI gives the terminal's)."""
 FORMATS = ("text", "json", "junit", "markdown", "openmetrics", "har")

@@ -81,6 +81,9 @@ _SHARED_KEYS = (
     "insecure",
     "resolve",
     "proxy",
+    "noproxy",
+    "proxy_pac",
+    "trust",
     "http_port",
     "idp",
     "reach",
@@ -157,6 +160,12 @@ class TargetConfig:
     show_pii: bool = False
     max_body: int = DEFAULT_MAX_BODY
     """Bytes read from one response body: `check --config --max-body` sets it for every target."""
+    noproxy: str | None = None
+    """`noproxy`: hosts that go direct (curl's list), replacing NO_PROXY."""
+    proxy_pac: str | None = None
+    """`proxy_pac`: a PAC file (path, resolved against the config file's directory, or URL)."""
+    trust_store: str = "default"
+    """`trust = "system"`: the operating system's trust store."""
 
     def options(self) -> Options:
         from scim_doctor.net.context import Options
@@ -168,6 +177,9 @@ class TargetConfig:
             insecure=self.insecure,
             resolve=self.resolve,
             proxy=self.proxy,
+            noproxy=self.noproxy,
+            proxy_pac=self.proxy_pac,
+            trust_store=self.trust_store,
             http_port=self.http_port,
             expiry_warn_days=self.expiry_warn_days,
             only=self.only,
@@ -299,6 +311,16 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
                 out[key] = resolve_idp_name(idp)
             except InputError as exc:
                 raise InputError(f"{where}: {key}: {exc}") from None
+        elif key == "noproxy":
+            out[key] = _string(where, key, value)
+        elif key == "proxy_pac":
+            text = _string(where, key, value)
+            url = text.lower().startswith(("http://", "https://"))
+            out[key] = text if url else str(_path(where, key, value, base))
+        elif key == "trust":
+            if value not in ("default", "system"):
+                raise where.error(key, 'expected "default" or "system"')
+            out[key] = value
         elif key == "reach":
             if value not in ("internet", "private"):
                 raise where.error(key, 'expected "internet" or "private"')
@@ -395,6 +417,9 @@ def _target(
         source=f"{where.path}:{line}",
         line=line,
         allow_writes=merged.get("write", False),
+        noproxy=merged.get("noproxy"),
+        proxy_pac=merged.get("proxy_pac"),
+        trust_store=merged.get("trust", "default"),
     )
 
 

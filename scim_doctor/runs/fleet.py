@@ -130,7 +130,7 @@ def prepare(configs: Sequence[TargetConfig]) -> list[FleetTarget]:
     for config in configs:
         token = config.read_token()
         try:
-            trust = load_trust(config.cacert)
+            trust = load_trust(config.cacert, config.trust_store)
         except InputError as exc:
             raise InputError(f"{config.source}: target {config.name!r}: {exc}") from None
         specs.append(

@@ -167,6 +167,8 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
         # The CA file the user gave (a path, not a secret): a replayed curl command needs it.
         "cacert": str(options.cacert.absolute()) if options.cacert else None,
         "proxy": redact(options.proxy) if options.proxy else None,
+        "noproxy": options.noproxy,
+        "proxy_pac": redact(options.proxy_pac) if options.proxy_pac else None,
         "timeout_s": options.timeout,
         "deadline_s": options.deadline,
         "insecure": options.insecure,

@@ -92,6 +92,9 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
                 private.code,
             )
         aside: list[str] = []
+        proxy = observed.get("proxy")
+        if proxy is not None and proxy.status is Status.FAIL:
+            return broken(f"{proxy.title}: {proxy.summary}", *observed.problem_codes("proxy"))
         for check_id in ("dns", "connect", "tls"):
             missing = observed.not_run(check_id)
             check = observed.get(check_id)
@@ -108,6 +111,12 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
                 *([f.code for f in failed] or observed.problem_codes(check_id)),
             )
         protocol = observed.facts("tls").get("protocol") or "TLS"
+        inspected = first_finding(observed, "tls", ["tls.intercepted_trusted"])
+        if inspected is not None:
+            return unknown(
+                f"reached over {protocol} through TLS inspection: the certificate seen is the "
+                "inspecting proxy's, the server's own was not seen from here"
+            )
         if aside:
             return ok(f"reached over {protocol}; {', '.join(aside)} is judged by its own rule")
         return ok(f"reached over {protocol}; the certificate verifies")

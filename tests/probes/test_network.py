@@ -271,13 +271,16 @@ def test_no_proxy_bypasses_the_environment_proxy(
     assert outcome.facts["attempts"][0]["port"] == listener
 
 
-def test_refusing_proxy_option_is_blamed_not_the_target(closed_port: int) -> None:
+def test_refusing_proxy_option_is_blamed_not_the_target_when_the_proxy_check_did_not_run(
+    closed_port: int,
+) -> None:
+    """With --skip proxy the connect check still connects to the proxy, not to the target."""
     ctx = context("https://scim.example.test/scim/v2", proxy=f"127.0.0.1:{closed_port}")
 
     outcome = asyncio.run(network.run_connect(ctx))
 
     assert codes(outcome) == ["connect.refused"]
-    assert f"the proxy 127.0.0.1:{closed_port}" in outcome.findings[0].message
+    assert f"the proxy http://127.0.0.1:{closed_port}" in outcome.findings[0].message
     assert "--proxy" in outcome.findings[0].remediation
     assert outcome.facts["proxy_source"] == "--proxy"
 

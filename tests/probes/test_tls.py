@@ -251,11 +251,14 @@ def test_interception_proxy_ca_is_tls_inspected_on_this_machines_path_with_cacer
     assert codes(outcome) == ["tls.intercepted"]
     finding = outcome.findings[0]
     assert finding.scope is Scope.THIS_MACHINE
-    assert "TLS-inspecting proxy (Zscaler)" in finding.message
+    assert finding.message.startswith("TLS inspection by Zscaler on this machine's network")
     assert "identity provider is not behind this proxy" in finding.message
     assert "the server itself may be fine" in finding.message
-    assert "--cacert <the Zscaler root CA certificate>" in finding.remediation
-    assert "'Zscaler Root CA'" in finding.remediation
+    assert "the system store (truststore" in finding.message
+    assert "does not trust it either" in finding.message
+    assert "--cacert <the Zscaler root CA certificate, 'Zscaler Root CA'>" in finding.remediation
+    assert "--trust system" in finding.remediation
+    assert outcome.facts["other_store"]["trusts_chain"] is False
 
 
 def test_missing_intermediate_is_an_incomplete_chain_with_its_aia_url(ca, cacert, serve) -> None:

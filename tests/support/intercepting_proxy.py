@@ -1,0 +1,144 @@
+"""A TLS-inspecting proxy on loopback, as a company's Zscaler or Netskope is to a laptop.
+
+It answers CONNECT with 200 itself, then terminates the client's TLS with a certificate for the
+requested host issued on the spot by its own CA (whose subject imitates the product: "Zscaler
+Root CA", O=Zscaler Inc.), opens its own TLS connection to the real server (trusting the
+server's CA) and relays the decrypted bytes both ways. It records what it could read in clear,
+so a test can prove what a client that refused its certificate never sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import ssl
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from scim_doctor.demo.pki import CertificateAuthority
+
+IO_TIMEOUT_S = 10.0
+_JOIN_TIMEOUT_S = 2.0
+
+
+class InterceptingProxy:
+    """`hosts` maps the names clients CONNECT to onto the addresses of the real servers;
+    `upstream_ca` is the PEM file of the CA the real servers' certificates come from."""
+
+    def __init__(self, hosts: Mapping[str, str], upstream_ca: Path) -> None:
+        self.authority = CertificateAuthority("Zscaler Root CA", organization="Zscaler Inc.")
+        self._issuer = self.authority.intermediate("Zscaler Intermediate Root CA (zscaler.net)")
+        self._hosts = dict(hosts)
+        self._upstream = ssl.create_default_context(cafile=str(upstream_ca))
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.cleartext: list[bytes] = []
+        """What clients sent inside TLS sessions the proxy could decrypt."""
+        self.connects: list[str] = []
+        """The authority of every CONNECT received."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_root_pem(self, directory: Path) -> Path:
+        return self.authority.write_root_pem(directory, "zscaler-root.pem")
+
+    def _context_for(self, host: str) -> ssl.SSLContext:
+        with self._lock:
+            context = self._contexts.get(host)
+            if context is None:
+                issued = self._issuer.issue([host])
+                context = self._contexts[host] = issued.server_context(include_intermediates=True)
+            return context
+
+    # lifecycle
+
+    def __enter__(self) -> InterceptingProxy:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        for thread in list(self._threads):
+            thread.join(_JOIN_TIMEOUT_S)
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    # one client
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(IO_TIMEOUT_S)
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            method, authority, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+            self.connects.append(authority)
+            host, _, port = authority.rpartition(":")
+            if method != "CONNECT" or host not in self._hosts:
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            try:
+                client = self._context_for(host).wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                return  # the client refused the inspection certificate: nothing was sent
+            with client:
+                try:
+                    raw = socket.create_connection((self._hosts[host], int(port)), IO_TIMEOUT_S)
+                    server = self._upstream.wrap_socket(raw, server_hostname=host)
+                except (ssl.SSLError, OSError):
+                    return
+                with server:
+                    self._relay(client, server)
+
+    def _relay(self, client: ssl.SSLSocket, server: ssl.SSLSocket) -> None:
+        peers = {client: server, server: client}
+        while not self._stopping.is_set():
+            ready = [s for s in peers if s.pending()]
+            if not ready:
+                ready, _, _ = select.select(list(peers), [], [], IO_TIMEOUT_S)
+                if not ready:
+                    return
+            for sock in ready:
+                try:
+                    data = sock.recv(65536)
+                except (ssl.SSLError, OSError):
+                    return
+                if not data:
+                    return
+                if sock is client:
+                    self.cleartext.append(data)
+                try:
+                    peers[sock].sendall(data)
+                except (ssl.SSLError, OSError):
+                    return

@@ -102,9 +102,8 @@ class Run:
 
     @property
     def problems(self) -> list[str]:
-        return [
-            f["code"] for c in self.report["checks"] for f in c["findings"] if f["severity"] != "info"
-        ]
+        checks = self.report["checks"]
+        return [f["code"] for c in checks for f in c["findings"] if f["severity"] != "info"]
 
     @property
     def verdicts(self) -> dict[str, str]:
@@ -216,7 +215,7 @@ def test_given_the_proxys_credentials_in_https_proxy_then_the_run_passes_and_nev
     assert run.check("proxy")["facts"]["credentials_sent"] is True
 
 
-# --- the proxy's own faults ------------------------------------------------------------------------
+# --- the proxy's own faults ----------------------------------------------------------------------
 
 
 def test_given_a_proxy_that_wants_credentials_then_407_names_basic_and_how_to_pass_them(

@@ -106,8 +106,14 @@ def check_connection(
 ) -> None:
     """--proxy, --noproxy, --proxy-pac and --trust together: refused before any traffic when
     they contradict each other or a PAC file cannot be used."""
+    from scim_doctor.core.echo import looks_like_token, shown
+
     if proxy is not None and proxy_pac is not None:
         raise InputError("--proxy and --proxy-pac both choose the proxy: give one of them")
+    entries = [e.strip() for e in (noproxy or "").replace(" ", ",").split(",") if e.strip()]
+    for entry in entries:
+        if looks_like_token(entry):
+            raise InputError(f"--noproxy {shown(entry)}: not a host name, address or CIDR block")
     if cacert is not None and store != "default":
         raise InputError("--cacert replaces the trust store: give it without --trust system")
     if proxy_pac is not None:

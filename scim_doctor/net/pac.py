@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scim_doctor.core.echo import shown
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.proxy import ProxySettingError
 
@@ -95,12 +96,13 @@ def _read(source: str) -> str:
             ) from None
         return data.decode("utf-8", "replace")
     path = Path(source.removeprefix("file://"))
+    where = f"--proxy-pac {shown(source, path=True)}"
     try:
         if path.stat().st_size > MAX_PAC_BYTES:
-            raise ProxySettingError(f"--proxy-pac {source}: larger than {MAX_PAC_BYTES} bytes")
+            raise ProxySettingError(f"{where}: larger than {MAX_PAC_BYTES} bytes")
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise ProxySettingError(f"--proxy-pac {source}: cannot be read ({exc.strerror})") from None
+        raise ProxySettingError(f"{where}: cannot be read ({exc.strerror})") from None
 
 
 def load_pac(source: str) -> Pac:

@@ -85,6 +85,14 @@ def _environment_options(environment: Mapping[str, Any]) -> tuple[list[str], lis
         options.append("--proxy " + quote(str(proxy)))
         if any(mark in str(proxy) for mark in _REDACTED_MARKS):
             notes.append("the proxy's credentials are redacted: put them back")
+    noproxy = environment.get("noproxy")
+    if isinstance(noproxy, str):
+        options.append("--noproxy " + quote(noproxy))
+    if environment.get("proxy_pac"):
+        notes.append(
+            f"the run chose its proxy with --proxy-pac {environment['proxy_pac']}, which curl "
+            "cannot read: add --proxy with the proxy the report's proxy check names"
+        )
     return options, notes
 
 

@@ -312,7 +312,9 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
             except InputError as exc:
                 raise InputError(f"{where}: {key}: {exc}") from None
         elif key == "noproxy":
-            out[key] = _string(where, key, value)
+            hosts = _string(where, key, value)
+            _no_token_in(where, key, hosts, "a list of host names")
+            out[key] = hosts
         elif key == "proxy_pac":
             text = _string(where, key, value)
             url = text.lower().startswith(("http://", "https://"))

@@ -200,6 +200,7 @@ def test_the_line_is_found_in_the_right_target_when_several_set_the_key(tmp_path
         ("http_port = 0", "http_port: 0: must be between 1 and 65535"),
         ('resolve = ["a.test:443"]', "resolve: 'a.test:443': expected HOST:PORT:ADDRESS"),
         ('proxy = "ftp://proxy"', "proxy: ftp://proxy: expected http://HOST:PORT"),
+        ('trust = "os"', 'trust: expected "default" or "system"'),
         ('cacert = "missing.pem"', "cacert: "),
         ('token_env = "A-B"', "token_env: 'A-B' is not an environment variable name"),
         ("tags = [1]", "tags: expected an array of strings, got an array"),
@@ -385,3 +386,17 @@ def test_reach_private_in_the_defaults_reaches_every_targets_options(tmp_path: P
         )
     )
     assert [t.options().reach for t in config.targets] == ["private", "internet"]
+
+
+def test_the_proxy_keys_reach_the_run_options(tmp_path: Path) -> None:
+    """noproxy, proxy_pac (a path, relative to the file) and trust, as on the command line."""
+    text = (
+        '[defaults]\nnoproxy = "localhost,.corp.test"\ntrust = "system"\n\n'
+        '[[targets]]\nurl = "https://a.test/scim"\nproxy_pac = "corp.pac"\n'
+    )
+    [target] = load_config(write(tmp_path, text)).targets
+    options = target.options()
+
+    assert options.noproxy == "localhost,.corp.test"
+    assert options.proxy_pac == str(tmp_path / "corp.pac")
+    assert options.trust_store == "system"

@@ -201,9 +201,13 @@ def _proxy_answered(walk: Walk) -> str | None:
     headers = result.headers
     if result.status == 407 or "proxy-authenticate" in headers:
         schemes = ", ".join(headers.get_list("proxy-authenticate")) or "no scheme named"
-        return f"{result.status} {result.reason} (wants {schemes})"
+        return f"{result.status} {result.reason} (the proxy wants {schemes})"
     if "x-squid-error" in headers:
         return f"{result.status} {result.reason} (X-Squid-Error {headers['x-squid-error']})"
+    if result.status == 403 or result.status >= 500:
+        # A proxy's refusal (its policy, an unreachable host) and the server's look alike from
+        # here; a 401, 404 or 2xx is the server's: proxies answer for themselves with 407.
+        return f"{result.status} {result.reason}, which the proxy may have made itself"
     return None
 
 
@@ -213,8 +217,8 @@ def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
     if by_proxy is not None:
         return PlainVerdict(
             "proxy_answered",
-            f"plain HTTP on port {port} not judged: the proxy {first.result.proxy} answered "
-            f"the request itself with {by_proxy}",
+            f"plain HTTP on port {port} not judged: through the proxy {first.result.proxy} "
+            f"it got {by_proxy}",
         )
     error = first.result.error
     if error is not None:

@@ -122,7 +122,12 @@ class InterceptingProxy:
                     self._relay(client, server)
 
     def _relay(self, client: ssl.SSLSocket, server: ssl.SSLSocket) -> None:
+        """Relay both ways. Reads are non-blocking: a readable socket may hold only a TLS
+        record without application data (a session ticket), and a blocking read would then
+        wait for data the other side is waiting to send."""
         peers = {client: server, server: client}
+        for sock in peers:
+            sock.setblocking(False)
         while not self._stopping.is_set():
             ready = [s for s in peers if s.pending()]
             if not ready:
@@ -132,13 +137,24 @@ class InterceptingProxy:
             for sock in ready:
                 try:
                     data = sock.recv(65536)
+                except ssl.SSLWantReadError:
+                    continue
                 except (ssl.SSLError, OSError):
                     return
                 if not data:
                     return
                 if sock is client:
                     self.cleartext.append(data)
-                try:
-                    peers[sock].sendall(data)
-                except (ssl.SSLError, OSError):
+                if not self._send(peers[sock], data):
                     return
+
+    @staticmethod
+    def _send(sock: ssl.SSLSocket, data: bytes) -> bool:
+        sock.settimeout(IO_TIMEOUT_S)
+        try:
+            sock.sendall(data)
+        except (ssl.SSLError, OSError):
+            return False
+        finally:
+            sock.setblocking(False)
+        return True

@@ -140,7 +140,7 @@ def test_the_check_step_passes_a_healthy_url_with_a_step_summary_and_a_json_repo
     outputs = runner.outputs()
     assert outputs["exit-code"] == "0"
     report = json.loads(Path(outputs["report"]).read_text(encoding="utf-8"))
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
     assert report["summary"]["status"] == "pass"
     summary = runner.github_file("GITHUB_STEP_SUMMARY").read_text(encoding="utf-8")
     assert "scim-doctor" in summary

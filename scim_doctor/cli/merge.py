@@ -69,7 +69,7 @@ def merge(
         if version not in FLEET_VERSIONS:
             raise InputError(
                 f"{where}: schema version {version!r} is not a fleet report (merge joins "
-                f"{' and '.join(sorted(FLEET_VERSIONS))}: check --config FILE --format json)"
+                f"{', '.join(sorted(FLEET_VERSIONS))}: check --config FILE --format json)"
             )
         loaded.append((name, str(version), document))
     join_same_versions = [(n, v, fleet_from_dict(d, shown(n, path=True))) for n, v, d in loaded]

@@ -30,7 +30,7 @@ from scim_doctor.core.model import (
     Verdict,
 )
 
-FLEET_VERSIONS = frozenset({"2", "2.1"})
+FLEET_VERSIONS = frozenset({"2", "2.1", "2.2"})
 """Versions of the several-targets document this version reads."""
 
 

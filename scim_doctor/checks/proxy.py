@@ -141,7 +141,10 @@ async def _tunnel(
     end on the monotonic clock)."""
     target = ctx.target
     started, end = span
-    if not target.is_https:  # plain-HTTP requests are forwarded, not tunnelled
+    if not target.is_https or proxy.scheme != "http":
+        # plain-HTTP requests are forwarded, not tunnelled; a SOCKS or TLS (https://) proxy
+        # speaks no plain CONNECT: only reaching it is tested here
+        facts["tunnel_tested"] = False
         return Passage(facts, ms=ms_since(started))
     authority = f"{_bracketed(target.host)}:{target.port}"
     auth = proxy.authorization()

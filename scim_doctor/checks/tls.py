@@ -144,9 +144,10 @@ async def run(ctx: ProbeContext) -> Outcome:
 def _proxy(ctx: ProbeContext) -> ProxyServer | None:
     """The proxy whose tunnel the handshakes run in (the one the HTTP client will use)."""
     try:
-        return ctx.proxies.route(ctx.target.base_url).proxy
+        proxy = ctx.proxies.route(ctx.target.base_url).proxy
     except ProxyConfigError:
         return None  # the proxy check says why; try direct
+    return proxy if proxy is not None and proxy.scheme == "http" else None  # CONNECT only
 
 
 async def _main_handshake(

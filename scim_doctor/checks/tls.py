@@ -32,6 +32,13 @@ from scim_doctor.checks.tls_chain import (
     health,
     intercepted_but_trusted,
 )
+from scim_doctor.checks.tls_client import (
+    CLIENT_CERT_ALERTS,
+    FIRST_READ_WAIT,
+    accepted,
+    judge_refusal,
+    presented_problems,
+)
 from scim_doctor.checks.tls_handshake import (
     ConnectFailed,
     Endpoint,
@@ -128,15 +135,21 @@ async def run(ctx: ProbeContext) -> Outcome:
         trust_store=ctx.trust.description,
         via_proxy=via.shown if via else None,
     )
+    presented_problems(ctx, outcome)
     timeout = ctx.step_timeout()
     # The TLS 1.2 probes (for Entra ID) need nothing from the main handshake to start: run
     # them alongside it, so the check waits for one handshake instead of up to three in turn.
     tls12 = Tls12Probes(endpoint, timeout)
     session = await _main_handshake(ctx, endpoint, timeout, outcome)
+    if session is not None and session.alert in CLIENT_CERT_ALERTS:
+        _succeeded(ctx, session, outcome)
+        if await judge_refusal(ctx, endpoint, session.alert, outcome, after=True):
+            session = None
     if session is None:
         await tls12.cancel()
         return outcome
     _succeeded(ctx, session, outcome)
+    await accepted(ctx, endpoint, outcome)
     await tls12.record(session, outcome)
     return outcome
 
@@ -155,7 +168,7 @@ async def _main_handshake(
 ) -> Session | None:
     """The verifying handshake; on failure, the findings that name why (and None)."""
     try:
-        return await handshake(endpoint, ctx.trust.context, timeout)
+        return await handshake(endpoint, ctx.trust.context, timeout, first_read=FIRST_READ_WAIT)
     except ssl.SSLCertVerificationError as exc:
         await _verification_failed(ctx, endpoint, exc, outcome)
     except ssl.SSLError as exc:
@@ -260,6 +273,10 @@ async def _protocol_failed(
 ) -> None:
     reason = _reason(error)
     outcome.facts.update(verified=False, handshake_error=reason)
+    if reason in CLIENT_CERT_ALERTS and await judge_refusal(
+        ctx, endpoint, reason, outcome, after=False
+    ):
+        return
     if reason in _PROTOCOL_REFUSED:
         try:
             old = await handshake(endpoint, _legacy_context(), ctx.step_timeout())

@@ -35,6 +35,9 @@ class Session:
     """DER certificates as the server sent them, leaf first."""
     handshake_ms: float
     connect_ms: float
+    alert: str | None = None
+    """What the server said on the first read after the handshake (with `first_read`): OpenSSL's
+    reason for an alert (TLSV13_ALERT_CERTIFICATE_REQUIRED), or 'closed' when it hung up."""
 
 
 @dataclass
@@ -163,8 +166,11 @@ RECORD_READ = 16 * 1024 + 512
 
 
 async def _handshake_over(
-    sock: socket.socket, context: ssl.SSLContext, server_hostname: str
-) -> ssl.SSLObject:
+    sock: socket.socket,
+    context: ssl.SSLContext,
+    server_hostname: str,
+    received: bytearray | None = None,
+) -> tuple[ssl.SSLObject, ssl.MemoryBIO]:
     """The client handshake over memory buffers, pumped by hand through a connected socket.
 
     asyncio's TLS transport would do the same, but it gives every connection a 256 KiB read
@@ -185,13 +191,61 @@ async def _handshake_over(
             data = await loop.sock_recv(sock, RECORD_READ)
             if not data:
                 raise ConnectionResetError from None
+            if received is not None:
+                received += data
             incoming.write(data)
             continue
         break
     finished = outgoing.read()  # the client's Finished (TLS 1.3): complete the handshake
     if finished:
         await loop.sock_sendall(sock, finished)
-    return ssl_object
+    return ssl_object, incoming
+
+
+async def _first_read(
+    sock: socket.socket, ssl_object: ssl.SSLObject, incoming: ssl.MemoryBIO, wait: float
+) -> str | None:
+    """Read what the server sends after a TLS 1.3 handshake, for at most `wait` seconds.
+
+    A TLS 1.3 server that wants a client certificate and got none (or refuses the one sent)
+    says so with an alert only after the client's side of the handshake is done: the client
+    sees it on its first read, as a reset, unless it looks. Session tickets arriving instead
+    mean the server accepted the handshake. Returns the alert's reason, 'closed', or None.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            ssl_object.read(1)
+            return None  # application data nobody asked for: not an alert
+        except ssl.SSLWantReadError:
+            if incoming.eof:
+                return "closed"
+        except ssl.SSLZeroReturnError:
+            return "closed"
+        except ssl.SSLError as exc:
+            return str(exc.reason or exc)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            data = await asyncio.wait_for(loop.sock_recv(sock, RECORD_READ), left)
+        except asyncio.TimeoutError:
+            return None
+        except OSError:
+            return "closed"
+        if not data:
+            return "closed"
+        incoming.write(data)
+        try:
+            ssl_object.read(1)
+            return None
+        except ssl.SSLWantReadError:
+            return None  # records consumed, no alert: session tickets
+        except ssl.SSLZeroReturnError:
+            return "closed"
+        except ssl.SSLError as exc:
+            return str(exc.reason or exc)
 
 
 def drop(sock: socket.socket) -> None:
@@ -204,17 +258,33 @@ def drop(sock: socket.socket) -> None:
     sock.close()
 
 
-async def handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float) -> Session:
-    """Connect and complete one TLS handshake within `timeout`; always close the connection."""
+async def handshake(
+    endpoint: Endpoint,
+    context: ssl.SSLContext,
+    timeout: float,
+    *,
+    first_read: float = 0.0,
+    received: bytearray | None = None,
+) -> Session:
+    """Connect and complete one TLS handshake within `timeout`; always close the connection.
+
+    `first_read` > 0: after a TLS 1.3 handshake, wait up to that long for the server's alert
+    (`Session.alert`). `received` collects the server's raw bytes of the handshake.
+    """
 
     async def attempt() -> Session:
         started = time.monotonic()
         sock = await open_socket(endpoint)
         connected = time.monotonic()
         try:
-            ssl_object = await _handshake_over(sock, context, endpoint.server_hostname)
+            ssl_object, incoming = await _handshake_over(
+                sock, context, endpoint.server_hostname, received
+            )
             done = time.monotonic()
             cipher = ssl_object.cipher()
+            alert = None
+            if first_read > 0 and ssl_object.version() == "TLSv1.3":
+                alert = await _first_read(sock, ssl_object, incoming, first_read)
             return Session(
                 protocol=ssl_object.version(),
                 cipher=cipher[0] if cipher else None,
@@ -222,6 +292,7 @@ async def handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float)
                 chain=_served_chain(ssl_object),
                 handshake_ms=(done - connected) * 1000,
                 connect_ms=(connected - started) * 1000,
+                alert=alert,
             )
         finally:
             drop(sock)

@@ -31,6 +31,7 @@ from scim_doctor.cli.settings import (
     check_connection,
     check_ids,
     check_proxy,
+    client_cert_from,
     idp_key,
     options_from,
     positive_seconds,
@@ -76,6 +77,7 @@ def check(
 
     from scim_doctor.net.target import parse_base_url, parse_resolve
 
+    client_cert = client_cert_from(run)
     many = {name: run.pop(name) for name in FLEET_OPTIONS}
     if base_url is None or many["config_path"] is not None:
         target_options = {
@@ -84,6 +86,7 @@ def check(
             "--token-stdin": token_stdin,
             "--no-token": no_token,
             "--cacert": cacert,
+            "--cert": client_cert,
             "--resolve": resolve_specs,
             "--proxy": proxy,
             "--noproxy": noproxy,
@@ -108,6 +111,7 @@ def check(
         proxy_pac=proxy_pac,
         trust_store=trust_store,
         http_port=http_port,
+        client_cert=client_cert,
     )
     how = report_options(run)
     if many["repeat_count"] > 1 or many["quiet"] or github_actions():
@@ -181,7 +185,7 @@ def _check_one_more_ways(
             target=target,
             options=options,
             token=token,
-            trust=load_trust(options.cacert, options.trust_store),
+            trust=load_trust(options.cacert, options.trust_store, options.client_cert),
             fail_on=how.fail_on,
         )
         interval = many["interval"] if many["interval"] is not None else 1.0

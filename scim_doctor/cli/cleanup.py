@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from scim_doctor.cli.options import cleanup_connection_options, stops_like_ctrl_c
-from scim_doctor.cli.settings import build_options, check_connection, check_proxy
+from scim_doctor.cli.settings import (
+    build_options,
+    check_connection,
+    check_proxy,
+    client_cert_from,
+)
 from scim_doctor.core.defaults import DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
 
 
@@ -49,6 +55,7 @@ def cleanup(
     timeout: float,
     deadline: float | None,
     output_format: str,
+    **client: Any,
 ) -> None:
     """Find and delete test resources an interrupted --allow-writes run left behind.
 
@@ -86,8 +93,9 @@ def cleanup(
         proxy_pac=proxy_pac,
         trust_store=trust_store,
         allow_writes=not dry_run,
+        client_cert=client_cert_from(client),
     )
-    trust = load_trust(options.cacert, options.trust_store)
+    trust = load_trust(options.cacert, options.trust_store, options.client_cert)
     result = leftovers.run(target, options, token, trust, dry_run=dry_run)
     if output_format == "json":
         import json

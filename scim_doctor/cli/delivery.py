@@ -47,7 +47,7 @@ def run_target(
     from scim_doctor.net.trust import load_trust
     from scim_doctor.runs.runner import run
 
-    trust = load_trust(options.cacert, options.trust_store)
+    trust = load_trust(options.cacert, options.trust_store, options.client_cert)
     with StatusLine(options.deadline, enabled=wanted(sys.stderr, quiet=quiet)) as status:
         return run(target, options, token, trust, status if status.enabled else None)
 

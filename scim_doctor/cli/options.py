@@ -369,7 +369,42 @@ def _trust_decorators(insecure_help: str) -> list[Decorator]:
             help="Trust store: default (certifi, or SSL_CERT_FILE) or system (the operating "
             "system's, where a company's TLS-inspection CA is installed).",
         ),
+        *CLIENT_CERT_OPTIONS,
     ]
+
+
+CLIENT_CERT_OPTIONS: tuple[Decorator, ...] = (
+    click.option(
+        "--cert",
+        "cert_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="PEM",
+        help="Client certificate to present (PEM, as curl; may hold the key too).",
+    ),
+    click.option(
+        "--key",
+        "key_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="PEM",
+        help="Private key of --cert (PEM), when it is not in the --cert file.",
+    ),
+    click.option(
+        "--key-passphrase-env",
+        default=None,
+        metavar="NAME",
+        help="Environment variable holding the key's passphrase (never on the command line).",
+    ),
+    click.option(
+        "--key-passphrase-file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="File whose first line is the key's passphrase.",
+    ),
+)
+"""`--cert`/`--key` as curl; the passphrase from the environment or a file, never argv."""
 
 
 def connection_options(func: F) -> F:

@@ -17,6 +17,7 @@ from scim_doctor.core.errors import InputError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from scim_doctor.net.client_cert import ClientCertSource
     from scim_doctor.net.context import Options
     from scim_doctor.net.target import ResolvePin
 
@@ -148,6 +149,7 @@ def build_options(
     allow_writes: bool = False,
     show_pii: bool = False,
     max_body: str = "10M",
+    client_cert: ClientCertSource | None = None,
 ) -> Options:
     """The run's Options from option values, each checked (`check`, `demo`, `cleanup`)."""
     from scim_doctor.net.context import Options
@@ -179,7 +181,35 @@ def build_options(
         allow_writes=allow_writes,
         show_pii=show_pii,
         max_body=body_size(max_body),
+        client_cert=client_cert,
     )
+
+
+def client_cert_from(values: dict[str, Any]) -> ClientCertSource | None:
+    """Take the --cert/--key/--key-passphrase-* values out of `values`; the source they name."""
+    from pathlib import Path
+
+    from scim_doctor.core.echo import shown
+    from scim_doctor.net.client_cert import ClientCertSource
+
+    cert, key, env, file = (values.pop(name, None) for name in CLIENT_CERT_NAMES)
+    if cert is None:
+        if key is not None or env is not None or file is not None:
+            raise InputError("--key and --key-passphrase-* need --cert")
+        return None
+    if env is not None and file is not None:
+        raise InputError("give the key's passphrase once: --key-passphrase-env or -file")
+    if not Path(cert).is_file():
+        raise InputError(f"--cert {shown(cert, path=True)}: no such file")
+    return ClientCertSource(
+        cert=Path(cert),
+        key=Path(key) if key is not None else None,
+        passphrase_env=env,
+        passphrase_file=Path(file) if file is not None else None,
+    )
+
+
+CLIENT_CERT_NAMES = ("cert_file", "key_file", "key_passphrase_env", "key_passphrase_file")
 
 
 RUN_SETTINGS = (

@@ -516,6 +516,80 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
+        "tls.client_cert_required",
+        FAIL,
+        "The server requires a client certificate",
+        "The server (or the gateway in front of it) asks for a client certificate (mutual TLS) "
+        "and refuses a client without one: in TLS 1.2 the handshake fails, in TLS 1.3 the "
+        "connection is closed with a certificate_required alert on the first read, which looks "
+        "like 'connection reset'. The identity providers' SCIM clients document no setting to "
+        "present a client certificate, so every call they make is refused.",
+        "Exempt the SCIM path (or the identity provider's published source addresses) from "
+        "client-certificate authentication on the gateway, and authenticate the provider with "
+        "its bearer token. To check the server itself, run scim-doctor with --cert and --key.",
+        "RFC 8446 §4.3.2 (CertificateRequest) and §6.2 (certificate_required alert); RFC 5246 "
+        "§7.4.4; the providers' SCIM settings offer a bearer token or Basic credentials only",
+        IDP,
+        IDP_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
+        "tls.client_cert_rejected",
+        FAIL,
+        "The server refused the client certificate given with --cert",
+        "The server asked for a client certificate and refused the one this run presented "
+        "(its alert says why: unknown CA, expired, bad certificate, access denied). Nothing past "
+        "TLS can be checked with it.",
+        "Use a certificate issued by one of the CAs the server names (see the message), valid "
+        "now, with the client-authentication extended key usage; give its intermediates in the "
+        "--cert file after it.",
+        "RFC 8446 §4.4.2.4 (receiving a Certificate message) and §6.2 (alerts)",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "tls.client_cert_expired",
+        FAIL,
+        "The client certificate given with --cert is not valid now",
+        "Its validity period does not include the current time: a server that checks client "
+        "certificates refuses it.",
+        "Renew the client certificate, or check this machine's clock (NTP).",
+        "RFC 5280 §4.1.2.5 (validity)",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "tls.client_cert_key_mismatch",
+        FAIL,
+        "The key given with --key does not belong to --cert",
+        "The private key is not the one of the certificate's public key, so the certificate "
+        "cannot be presented: the run went on without a client certificate.",
+        "Give the key that was generated with the certificate's signing request (compare the "
+        "public keys: openssl x509 -noout -pubkey -in cert.pem; openssl pkey -pubout -in "
+        "key.pem).",
+        "RFC 8446 §4.4.3 (CertificateVerify: the client proves it holds the key)",
+        ADVICE,
+        ADVICE_LEVEL,
+        scope=THIS_MACHINE,
+    ),
+    FindingSpec(
+        "tls.client_cert_accepted",
+        INFO,
+        "The server requires a client certificate and accepted the one given",
+        "This run presented --cert and the server accepted it; without one, the server refuses "
+        "the handshake. The identity providers' SCIM clients document no setting to present a "
+        "client certificate: their calls succeed only if they reach the server by a path that "
+        "does not require one.",
+        "Make sure the identity provider's path (its published source addresses, or the SCIM "
+        "path) does not require a client certificate, or provision through an agent that can "
+        "present one.",
+        "RFC 8446 §4.3.2 (CertificateRequest)",
+        ADVICE,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "tls.cert_expires_soon",
         WARN,
         "Certificate expires soon",

@@ -99,6 +99,15 @@ def _closed_port(bind: str) -> int:
     return sockets.closed_port(bind)
 
 
+def _client_cert_required(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.require_client_certs(healthy_tls(certs))
+
+
+def _client_cert_required_tls12(certs: Certificates) -> ssl.SSLContext:
+    context = certs.ca.issue(certs.names).server_context(maximum=ssl.TLSVersion.TLSv1_2)
+    return certs.ca.require_client_certs(context)
+
+
 def _silent(bind: str) -> sockets.SocketServer:
     return sockets.silent_server(bind)
 
@@ -177,6 +186,22 @@ _CATALOGUE = (
         "tls",
         ("tls.cert_expires_soon",),
         tls=_expires_soon,
+    ),
+    Fault(
+        "client_cert_required",
+        "The server requires a client certificate (mutual TLS, TLS 1.3): the client without "
+        "one sees a certificate_required alert on its first read.",
+        "tls",
+        ("tls.client_cert_required",),
+        tls=_client_cert_required,
+    ),
+    Fault(
+        "client_cert_required_tls12",
+        "The server speaks TLS 1.2 only and requires a client certificate: the handshake fails "
+        "after its CertificateRequest.",
+        "tls",
+        ("tls.client_cert_required",),
+        tls=_client_cert_required_tls12,
     ),
     Fault(
         "closed_port",

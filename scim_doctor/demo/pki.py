@@ -243,6 +243,37 @@ class CertificateAuthority:
         cert = builder.sign(self.key, hashes.SHA256())
         return Issued(cert=cert, key=key, intermediates=self.chain())
 
+    def issue_client(
+        self,
+        common_name: str,
+        *,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+    ) -> Issued:
+        """A client certificate (TLS client authentication) for mutual-TLS scenarios."""
+        now = _now()
+        key = new_key()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or now - _DAY)
+            .not_valid_after(not_after or now + 90 * _DAY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return Issued(cert=cert, key=key, intermediates=self.chain())
+
+    def require_client_certs(self, context: ssl.SSLContext) -> ssl.SSLContext:
+        """`context` (a server's) requiring client certificates issued by this CA's root, and
+        naming that root in its CertificateRequest."""
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata=self.root().cert_pem.decode("ascii"))
+        return context
+
 
 def self_signed(names: Sequence[str], *, key_type: str = "ec") -> Issued:
     """A leaf that signs itself, as appliances and dev servers ship."""

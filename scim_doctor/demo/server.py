@@ -10,6 +10,7 @@ every socket within about a second.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import http.server
 import ipaddress
 import selectors
@@ -428,6 +429,26 @@ class DemoServer:
     def write_ca(self, directory: Path) -> Path:
         """Write the root certificate the client must trust; returns its path (--cacert)."""
         return self._ca.write_root_pem(directory, "scim-doctor-demo-ca.pem")
+
+    def write_client_cert(
+        self,
+        directory: Path,
+        common_name: str = "scim-doctor demo client",
+        *,
+        valid_days: tuple[int, int] = (-1, 90),
+    ) -> tuple[Path, Path]:
+        """Issue a client certificate from the demo CA; write it and its key (--cert, --key).
+        `valid_days`: its validity relative to now (e.g. (-60, -30) for an expired one)."""
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        issued = self._ca.issue_client(
+            common_name,
+            not_before=now + dt.timedelta(days=valid_days[0]),
+            not_after=now + dt.timedelta(days=valid_days[1]),
+        )
+        cert, key = directory / "client.pem", directory / "client-key.pem"
+        cert.write_bytes(issued.chain_pem())
+        key.write_bytes(issued.key_pem)
+        return cert, key
 
     @property
     def received(self) -> list[RecordedRequest]:

@@ -21,6 +21,7 @@ from scim_doctor.core.defaults import (
 from scim_doctor.core.secrets import Secret
 from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyRules
+from scim_doctor.net.client_cert import ClientCertSource
 from scim_doctor.net.target import ResolvePin, Target
 from scim_doctor.net.trust import Trust
 
@@ -76,6 +77,8 @@ class Options:
     """Run the lifecycle check: create, change and delete test resources, then clean up."""
     show_pii: bool = False
     """Keep personal data (userNames, emails, names) in the report: for a local run only."""
+    client_cert: ClientCertSource | None = None
+    """The client certificate to present (--cert/--key); None presents none."""
 
 
 def proxy_rules(options: Options) -> ProxyRules:

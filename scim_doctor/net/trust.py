@@ -21,8 +21,9 @@ from pathlib import Path
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
+from scim_doctor.net.client_cert import ClientCert, ClientCertSource, load_into
 
-_cache: dict[tuple[str, str, str, str], Trust] = {}
+_cache: dict[tuple[str, str, str, str, str], Trust] = {}
 STORES = ("default", "system")
 """--trust choices: `default` (certifi, or SSL_CERT_FILE / SSL_CERT_DIR) and `system`."""
 _lock = threading.Lock()
@@ -38,6 +39,8 @@ class Trust:
     'the system store (truststore 0.10.5; /etc/ssl/certs/ca-certificates.crt)'."""
     kind: str = "default"
     """default, system or cacert: which store this is (`alternative()` is the other one)."""
+    client: ClientCert | None = None
+    """The client certificate the context presents (--cert), and what is wrong with it."""
 
 
 def _check_file(path: Path, what: str) -> None:
@@ -96,18 +99,29 @@ def alternative(trust: Trust) -> Trust | None:
         return None
 
 
-def load_trust(cacert: Path | None = None, store: str = "default") -> Trust:
-    """The shared verifying context for this process (and this --cacert or --trust)."""
+def load_trust(
+    cacert: Path | None = None,
+    store: str = "default",
+    client_cert: ClientCertSource | None = None,
+) -> Trust:
+    """The shared verifying context for this process (and this --cacert or --trust, and the
+    client certificate of --cert/--key)."""
     env_file = os.environ.get("SSL_CERT_FILE", "")
     env_dir = os.environ.get("SSL_CERT_DIR", "")
     kind = "cacert" if cacert is not None else store
+    client_key = client_cert.identity() if client_cert else ""
     key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir, kind)
+    key += (client_key,)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             return cached
         if kind == "system":
-            trust = _cache[key] = _system_trust()
+            trust = _system_trust()
+            if client_cert is not None:
+                client = load_into(trust.context, client_cert)
+                trust = Trust(trust.context, trust.description, trust.kind, client)
+            _cache[key] = trust
             return trust
         context = _new_context()
         if cacert is not None:
@@ -130,7 +144,8 @@ def load_trust(cacert: Path | None = None, store: str = "default") -> Trust:
 
             context.load_verify_locations(cafile=certifi.where())
             description = f"certifi {certifi.__version__}"
-        trust = Trust(context=context, description=description, kind=kind)
+        client = load_into(context, client_cert) if client_cert is not None else None
+        trust = Trust(context=context, description=description, kind=kind, client=client)
         _cache[key] = trust
         return trust
 

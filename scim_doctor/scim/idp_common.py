@@ -111,6 +111,13 @@ def https_reachable(covered: frozenset[str] = frozenset()) -> Evaluate:
                 *([f.code for f in failed] or observed.problem_codes(check_id)),
             )
         protocol = observed.facts("tls").get("protocol") or "TLS"
+        tls = observed.facts("tls")
+        if tls.get("client_cert_required") and tls.get("client_cert_presented"):
+            return unknown(
+                "the server requires a client certificate, which this run presented (--cert); "
+                "the provider documents no setting to present one, so its calls work only by "
+                "a path that does not require it"
+            )
         inspected = first_finding(observed, "tls", ["tls.intercepted_trusted"])
         if inspected is not None:
             return unknown(

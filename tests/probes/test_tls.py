@@ -308,7 +308,7 @@ def test_plain_http_port_is_not_tls_and_quotes_the_status_line(cacert) -> None:
     assert outcome.facts["plain_status_line"] == "HTTP/1.1 400 Bad Request"
 
 
-def test_required_client_certificate_is_a_handshake_failure_with_openssl_reason(
+def test_required_client_certificate_is_named_with_the_alert_after_certificate_request(
     ca, cacert, serve
 ) -> None:
     context = ca.issue(["localhost"]).server_context(maximum=ssl.TLSVersion.TLSv1_2)
@@ -318,8 +318,9 @@ def test_required_client_certificate_is_a_handshake_failure_with_openssl_reason(
 
     outcome, _ = check(port, cacert)
 
-    assert codes(outcome) == ["tls.handshake_failed"]
-    assert "handshake failure" in message(outcome, "tls.handshake_failed").lower()
+    assert codes(outcome) == ["tls.client_cert_required"]
+    text = message(outcome, "tls.client_cert_required")
+    assert "SSLV3_ALERT_HANDSHAKE_FAILURE after the server's CertificateRequest" in text
 
 
 def test_certificate_expiring_in_five_days_warns_with_the_date(ca, cacert, serve) -> None:

@@ -8,17 +8,24 @@ provider verdicts, and the exit code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scim_doctor.demo.pki import CertificateAuthority
 from scim_doctor.demo.server import DemoServer
+from tests.support import components
 
 TOKEN = "canary-mtls-5e1f0c9a7b3d2846"
 
@@ -219,3 +226,81 @@ def test_key_without_cert_is_refused(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "--key and --key-passphrase-* need --cert" in done.stderr
+
+
+@contextlib.contextmanager
+def openssl_server(tmp: Path, *flags: str) -> Iterator[int]:
+    """`openssl s_server` (OpenSSL's own test server) on 127.0.0.1, requiring client
+    certificates from Example Corp's CA (-Verify), which it names in its CertificateRequest
+    (-CAfile); stopped and reaped when the block ends."""
+    binary = shutil.which("openssl")
+    if binary is None:
+        components.missing("the openssl command is not installed (Debian package openssl)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [binary, "s_server", "-accept", f"127.0.0.1:{port}", "-www", "-quiet"]
+    argv += ["-cert", str(tmp / "server.pem"), "-key", str(tmp / "server-key.pem")]
+    argv += ["-CAfile", str(tmp / "client-ca.pem"), "-Verify", "1", *flags]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("protocol", ["-tls1_3", "-tls1_2"])
+def test_openssl_s_server_requiring_a_client_certificate_names_the_ca_it_accepts(
+    tmp_path: Path, protocol: str
+) -> None:
+    """Given `openssl s_server -Verify 1 -CAfile client-ca.pem` (TLS 1.3 or 1.2 only), When
+    checked without --cert, Then tls.client_cert_required names Example Corp's CA from the
+    CertificateRequest; When checked with a certificate from that CA, Then TLS passes."""
+    server_ca = CertificateAuthority("mtls server CA")
+    client_ca = CertificateAuthority("Example Corp client CA", organization="Example Corp")
+    issued = server_ca.issue(["mtls.test"])
+    (tmp_path / "server.pem").write_bytes(issued.cert_pem)
+    (tmp_path / "server-key.pem").write_bytes(issued.key_pem)
+    (tmp_path / "client-ca.pem").write_bytes(client_ca.cert_pem)
+    ca = server_ca.write_root_pem(tmp_path)
+    client = client_ca.issue_client("scim-doctor tester")
+    cert, key = tmp_path / "client.pem", tmp_path / "client-key.pem"
+    cert.write_bytes(client.chain_pem())
+    key.write_bytes(client.key_pem)
+    env = {**os.environ, "SCIM_TOKEN": TOKEN}
+    with openssl_server(tmp_path, protocol) as port:
+        argv = [sys.executable, "-m", "scim_doctor", "check", f"https://mtls.test:{port}/scim"]
+        argv += ["--cacert", str(ca), "--resolve", f"mtls.test:{port}:127.0.0.1"]
+        argv += ["--format", "json", "--timeout", "3"]
+        without = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        with_cert = subprocess.run(  # s_server -www answers HTML: TLS is the point here
+            [*argv, "--only", "tls", "--cert", str(cert), "--key", str(key)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+    tls = next(c for c in json.loads(without.stdout)["checks"] if c["id"] == "tls")
+    assert [(f["code"], f["severity"]) for f in tls["findings"]] == [
+        ("tls.client_cert_required", "fail")
+    ]
+    if protocol == "-tls1_2":
+        assert tls["facts"]["client_cert_ca_names"] == ["CN=Example Corp client CA,O=Example Corp"]
+        assert "issued by: CN=Example Corp client CA" in tls["findings"][0]["message"]
+    else:  # TLS 1.3 encrypts the CertificateRequest, and the server refuses TLS 1.2
+        assert tls["facts"]["client_cert_ca_names"] is None
+        assert tls["facts"]["alert"] == "TLSV13_ALERT_CERTIFICATE_REQUIRED"
+    assert without.returncode == 1
+    verdicts = {v["idp"]: v["verdict"] for v in json.loads(without.stdout)["idp_verdicts"]}
+    assert set(verdicts.values()) == {"will_fail"}
+    report = json.loads(with_cert.stdout)
+    tls = next(c for c in report["checks"] if c["id"] == "tls")
+    assert tls["status"] == "pass", tls
+    assert [f["code"] for f in tls["findings"]] == ["tls.client_cert_accepted"]

@@ -199,10 +199,11 @@ def classify_verification(
     if code == _V_CERT_NOT_YET_VALID:
         cert = _not_yet_valid(chain, now) or leaf
         ahead = (certinfo.not_before(cert) - now).days
+        which = "the certificate" if cert is leaf else "the intermediate certificate"
         return [
             findings.make(
                 "tls.cert_not_yet_valid",
-                f"the certificate {_describe(cert)} is valid only from "
+                f"{which} {_describe(cert)} is valid only from "
                 f"{_date(certinfo.not_before(cert))} (in {_plural(ahead, 'day')}; this machine's "
                 f"clock says {_date(now)})",
             )
@@ -213,7 +214,8 @@ def classify_verification(
         return [
             findings.make(
                 "tls.hostname_mismatch",
-                f"the certificate does not cover {ctx.target.host}; it covers: {listed}",
+                f"the certificate does not cover {ctx.target.host}; it covers: {listed}"
+                + _wildcard_depth(ctx.target.host, covered),
             )
         ]
     if code in (_V_DEPTH_ZERO_SELF_SIGNED, _V_SELF_SIGNED_IN_CHAIN):
@@ -253,11 +255,51 @@ def classify_verification(
     ]
 
 
+def _wildcard_depth(host: str, covered: Sequence[str]) -> str:
+    """Why a wildcard that looks as if it covers `host` does not: it covers one label only."""
+    for name in covered:
+        if not name.startswith("*."):
+            continue
+        parent = name[2:].lower()
+        if host.lower().endswith("." + parent):
+            labels = host[: -len(parent) - 1]
+            if "." in labels:
+                one = f"{labels.rsplit('.', 1)[-1]}.{parent}"
+                return (
+                    f". The wildcard {name} covers exactly one label in its place (e.g. {one}), "
+                    f"not the {labels.count('.') + 1} labels '{labels}' of {host} (RFC 6125 "
+                    "§6.4.3; browsers and TLS libraries match so)"
+                )
+    return ""
+
+
+def _no_subject_alt_name(leaf: x509.Certificate) -> Finding | None:
+    try:
+        leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        cn = certinfo.common_name(leaf.subject)
+        return findings.make(
+            "tls.no_subject_alt_name",
+            f"the certificate {_describe(leaf)} names its host only in the subject's Common Name "
+            f"(CN={cn}) and has no subjectAltName extension: browsers (Chrome since 58), Go "
+            "(since 1.15) and other clients that match subjectAltName only refuse it; this run "
+            "accepted it because Python's ssl still falls back to the CN, as do curl and some "
+            "Java and .NET clients. Whether each identity provider's client falls back is not "
+            "documented",
+        )
+    return None
+
+
 def health(
     ctx: ProbeContext, chain: Sequence[x509.Certificate], already: set[str]
 ) -> list[Finding]:
-    """Weak keys anywhere in the chain and a leaf that expires soon: findings even when valid."""
+    """Weak keys anywhere in the chain, a leaf that names its host only in the CN and a leaf
+    that expires soon: findings even when the chain verifies."""
     found: list[Finding] = []
+    if chain and not certinfo.is_self_signed(chain[0]) and not certinfo.is_ca(chain[0]):
+        cn_only = _no_subject_alt_name(chain[0])
+        if cn_only is not None:
+            found.append(cn_only)
     if "tls.weak_key" not in already:
         weak = [c for c in chain if certinfo.key_is_weak(c)]
         if weak:

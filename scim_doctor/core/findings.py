@@ -590,6 +590,22 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE_LEVEL,
     ),
     FindingSpec(
+        "tls.no_subject_alt_name",
+        WARN,
+        "Certificate names its host only in the Common Name",
+        "The certificate has no subjectAltName extension. Clients that match subjectAltName only "
+        "(browsers since Chrome 58, Go since 1.15, RFC 9525) refuse it; Python, curl and some Java "
+        "and .NET clients still fall back to the Common Name. Which one each identity provider "
+        "uses is not documented, so the connection may break with a client update.",
+        "Reissue the certificate with the host name in a subjectAltName dNSName entry (public CAs "
+        "do this by default; check the internal CA's template or the CSR's extensions).",
+        "RFC 9110 §4.3.4 (a reference identity of type CN-ID is not used by HTTPS clients); "
+        "CA/Browser Forum Baseline Requirements (subjectAltName required); Chrome 58 and Go 1.15 "
+        "release notes",
+        ADVICE,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "tls.cert_expires_soon",
         WARN,
         "Certificate expires soon",

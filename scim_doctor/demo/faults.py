@@ -108,6 +108,26 @@ def _client_cert_required_tls12(certs: Certificates) -> ssl.SSLContext:
     return certs.ca.require_client_certs(context)
 
 
+def _cn_only(certs: Certificates) -> ssl.SSLContext:
+    return certs.ca.issue(certs.names, subject_alt_name=False).server_context()
+
+
+def _deep_wildcard(certs: Certificates) -> ssl.SSLContext:
+    """A wildcard one level above the host's parent: *.example.test for a.b.example.test."""
+    host = certs.names[0]
+    parent = host.split(".", 2)[-1]
+    return certs.ca.issue([f"*.{parent}"]).server_context()
+
+
+def _intermediate_dated(not_before: int, not_after: int) -> TlsSetup:
+    def build(certs: Certificates) -> ssl.SSLContext:
+        validity = (_days(not_before), _days(not_after))
+        issuing = certs.ca.intermediate("scim-doctor demo Issuing CA", validity=validity)
+        return issuing.issue(certs.names).server_context()
+
+    return build
+
+
 def _silent(bind: str) -> sockets.SocketServer:
     return sockets.silent_server(bind)
 
@@ -186,6 +206,34 @@ _CATALOGUE = (
         "tls",
         ("tls.cert_expires_soon",),
         tls=_expires_soon,
+    ),
+    Fault(
+        "cn_only_cert",
+        "The certificate names the host only in its Common Name, with no subjectAltName.",
+        "tls",
+        ("tls.no_subject_alt_name",),
+        tls=_cn_only,
+    ),
+    Fault(
+        "deep_wildcard_cert",
+        "The certificate is a wildcard one label too high (*.example.test for a.b.example.test).",
+        "tls",
+        ("tls.hostname_mismatch",),
+        tls=_deep_wildcard,
+    ),
+    Fault(
+        "expired_intermediate",
+        "The leaf is valid but the intermediate CA certificate it is served with has expired.",
+        "tls",
+        ("tls.cert_expired",),
+        tls=_intermediate_dated(-400, -10),
+    ),
+    Fault(
+        "not_yet_valid_intermediate",
+        "The leaf is valid but the intermediate CA certificate is valid only from next month.",
+        "tls",
+        ("tls.cert_not_yet_valid",),
+        tls=_intermediate_dated(30, 400),
     ),
     Fault(
         "client_cert_required",

@@ -130,6 +130,7 @@ class CertificateAuthority:
         organization: str | None = "scim-doctor",
         parent: CertificateAuthority | None = None,
         aia_url: str | None = None,
+        validity: tuple[dt.datetime, dt.datetime] | None = None,
     ) -> None:
         self.key: PrivateKey = new_key()
         self.parent = parent
@@ -144,8 +145,8 @@ class CertificateAuthority:
             .issuer_name(issuer_name)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _DAY)
-            .not_valid_after(now + 3650 * _DAY)
+            .not_valid_before(validity[0] if validity else now - _DAY)
+            .not_valid_after(validity[1] if validity else now + 3650 * _DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
@@ -192,11 +193,19 @@ class CertificateAuthority:
         path.write_bytes(self.root().cert_pem)
         return path
 
-    def intermediate(self, common_name: str, *, aia_url: str | None = None) -> CertificateAuthority:
+    def intermediate(
+        self,
+        common_name: str,
+        *,
+        aia_url: str | None = None,
+        validity: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> CertificateAuthority:
+        """An intermediate CA under this one; `validity` (not before, not after) for the
+        expired or not-yet-valid intermediate scenarios."""
         organizations = self.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         organization = str(organizations[0].value) if organizations else None
         return CertificateAuthority(
-            common_name, organization=organization, parent=self, aia_url=aia_url
+            common_name, organization=organization, parent=self, aia_url=aia_url, validity=validity
         )
 
     def issue(
@@ -208,8 +217,10 @@ class CertificateAuthority:
         key_type: str = "ec",
         key_bits: int = 2048,
         common_name: str | None = None,
+        subject_alt_name: bool = True,
     ) -> Issued:
-        """A server certificate for `names` (DNS names or IP literals)."""
+        """A server certificate for `names` (DNS names or IP literals). `subject_alt_name=False`:
+        the first name in the Common Name only, as old internal CAs issue."""
         now = _now()
         key = new_key(key_type, key_bits)
         builder = (
@@ -220,7 +231,6 @@ class CertificateAuthority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before or now - _DAY)
             .not_valid_after(not_after or now + 90 * _DAY)
-            .add_extension(_san(names), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
@@ -228,6 +238,8 @@ class CertificateAuthority:
                 critical=False,
             )
         )
+        if subject_alt_name:
+            builder = builder.add_extension(_san(names), critical=False)
         if self.aia_url:
             builder = builder.add_extension(
                 x509.AuthorityInformationAccess(

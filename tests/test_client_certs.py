@@ -51,9 +51,16 @@ class Run:
         return next(c for c in self.report["checks"] if c["id"] == check_id)
 
 
-def check(server: DemoServer, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Run:
+def check(
+    server: DemoServer,
+    tmp: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    base_url: str | None = None,
+) -> Run:
     ca = server.write_ca(tmp)
-    argv = [sys.executable, "-m", "scim_doctor", "check", server.base_url, "--cacert", str(ca)]
+    url = base_url or server.base_url
+    argv = [sys.executable, "-m", "scim_doctor", "check", url, "--cacert", str(ca)]
     argv += ["--resolve", server.resolve_pin, "--timeout", "3", "--format", "json", *extra]
     done = subprocess.run(
         argv,

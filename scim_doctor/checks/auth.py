@@ -31,6 +31,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from scim_doctor.checks import base_path
 from scim_doctor.checks.auth_answers import (
     challenge,
     challenge_text,
@@ -132,6 +133,10 @@ async def run(ctx: ProbeContext) -> Outcome:
         outcome.facts["server_clock"] = clock
     if skew is not None:
         outcome.findings.append(skew)
+    if _has(outcome.findings, "auth.endpoint_not_found") or _has(
+        outcome.findings, "auth.sso_login_page"
+    ):
+        await _look_elsewhere(ctx, client, outcome)
 
     refusal = _negatives_summary(negatives)
     outcome.summary = f"{verdict}; {refusal}"
@@ -144,6 +149,15 @@ async def run(ctx: ProbeContext) -> Outcome:
         else:
             outcome.skip_reason = outcome.summary = f"{cannot_tell}; {refusal}"
     return outcome
+
+
+async def _look_elsewhere(ctx: ProbeContext, client: HttpClient, outcome: Outcome) -> None:
+    """/Users is not here: try the likely base paths on the same origin (checks.base_path)."""
+    found, results = await base_path.search(ctx, client)
+    outcome.exchanges.extend(result.exchange for result in results)
+    outcome.facts["base_path_search"] = base_path.facts(results, found)
+    if found is not None:
+        outcome.findings.append(found)
 
 
 def _problems(outcome: Outcome) -> bool:

@@ -826,6 +826,20 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
+        "auth.base_path_elsewhere",
+        INFO,
+        "A SCIM API answers under another base path on the same host",
+        "/Users was not found under the base URL given, but one of the usual base paths on the "
+        "same scheme, host and port (with or without /v2, /scim/v2, /api/scim/v2, the path "
+        "minus its last segment) answers /ServiceProviderConfig as a SCIM server does.",
+        "Use the base URL the message names in the identity provider and re-run scim-doctor "
+        "with it.",
+        "RFC 7644 §3.2 (endpoints under the base URI) and §4 (/ServiceProviderConfig); field "
+        "reports github/docs#3165, snipe-it#11913",
+        ADVICE,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "auth.sso_login_page",
         FAIL,
         "SCIM path answered by a sign-in page",

@@ -57,11 +57,13 @@ def check(
     *extra: str,
     env: dict[str, str] | None = None,
     base_url: str | None = None,
+    resolve: str | None = None,
 ) -> Run:
     ca = server.write_ca(tmp)
     url = base_url or server.base_url
     argv = [sys.executable, "-m", "scim_doctor", "check", url, "--cacert", str(ca)]
-    argv += ["--resolve", server.resolve_pin, "--timeout", "3", "--format", "json", *extra]
+    argv += ["--resolve", resolve or server.resolve_pin, "--timeout", "3", "--format", "json"]
+    argv += extra
     done = subprocess.run(
         argv,
         capture_output=True,

@@ -92,7 +92,9 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
     )
     outcome.timings_ms["dns"] = found.ms
     if found.source == "pin":
-        outcome.summary = f"{host}:{port} pinned to {addresses[0]} with --resolve (no lookup)"
+        outcome.summary = (
+            f"{host}:{port} pinned to {', '.join(addresses)} with --resolve (no lookup)"
+        )
     elif found.source == "literal":
         outcome.summary = f"{host} is an IP address (no lookup)"
     else:
@@ -253,6 +255,24 @@ async def _attempt_each(addresses: list[str], port: int, budget_end: float) -> l
     return attempts
 
 
+NODE_CONCURRENCY = 8
+"""Addresses behind one name connected to at once (a round-robin name has a handful)."""
+
+
+async def _attempt_rest(addresses: list[str], port: int, budget_end: float) -> list[Attempt]:
+    """The addresses after the one that connected, at once (bounded): each node counts."""
+    gate = asyncio.Semaphore(NODE_CONCURRENCY)
+
+    async def one(address: str) -> Attempt:
+        async with gate:
+            left = budget_end - time.monotonic()
+            if left <= 0:
+                return Attempt(address, port, "not_tried", 0.0)
+            return await _attempt(address, port, left)
+
+    return list(await asyncio.gather(*(one(a) for a in addresses)))
+
+
 def _report_connected(
     ctx: ProbeContext,
     outcome: Outcome,
@@ -260,9 +280,11 @@ def _report_connected(
     proxy: Proxy | None,
     connected: Attempt,
     failed: list[Attempt],
+    late: bool = False,
 ) -> None:
-    """A connection was made: later checks use its address; addresses that failed first are
-    still a finding, since a client that tries only those would fail."""
+    """A connection was made: later checks use its address; addresses that failed (before it,
+    or `late`: after it, tried because every node counts) are still a finding, since a client
+    that picks one of those fails."""
     ctx.shared.connected_address = connected.address
     outcome.timings_ms["connect"] = connected.ms
     outcome.summary = f"connected to {connected.where} in {connected.ms:.0f} ms"
@@ -274,12 +296,15 @@ def _report_connected(
     if failed:
         listed = ", ".join(f"{a.where} ({a.error})" for a in failed)
         outcome.summary += f", after {len(failed)} failed address(es)"
-        outcome.add(
-            findings.make(
-                "connect.some_addresses_failed",
-                f"{dest.name} has addresses that fail: {listed}; then {connected.where} connected",
-                remediation=dest.remediation,
+        message = f"{dest.name} has addresses that fail: {listed}; then {connected.where} connected"
+        if late:
+            message = (
+                f"{dest.name} has addresses that fail: {listed}; {connected.where} connected. "
+                "A client picks one address per connection, so a share of the identity "
+                "provider's calls fail"
             )
+        outcome.add(
+            findings.make("connect.some_addresses_failed", message, remediation=dest.remediation)
         )
 
 
@@ -356,7 +381,12 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
 
     attempts = await _attempt_each(addresses, dest.port, budget_end)
     connected = next((a for a in attempts if a.result == "connected"), None)
+    if connected is not None and proxy is None and len(attempts) < len(addresses):
+        # Every node behind the name: a client may pick any of them.
+        attempts += await _attempt_rest(addresses[len(attempts) :], dest.port, budget_end)
     failed = [a for a in attempts if a.result not in ("connected", "not_tried")]
+    if proxy is None:
+        ctx.shared.extra["nodes"] = [a.address for a in attempts if a.result == "connected"]
     facts.update(
         host=dest.host,
         port=dest.port,
@@ -366,7 +396,9 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
         time_ms=ms_since(started),
     )
     if connected is not None:
-        _report_connected(ctx, outcome, dest, proxy, connected, failed)
+        after = attempts[attempts.index(connected) + 1 :]
+        late = any(a.result not in ("connected", "not_tried") for a in after)
+        _report_connected(ctx, outcome, dest, proxy, connected, failed, late)
     else:
         _report_unconnected(outcome, dest, attempts, failed, budget, facts["time_ms"])
     return outcome

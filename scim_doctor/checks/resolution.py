@@ -224,9 +224,9 @@ class Lookup:
 async def lookup(ctx: ProbeContext, host: str, port: int, timeout: float) -> Lookup:
     """The addresses the client would use for host:port: the pin, the literal, or a lookup."""
     started = time.monotonic()
-    pinned = ctx.pinned_address(host, port)
-    if pinned is not None:
-        return Lookup([pinned], "pin", 0.0)
+    pinned = ctx.pinned_addresses(host, port)
+    if pinned:
+        return Lookup(pinned, "pin", 0.0)
     try:
         ipaddress.ip_address(host)
     except ValueError:

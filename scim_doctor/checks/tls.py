@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography import x509
 
+from scim_doctor.checks import tls_nodes
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.tls12 import ENTRA_TLS12_SUITES as ENTRA_TLS12_SUITES
 from scim_doctor.checks.tls12 import Tls12Probes
@@ -150,6 +151,7 @@ async def run(ctx: ProbeContext) -> Outcome:
         return outcome
     _succeeded(ctx, session, outcome)
     await accepted(ctx, endpoint, outcome)
+    await tls_nodes.compare(ctx, session, address, outcome)
     await tls12.record(session, outcome)
     return outcome
 

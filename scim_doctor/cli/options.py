@@ -334,9 +334,9 @@ def _trust_decorators(insecure_help: str) -> list[Decorator]:
             "--resolve",
             "resolve_specs",
             multiple=True,
-            metavar="HOST:PORT:ADDR",
+            metavar="HOST:PORT:ADDR[,ADDR...]",
             help="Connect to ADDR for HOST:PORT, keeping HOST for SNI, certificate and Host "
-            "(as curl); repeatable.",
+            "(as curl); several addresses are the nodes behind the name; repeatable.",
         ),
         click.option(
             "--proxy",

@@ -606,6 +606,22 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE_LEVEL,
     ),
     FindingSpec(
+        "tls.node_differs",
+        FAIL,
+        "A node behind the host name fails the TLS handshake the others complete",
+        "The host name has several addresses (DNS round robin or a load balancer's nodes) and "
+        "not all of them serve the same working TLS: one has an expired or different "
+        "certificate, or fails the handshake. Each client connection picks one address, so a "
+        "share of the identity provider's calls fail, intermittently.",
+        "Deploy the same certificate and TLS settings on every node (the message names the "
+        "address that differs), or take that node out of DNS or the pool.",
+        "RFC 5280 §6.1.3 (path validation); field experience with DNS round robin and load "
+        "balancers",
+        ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
         "tls.cert_expires_soon",
         WARN,
         "Certificate expires soon",

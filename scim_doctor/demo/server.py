@@ -88,6 +88,7 @@ class _Listener(http.server.ThreadingHTTPServer):
         context: ssl.SSLContext | None,
         dispatch: Callable[[Request], Response],
         record: Callable[[RecordedRequest], None],
+        port: int = 0,
     ) -> None:
         self.address_family = _family(bind)
         self.scheme = scheme
@@ -101,7 +102,7 @@ class _Listener(http.server.ThreadingHTTPServer):
         self._serving: threading.Thread | None = None
         self._wake_reader, self._wake_writer = socket.socketpair()
         try:
-            super().__init__((bind, 0), _Handler)
+            super().__init__((bind, port), _Handler)
         except BaseException:
             self._wake_reader.close()
             self._wake_writer.close()
@@ -320,7 +321,12 @@ class DemoServer:
         groups: int = 1,
         max_results: int = MAX_RESULTS,
         http_listener: bool = False,
+        port: int = 0,
+        ca: CertificateAuthority | None = None,
     ) -> None:
+        """`port` and `ca`: another node of a server (the same port on another loopback
+        address, certificates from the same CA), for the tests of names with several
+        addresses."""
         self.fault: Fault | None = fault_catalogue.get(fault) if isinstance(fault, str) else fault
         self.hostname = hostname
         self.bind = bind
@@ -329,7 +335,8 @@ class DemoServer:
         self._groups = groups
         self._max_results = max_results
         self._want_http = http_listener
-        self._ca = CertificateAuthority("scim-doctor demo CA")
+        self._ca = ca or CertificateAuthority("scim-doctor demo CA")
+        self._want_port = port
         self.ca_pem: bytes = self._ca.cert_pem
         self._lock = threading.Lock()
         self._received: list[RecordedRequest] = []
@@ -367,7 +374,12 @@ class DemoServer:
             certs = Certificates(ca=self._ca, names=names)
             build_context = (fault.tls if fault else None) or fault_catalogue.healthy_tls
             self._https = _Listener(
-                self.bind, "https", build_context(certs), self._handle, self._record
+                self.bind,
+                "https",
+                build_context(certs),
+                self._handle,
+                self._record,
+                port=self._want_port,
             )
             self._port = self._https.port
         self._app = ScimApp(

@@ -155,8 +155,16 @@ class ProbeContext:
         """
         host = host or self.target.host
         port = port or self.target.port
+        pinned = self.pinned_addresses(host, port)
+        return pinned[0] if pinned else None
+
+    def pinned_addresses(self, host: str | None = None, port: int | None = None) -> list[str]:
+        """Every --resolve address for host:port (several stand for the nodes behind the
+        name), chosen as `pinned_address` chooses; empty when not pinned."""
+        host = host or self.target.host
+        port = port or self.target.port
         same_host = [pin for pin in self.options.resolve if pin.host == host]
         for pin in same_host:
             if pin.port == port:
-                return pin.address
-        return same_host[0].address if same_host else None
+                return list(pin.addresses)
+        return list(same_host[0].addresses) if same_host else []

@@ -40,11 +40,19 @@ ENTRA_FLAG = "aadOptscim062020"
 
 @dataclass(frozen=True)
 class ResolvePin:
-    """`--resolve HOST:PORT:ADDR`: connect to ADDR for HOST:PORT, keep HOST for SNI and Host."""
+    """`--resolve HOST:PORT:ADDR[,ADDR...]`: connect to ADDR for HOST:PORT, keep HOST for SNI
+    and Host; several addresses stand for the nodes behind the name (curl takes them too)."""
 
     host: str
     port: int
     address: str
+    """The first address: the one requests use."""
+    more: tuple[str, ...] = ()
+    """The other addresses, in the order given."""
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.address, *self.more)
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,7 @@ def parse_base_url(raw: str) -> Target:
 
 
 def parse_resolve(spec: str) -> ResolvePin:
-    """Parse curl's `HOST:PORT:ADDR` (ADDR may be a bracketed IPv6 literal)."""
+    """Parse curl's `HOST:PORT:ADDR[,ADDR...]` (an ADDR may be a bracketed IPv6 literal)."""
     where = f"--resolve {shown(spec, quote=True)}"
     host, sep1, rest = spec.partition(":")
     port_text, sep2, address = rest.partition(":")
@@ -219,11 +227,18 @@ def parse_resolve(spec: str) -> ResolvePin:
         raise InputError(f"{where}: port {shown(port_text, quote=True)} is not a number") from None
     if not 0 < port < 65536:
         raise InputError(f"{where}: port {port} is out of range 1-65535")
-    address = address.strip()
-    if address.startswith("[") and address.endswith("]"):
-        address = address[1:-1]
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        raise InputError(f"{where}: {shown(address, quote=True)} is not an IP address") from None
-    return ResolvePin(host=_ascii_host(host), port=port, address=address)
+    addresses: list[str] = []
+    for item in address.split(","):
+        literal = item.strip()
+        if literal.startswith("[") and literal.endswith("]"):
+            literal = literal[1:-1]
+        try:
+            ipaddress.ip_address(literal)
+        except ValueError:
+            quoted = shown(literal, quote=True)
+            raise InputError(f"{where}: {quoted} is not an IP address") from None
+        if literal not in addresses:
+            addresses.append(literal)
+    return ResolvePin(
+        host=_ascii_host(host), port=port, address=addresses[0], more=tuple(addresses[1:])
+    )

@@ -173,7 +173,7 @@ def environment(trust: Trust, options: Options) -> dict[str, object]:
         "deadline_s": options.deadline,
         "insecure": options.insecure,
         "reach": options.reach,
-        "resolve": [f"{p.host}:{p.port}:{p.address}" for p in options.resolve],
+        "resolve": [f"{p.host}:{p.port}:{','.join(p.addresses)}" for p in options.resolve],
     }
 
 

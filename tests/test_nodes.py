@@ -1,0 +1,107 @@
+"""Every node behind the name (issue 20, part 3): the CLI in a subprocess against two demo
+servers on the same port of two loopback addresses, pinned with curl's
+`--resolve HOST:PORT:ADDR,ADDR`.
+
+Given two nodes (one broken), When `scim-doctor check` runs, Then the JSON names the node that
+differs by its address, with code, severity, check, provider verdicts and exit code.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scim_doctor.demo.server import DemoServer
+from tests.test_client_certs import TOKEN, check
+
+
+def _loopback_alias_works() -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.2", 0))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def node_a() -> Iterator[DemoServer]:
+    if not _loopback_alias_works():
+        pytest.skip("127.0.0.2 cannot be bound here")  # Linux binds all of 127/8
+    with DemoServer(TOKEN) as server:
+        yield server
+
+
+def _pin(server: DemoServer, *addresses: str) -> str:
+    return f"{server.hostname}:{server.port}:{','.join(addresses)}"
+
+
+def test_a_second_node_with_an_expired_certificate_is_named_by_its_address(
+    node_a: DemoServer, tmp_path: Path
+) -> None:
+    with DemoServer(
+        TOKEN, bind="127.0.0.2", port=node_a.port, ca=node_a._ca, fault="expired_cert"
+    ) as node_b:
+        run = check(node_a, tmp_path, resolve=_pin(node_a, "127.0.0.1", "127.0.0.2"))
+        assert node_b.received == []  # the broken node got handshakes only, no token
+    assert run.findings() == {"tls.node_differs": ("fail", "tls")}
+    message = run.check("tls")["findings"][0]["message"]
+    assert "127.0.0.2 (certificate has expired)" in message
+    nodes = run.check("tls")["facts"]["nodes"]
+    assert [(n["address"], n["verified"]) for n in nodes] == [
+        ("127.0.0.1", True),
+        ("127.0.0.2", False),
+    ]
+    assert run.check("dns")["facts"]["addresses"] == ["127.0.0.1", "127.0.0.2"]
+    assert set(run.verdicts().values()) == {"will_fail"}
+    assert run.code == 1
+
+
+def test_a_second_node_that_refuses_connections_is_named_after_the_first_connected(
+    node_a: DemoServer, tmp_path: Path
+) -> None:
+    run = check(node_a, tmp_path, resolve=_pin(node_a, "127.0.0.1", "127.0.0.2"))
+    found = run.findings()
+    assert found["connect.some_addresses_failed"][1] == "connect"
+    message = run.check("connect")["findings"][0]["message"]
+    assert "127.0.0.2" in message and "a share of the identity provider's calls fail" in message
+    assert "tls.node_differs" not in found
+
+
+def test_two_healthy_nodes_pass_and_the_token_reaches_only_the_pinned_nodes(
+    node_a: DemoServer, tmp_path: Path
+) -> None:
+    """Given nodes on 127.0.0.1 and 127.0.0.2 pinned, and a third SCIM server on 127.0.0.3 at
+    the same port that the name does not resolve to, Then the run passes, and the token goes
+    to no address but the pinned ones (here, through the one HTTP connection, 127.0.0.1)."""
+    with (
+        DemoServer(TOKEN, bind="127.0.0.2", port=node_a.port, ca=node_a._ca) as node_b,
+        DemoServer(TOKEN, bind="127.0.0.3", port=node_a.port, ca=node_a._ca) as stranger,
+    ):
+        run = check(node_a, tmp_path, resolve=_pin(node_a, "127.0.0.1", "127.0.0.2"))
+        received_b, received_stranger = node_b.received, stranger.received
+        received_a = node_a.received
+    assert run.code == 0, run.findings()
+    assert not any(severity in ("warn", "fail") for severity, _ in run.findings().values())
+    assert [n["verified"] for n in run.check("tls")["facts"]["nodes"]] == [True, True]
+    assert received_stranger == []
+    bearer = f"Bearer {TOKEN}"
+    assert any(r.header("authorization") == bearer for r in received_a)
+    assert all(r.header("authorization") != bearer for r in received_b)
+
+
+def test_resolve_takes_ipv6_literals_in_a_list(tmp_path: Path) -> None:
+    """Given an IPv6-only server on ::1, When pinned as curl writes it ([::1]), Then it passes."""
+    try:
+        server = DemoServer(TOKEN, bind="::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        run = check(server, tmp_path, resolve=f"{server.hostname}:{server.port}:[::1]")
+    finally:
+        server.stop()
+    assert run.code == 0, run.findings()
+    assert run.check("connect")["facts"]["connected_address"] == "::1"

@@ -19,9 +19,9 @@ from scim_doctor.core.defaults import (
     DEFAULT_TIMEOUT,
 )
 from scim_doctor.core.secrets import Secret
+from scim_doctor.net.client_cert import ClientCertSource
 from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyRules
-from scim_doctor.net.client_cert import ClientCertSource
 from scim_doctor.net.target import ResolvePin, Target
 from scim_doctor.net.trust import Trust
 

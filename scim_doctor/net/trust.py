@@ -110,8 +110,13 @@ def load_trust(
     env_dir = os.environ.get("SSL_CERT_DIR", "")
     kind = "cacert" if cacert is not None else store
     client_key = client_cert.identity() if client_cert else ""
-    key = (_identity(cacert), _identity(Path(env_file)) if env_file else "", env_dir, kind)
-    key += (client_key,)
+    key = (
+        _identity(cacert),
+        _identity(Path(env_file)) if env_file else "",
+        env_dir,
+        kind,
+        client_key,
+    )
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
@@ -119,8 +124,8 @@ def load_trust(
         if kind == "system":
             trust = _system_trust()
             if client_cert is not None:
-                client = load_into(trust.context, client_cert)
-                trust = Trust(trust.context, trust.description, trust.kind, client)
+                presented = load_into(trust.context, client_cert)
+                trust = Trust(trust.context, trust.description, trust.kind, presented)
             _cache[key] = trust
             return trust
         context = _new_context()

@@ -171,6 +171,18 @@ def _issuer_unknown(ctx: ProbeContext, leaf: x509.Certificate, reason: str) -> F
     )
 
 
+def _not_yet_valid_finding(chain: Sequence[x509.Certificate], now: dt.datetime) -> Finding:
+    """The first certificate of the chain not valid yet, named as the leaf or the intermediate."""
+    cert = _not_yet_valid(chain, now) or chain[0]
+    ahead = (certinfo.not_before(cert) - now).days
+    which = "the certificate" if cert is chain[0] else "the intermediate certificate"
+    return findings.make(
+        "tls.cert_not_yet_valid",
+        f"{which} {_describe(cert)} is valid only from {_date(certinfo.not_before(cert))} (in "
+        f"{_plural(ahead, 'day')}; this machine's clock says {_date(now)})",
+    )
+
+
 def classify_verification(
     ctx: ProbeContext,
     error: ssl.SSLCertVerificationError,
@@ -197,17 +209,7 @@ def classify_verification(
             )
         ]
     if code == _V_CERT_NOT_YET_VALID:
-        cert = _not_yet_valid(chain, now) or leaf
-        ahead = (certinfo.not_before(cert) - now).days
-        which = "the certificate" if cert is leaf else "the intermediate certificate"
-        return [
-            findings.make(
-                "tls.cert_not_yet_valid",
-                f"{which} {_describe(cert)} is valid only from "
-                f"{_date(certinfo.not_before(cert))} (in {_plural(ahead, 'day')}; this machine's "
-                f"clock says {_date(now)})",
-            )
-        ]
+        return [_not_yet_valid_finding(chain, now)]
     if code in (_V_HOSTNAME_MISMATCH, _V_IP_ADDRESS_MISMATCH):
         covered = certinfo.covered_names(leaf)
         listed = ", ".join(covered) if covered else "no names at all"

@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import json
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
@@ -110,6 +111,34 @@ this much each in memory, not --max-body each (issue 21). A body over the cap ke
 first bytes (enough for the transcript's excerpt and for recognising what it is)."""
 
 
+class MemoryBudget:
+    """Decoded body bytes that all the bodies being read in one process may hold in memory
+    together (a fleet's targets, every check's requests in flight): a body whose head would
+    go past it goes to its temporary file from there on. Taken and given back under a lock
+    (the lifecycle's clean-up reads in a thread of its own); never waited for, so it cannot
+    deadlock, and what a body reads is the same wherever its bytes wait."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, wanted: int) -> int:
+        """Up to `wanted` bytes of the budget (0 when it is spent); give them back later."""
+        with self._lock:
+            granted = max(0, min(wanted, self.total - self.used))
+            self.used += granted
+            return granted
+
+    def give_back(self, amount: int) -> None:
+        with self._lock:
+            self.used -= amount
+
+
+BODY_MEMORY = MemoryBudget(16 * 1024 * 1024)
+"""The process's budget: 64 bodies' worth of SPILL_AT, far more than healthy runs read at once."""
+
+
 class CappedBody:
     """A response body decoded chunk by chunk (Content-Encoding), never past `limit` bytes.
 
@@ -120,9 +149,17 @@ class CappedBody:
     the transcript still shows something).
     """
 
-    def __init__(self, content_encoding: str | None, limit: int, spill_at: int = SPILL_AT) -> None:
+    def __init__(
+        self,
+        content_encoding: str | None,
+        limit: int,
+        spill_at: int = SPILL_AT,
+        budget: MemoryBudget = BODY_MEMORY,
+    ) -> None:
         self.limit = max(0, limit)
         self.spill_at = spill_at
+        self._budget = budget
+        self._reserved = 0
         self.body = bytearray()
         self.size = 0
         self.raw_bytes = 0
@@ -168,32 +205,44 @@ class CappedBody:
 
     def _keep(self, data: bytes) -> None:
         self.size += len(data)
-        head = self.spill_at - len(self.body)
-        if head > 0:
+        head = min(self.spill_at - len(self.body), len(data))
+        if self._spill is None and head > 0:  # once in the file, the rest follows it there
+            head = self._budget.take(head)
+            self._reserved += head
             self.body += data[:head]
             data = data[head:]
-        if data and not self.too_large:
+        if data and (not self.too_large or len(self.body) + self._spilled < self.spill_at):
             if self._spill is None:
                 self._spill = tempfile.TemporaryFile(prefix="scim-doctor-body-")
             self._spill.write(data)
 
+    @property
+    def _spilled(self) -> int:
+        return self._spill.tell() if self._spill is not None else 0
+
     def contents(self) -> bytes:
         """The decoded body (its first `spill_at` bytes only when it was too large); closes
-        the temporary file."""
+        the temporary file and gives the memory budget back."""
         spill, self._spill = self._spill, None
+        self._give_back()
         if spill is None:
             return bytes(self.body)
         with spill:
-            if self.too_large:
-                return bytes(self.body)
             spill.seek(0)
-            return bytes(self.body) + spill.read()
+            rest = spill.read(self.spill_at - len(self.body)) if self.too_large else spill.read()
+            return bytes(self.body) + rest
 
     def close(self) -> None:
-        """Drop the temporary file, if any (`contents()` does it too)."""
+        """Drop the temporary file, if any, and give the memory budget back (`contents()`
+        does both too)."""
         spill, self._spill = self._spill, None
+        self._give_back()
         if spill is not None:
             spill.close()
+
+    def _give_back(self) -> None:
+        self._budget.give_back(self._reserved)
+        self._reserved = 0
 
     def finish(self) -> None:
         """The whole body arrived: a compressed stream must have reached its end marker."""

@@ -64,7 +64,7 @@ class Progress:
     def phase(self) -> str:
         ev = self.events
         if self.response is not None:
-            got = len(self.body.body) if self.body else self.received
+            got = self.body.size if self.body else self.received
             return f"while reading the body ({got} bytes received)"
         if "receive_response_headers.started" in ev:
             return "waiting for the response headers"

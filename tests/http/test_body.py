@@ -10,6 +10,7 @@ import pytest
 
 from scim_doctor.net.body import (
     CappedBody,
+    MemoryBudget,
     charset_of,
     charset_problem,
     is_html,
@@ -162,3 +163,25 @@ def test_a_body_over_the_cap_keeps_only_its_memory_share() -> None:
 
     assert (body.too_large, body.size) == (True, 1000)
     assert body.contents() == b"y" * 100
+
+
+def test_bodies_share_one_memory_budget_and_give_it_back() -> None:
+    """Given a budget of 150 bytes and two 100-byte bodies read at once, when both are read,
+    then the second holds only what was left (50 bytes) in memory, the rest in its file; both
+    come back whole, and the budget is whole again."""
+    budget = MemoryBudget(150)
+    first = CappedBody(None, 1000, spill_at=100, budget=budget)
+    second = CappedBody(None, 1000, spill_at=100, budget=budget)
+    first.feed(b"a" * 100)
+    second.feed(b"b" * 100)
+
+    assert (len(first.body), len(second.body), budget.used) == (100, 50, 150)
+    assert (first.contents(), second.contents()) == (b"a" * 100, b"b" * 100)
+    assert budget.used == 0
+
+
+def test_a_body_with_no_budget_left_keeps_its_first_bytes_from_the_file() -> None:
+    body = feed_in_pieces(CappedBody(None, 500, spill_at=100, budget=MemoryBudget(0)), b"z" * 900)
+
+    assert (body.too_large, len(body.body), body.size) == (True, 0, 500)
+    assert body.contents() == b"z" * 100

@@ -75,8 +75,9 @@ def test_two_healthy_nodes_pass_and_the_token_reaches_only_the_pinned_nodes(
     node_a: DemoServer, tmp_path: Path
 ) -> None:
     """Given nodes on 127.0.0.1 and 127.0.0.2 pinned, and a third SCIM server on 127.0.0.3 at
-    the same port that the name does not resolve to, Then the run passes, and the token goes
-    to no address but the pinned ones (here, through the one HTTP connection, 127.0.0.1)."""
+    the same port that the name does not resolve to, Then the run passes, each pinned node gets
+    one authenticated GET /Users?count=1 (the second exactly that one), and the token goes to no
+    address but the pinned ones."""
     with (
         DemoServer(TOKEN, bind="127.0.0.2", port=node_a.port, ca=node_a._ca) as node_b,
         DemoServer(TOKEN, bind="127.0.0.3", port=node_a.port, ca=node_a._ca) as stranger,
@@ -90,7 +91,10 @@ def test_two_healthy_nodes_pass_and_the_token_reaches_only_the_pinned_nodes(
     assert received_stranger == []
     bearer = f"Bearer {TOKEN}"
     assert any(r.header("authorization") == bearer for r in received_a)
-    assert all(r.header("authorization") != bearer for r in received_b)
+    assert [r.path for r in received_b if r.header("authorization") == bearer] == [
+        "/scim/v2/Users?count=1"
+    ]
+    assert [n["status"] for n in run.check("auth")["facts"]["nodes"]] == [200, 200]
 
 
 def test_resolve_takes_ipv6_literals_in_a_list(tmp_path: Path) -> None:
@@ -105,3 +109,19 @@ def test_resolve_takes_ipv6_literals_in_a_list(tmp_path: Path) -> None:
         server.stop()
     assert run.code == 0, run.findings()
     assert run.check("connect")["facts"]["connected_address"] == "::1"
+
+
+def test_a_second_node_that_refuses_the_token_is_named_by_its_address(
+    node_a: DemoServer, tmp_path: Path
+) -> None:
+    """Given a second node with the same certificate whose API knows another token, When both
+    are pinned, Then auth.node_differs names 127.0.0.2 and its 401, every provider fails."""
+    with DemoServer("another-tenants-token", bind="127.0.0.2", port=node_a.port, ca=node_a._ca):
+        run = check(node_a, tmp_path, resolve=_pin(node_a, "127.0.0.1", "127.0.0.2"))
+    assert run.findings()["auth.node_differs"] == ("fail", "auth")
+    message = next(
+        f["message"] for f in run.check("auth")["findings"] if f["code"] == "auth.node_differs"
+    )
+    assert "answered 200 at 127.0.0.1, but 127.0.0.2 answered 401" in message
+    assert set(run.verdicts().values()) == {"will_fail"}
+    assert run.code == 1

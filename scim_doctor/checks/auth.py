@@ -31,7 +31,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from scim_doctor.checks import base_path
+from scim_doctor.checks import auth_nodes, base_path
 from scim_doctor.checks.auth_answers import (
     challenge,
     challenge_text,
@@ -126,6 +126,8 @@ async def run(ctx: ProbeContext) -> Outcome:
         outcome.findings[:0] = judged.lint
         outcome.findings.extend(judged.findings)
     outcome.facts["authenticated_request"] = verdict
+    if token is not None:
+        await auth_nodes.compare(ctx, token, outcome)
     outcome.findings.extend(_judge_negatives(negatives, token))
     outcome.findings.extend(_judge_401s(answers))
     clock, skew = clock_finding(results, dt.datetime.now(dt.timezone.utc))

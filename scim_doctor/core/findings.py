@@ -856,6 +856,22 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE_LEVEL,
     ),
     FindingSpec(
+        "auth.node_differs",
+        FAIL,
+        "A node behind the host name answers the token differently",
+        "The host name has several addresses, and GET /Users?count=1 with the token gets another "
+        "status from one of them than from the first: a stale or misconfigured node, or one "
+        "without the API. Each client connection picks one address, so a share of the identity "
+        "provider's calls fail, intermittently.",
+        "Deploy the same version and configuration on every node (the message names the address "
+        "that differs), or take that node out of DNS or the pool.",
+        "Field experience with DNS round robin and load balancers (one stale node fails a "
+        "share of the calls)",
+        ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
         "auth.sso_login_page",
         FAIL,
         "SCIM path answered by a sign-in page",

@@ -147,6 +147,9 @@ def token_accepted(observed: Observed) -> RuleResult:
     front = refused_in_front(observed)
     if front is not None:
         return broken(said or finding_reason(front), front.code)
+    node = first_finding(observed, "auth", ["auth.node_differs"])
+    if node is not None:
+        return broken(finding_reason(node), node.code)
     if status is not None and 200 <= status < 300:
         return ok(said or f"the token works ({status})")
     negatives = as_mapping(observed.facts("auth").get("requests"))

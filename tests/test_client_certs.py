@@ -313,3 +313,29 @@ def test_openssl_s_server_requiring_a_client_certificate_names_the_ca_it_accepts
     tls = next(c for c in report["checks"] if c["id"] == "tls")
     assert tls["status"] == "pass", tls
     assert [f["code"] for f in tls["findings"]] == ["tls.client_cert_accepted"]
+
+
+def test_insecure_still_presents_the_client_certificate(tmp_path: Path) -> None:
+    """Given mutual TLS behind a certificate this machine does not trust, When checked with
+    --insecure and --cert, Then the TLS finding stays and the later checks get through with the
+    client certificate (no reset): the token is accepted."""
+    with DemoServer(TOKEN, fault="client_cert_required") as server, DemoServer(TOKEN) as other:
+        cert, key = server.write_client_cert(tmp_path)
+        (tmp_path / "other").mkdir()
+        other_ca = other.write_ca(tmp_path / "other")  # a CA that did not issue the server's
+        argv = [sys.executable, "-m", "scim_doctor", "check", server.base_url]
+        argv += ["--cacert", str(other_ca), "--resolve", server.resolve_pin, "--insecure"]
+        argv += ["--cert", str(cert), "--key", str(key), "--format", "json", "--timeout", "3"]
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "SCIM_TOKEN": TOKEN},
+        )
+    report = json.loads(done.stdout)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert "tls.untrusted_ca" in [f["code"] for f in checks["tls"]["findings"]]
+    assert checks["auth"]["facts"]["requests"]["token"]["status"] == 200
+    assert done.returncode == 1

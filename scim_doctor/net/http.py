@@ -107,7 +107,9 @@ class HttpClient:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self._ctx = ctx
-        ssl_context = _shared_unverified_context() if ctx.options.insecure else ctx.trust.context
+        ssl_context = ctx.trust.context
+        if ctx.options.insecure:  # with --cert, a non-verifying context that still presents it
+            ssl_context = ctx.trust.insecure_context or _shared_unverified_context()
         self._transport = DoctorTransport(
             ssl_context=ssl_context,
             pins={(pin.host, pin.port): pin.address for pin in ctx.options.resolve},

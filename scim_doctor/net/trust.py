@@ -41,6 +41,8 @@ class Trust:
     """default, system or cacert: which store this is (`alternative()` is the other one)."""
     client: ClientCert | None = None
     """The client certificate the context presents (--cert), and what is wrong with it."""
+    insecure_context: ssl.SSLContext | None = None
+    """With a client certificate: a non-verifying context that presents it too (--insecure)."""
 
 
 def _check_file(path: Path, what: str) -> None:
@@ -125,7 +127,8 @@ def load_trust(
             trust = _system_trust()
             if client_cert is not None:
                 presented = load_into(trust.context, client_cert)
-                trust = Trust(trust.context, trust.description, trust.kind, presented)
+                insecure = _insecure_with(client_cert, presented)
+                trust = Trust(trust.context, trust.description, trust.kind, presented, insecure)
             _cache[key] = trust
             return trust
         context = _new_context()
@@ -150,9 +153,26 @@ def load_trust(
             context.load_verify_locations(cafile=certifi.where())
             description = f"certifi {certifi.__version__}"
         client = load_into(context, client_cert) if client_cert is not None else None
-        trust = Trust(context=context, description=description, kind=kind, client=client)
+        trust = Trust(
+            context=context,
+            description=description,
+            kind=kind,
+            client=client,
+            insecure_context=_insecure_with(client_cert, client),
+        )
         _cache[key] = trust
         return trust
+
+
+def _insecure_with(
+    source: ClientCertSource | None, client: ClientCert | None
+) -> ssl.SSLContext | None:
+    """A non-verifying context presenting the client certificate, when there is one to present."""
+    if source is None or client is None or not client.loaded:
+        return None
+    context = unverified_context()
+    load_into(context, source)
+    return context
 
 
 def unverified_context(minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> ssl.SSLContext:

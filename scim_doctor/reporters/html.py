@@ -514,6 +514,17 @@ def root_cause_view(
     )
 
 
+def _proxy_used(report: Report) -> str | None:
+    """The proxy the proxy check saw the run go through, and where the setting came from
+    (--proxy, a PAC file, HTTPS_PROXY): --proxy alone missed the environment's."""
+    facts = next((c.facts for c in report.checks if c.id == "proxy"), {})
+    via = facts.get("via_proxy")
+    if not via:
+        return None
+    source = facts.get("proxy_source")
+    return f"{via} (from {source})" if source else str(via)
+
+
 def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
     env = report.environment
 
@@ -526,7 +537,7 @@ def origin_rows(report: Report) -> tuple[tuple[str, str], ...]:
         ("scim-doctor", report.tool_version),
         ("Python", recorded("python", "unknown")),
         ("Operating system", recorded("platform", "unknown")),
-        ("Proxy", recorded("proxy", "none (direct connection)")),
+        ("Proxy", _proxy_used(report) or recorded("proxy", "none (direct connection)")),
         ("Trust store", recorded("trust_store", "unknown")),
     )
 

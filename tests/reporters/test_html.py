@@ -496,3 +496,19 @@ def test_a_support_engineer_sees_the_root_cause_and_its_fix_without_scrolling(
         assert 0 < shown["fixBottom"] <= height
         assert shown["fix"]
         page.screenshot(ACTUAL / f"html-desk-{fault}.png")
+
+
+def test_the_proxy_row_names_the_proxy_the_run_went_through_and_where_it_was_set() -> None:
+    """An HTTPS_PROXY from the environment used to read "none (direct connection)": the row
+    showed only --proxy. It now reads the proxy check's facts."""
+    report = sample_reports.healthy()
+    through = CheckResult(
+        "proxy", "Proxy", Status.PASS, 3.0, "through proxy.corp.example:3128",
+        facts={"via_proxy": "http://proxy.corp.example:3128", "proxy_source": "HTTPS_PROXY"},
+    )  # fmt: skip
+    report = dataclasses.replace(report, checks=(through, *report.checks))
+
+    rows = dict(html.origin_rows(report))
+
+    assert rows["Proxy"] == "http://proxy.corp.example:3128 (from HTTPS_PROXY)"
+    assert dict(html.origin_rows(sample_reports.healthy()))["Proxy"] != rows["Proxy"]

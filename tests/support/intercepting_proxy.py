@@ -9,44 +9,33 @@ so a test can prove what a client that refused its certificate never sent.
 
 from __future__ import annotations
 
-import contextlib
 import select
 import socket
 import ssl
-import threading
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from scim_doctor.demo.pki import CertificateAuthority
+from tests.support.loopback_listener import LoopbackListener
 
 IO_TIMEOUT_S = 10.0
-_JOIN_TIMEOUT_S = 2.0
 
 
-class InterceptingProxy:
+class InterceptingProxy(LoopbackListener):
     """`hosts` maps the names clients CONNECT to onto the addresses of the real servers;
     `upstream_ca` is the PEM file of the CA the real servers' certificates come from."""
 
     def __init__(self, hosts: Mapping[str, str], upstream_ca: Path) -> None:
+        super().__init__()
         self.authority = CertificateAuthority("Zscaler Root CA", organization="Zscaler Inc.")
         self._issuer = self.authority.intermediate("Zscaler Intermediate Root CA (zscaler.net)")
         self._hosts = dict(hosts)
         self._upstream = ssl.create_default_context(cafile=str(upstream_ca))
         self._contexts: dict[str, ssl.SSLContext] = {}
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
         self.cleartext: list[bytes] = []
         """What clients sent inside TLS sessions the proxy could decrypt."""
         self.connects: list[str] = []
         """The authority of every CONNECT received."""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def write_root_pem(self, directory: Path) -> Path:
         return self.authority.write_root_pem(directory, "zscaler-root.pem")
@@ -59,40 +48,9 @@ class InterceptingProxy:
                 context = self._contexts[host] = issued.server_context(include_intermediates=True)
             return context
 
-    # lifecycle
-
-    def __enter__(self) -> InterceptingProxy:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopping.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        for thread in list(self._threads):
-            thread.join(_JOIN_TIMEOUT_S)
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
     # one client
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(IO_TIMEOUT_S)
         with conn:
             head = b""

@@ -17,32 +17,10 @@ import datetime as dt
 import email.utils
 
 from scim_doctor.demo.fault_kit import Fault, map_response
+from scim_doctor.demo.http_faults import cloudflare
 from scim_doctor.demo.scim_wire import Handler, Request, Response
 
 _RAY_ID = "8f1d0c4b2a3e5f60"
-_CLOUDFLARE_BLOCK = f"""<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Attention Required! | Cloudflare</title>
-<meta charset="UTF-8" />
-<link rel="stylesheet" id="cf_styles-css" href="/cdn-cgi/styles/cf.errors.css" />
-</head>
-<body>
-  <div id="cf-wrapper">
-    <div id="cf-error-details" class="cf-error-details-wrapper">
-      <h1 data-translate="block_headline">Sorry, you have been blocked</h1>
-      <h2 class="cf-subheadline">You are unable to access scim.example.com</h2>
-      <p>This website is using a security service to protect itself from online attacks. The
-      action you just performed triggered the security solution.</p>
-      <div class="cf-error-footer">
-        <span>Cloudflare Ray ID: <strong class="font-semibold">{_RAY_ID}</strong></span>
-        <span>Performance &amp; security by Cloudflare</span>
-      </div>
-    </div>
-  </div>
-</body>
-</html>
-""".encode()
 
 _CLOUDFRONT_REQUEST_ID = "Xq3Lk9vB2mN8pQrStUvWxYz0aBcDeFgHiJkLmNoP4rS6tU8vW0yZ1A=="
 _CLOUDFRONT_BLOCK = f"""<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN"
@@ -102,13 +80,7 @@ def _below_base(request: Request) -> bool:
 def _waf_blocks_everything(request: Request, call_next: Handler) -> Response:
     if not _below_base(request):
         return call_next(request)
-    headers = (
-        ("Content-Type", "text/html; charset=UTF-8"),
-        ("Server", "cloudflare"),
-        ("CF-RAY", f"{_RAY_ID}-FRA"),
-        ("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate"),
-    )
-    return Response(403, headers, _CLOUDFLARE_BLOCK)
+    return cloudflare.block(_RAY_ID)
 
 
 def _waf_blocks_the_token(request: Request, response: Response) -> Response:

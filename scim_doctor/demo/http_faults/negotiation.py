@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
+from scim_doctor.demo.http_faults import cloudflare
 from scim_doctor.demo.scim_wire import SCIM_MEDIA_TYPE, Handler, Request, Response
 
 _JSON = "application/json"
@@ -77,29 +78,6 @@ def _spa_catch_all(request: Request, call_next: Handler) -> Response:
 
 
 _RAY_ID = "8f1c2d3e4a5b6c7d"
-_CLOUDFLARE_PAGE = f"""<!DOCTYPE html>
-<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
-<html lang="en-US">
-<head>
-<title>Attention Required! | Cloudflare</title>
-<meta charset="UTF-8" />
-<link rel="stylesheet" id="cf_styles-css" href="/cdn-cgi/styles/cf.errors.css" />
-</head>
-<body>
-  <div id="cf-wrapper">
-    <div id="cf-error-details" class="cf-error-details-wrapper">
-      <h1 data-translate="block_headline">Sorry, you have been blocked</h1>
-      <h2 class="cf-subheadline">You are unable to access scim.example.com</h2>
-      <p>This website is using a security service to protect itself from online attacks.</p>
-      <div class="cf-error-footer">
-        <span>Cloudflare Ray ID: <strong class="font-semibold">{_RAY_ID}</strong></span>
-        <span>Performance &amp; security by Cloudflare</span>
-      </div>
-    </div>
-  </div>
-</body>
-</html>
-""".encode()
 
 
 def _waf_blocks_missing_accept(request: Request, call_next: Handler) -> Response:
@@ -107,13 +85,7 @@ def _waf_blocks_missing_accept(request: Request, call_next: Handler) -> Response
     flags it; bot-fight modes block it), answered with the CDN's block page."""
     if request.header("accept") is not None or request.scheme != "https":
         return call_next(request)
-    headers = (
-        ("Content-Type", "text/html; charset=UTF-8"),
-        ("Server", "cloudflare"),
-        ("CF-RAY", f"{_RAY_ID}-FRA"),
-        ("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate"),
-    )
-    return Response(403, headers, _CLOUDFLARE_PAGE)
+    return cloudflare.block(_RAY_ID)
 
 
 def _xml_by_default(request: Request, call_next: Handler) -> Response:

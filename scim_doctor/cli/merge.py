@@ -35,43 +35,20 @@ def merge(
     it, in a CI matrix); reports of different schema versions, or naming one target twice, are
     refused.
     """
-    import json
-    from pathlib import Path
-
     from scim_doctor.cli import fleet_output
-    from scim_doctor.core.echo import shown
-    from scim_doctor.core.errors import InputError
+    from scim_doctor.cli.settings import report_spec
     from scim_doctor.core.merge import merge as join
     from scim_doctor.core.output import check_destination
-    from scim_doctor.core.report_load import FLEET_VERSIONS, fleet_from_dict
+    from scim_doctor.core.report_load import fleet_from_dict, fleet_version, read_document
 
-    outputs = [(output_format, output)]
-    for spec in extra_reports:
-        kind, sep, destination = spec.partition("=")
-        if not sep or kind not in FORMATS or not destination:
-            raise InputError(
-                f"--report {shown(spec, quote=True)}: expected FORMAT=PATH with FORMAT one of "
-                f"{', '.join(FORMATS)}"
-            )
-        outputs.append((kind, destination))
-    for _, destination in outputs:
-        check_destination(destination)
-    loaded = []
-    for name in reports:
-        where = shown(name, path=True)
-        try:
-            document = json.loads(Path(name).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"{where}: cannot read it ({exc.strerror})") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where}: not a JSON report ({exc})") from None
-        version = document.get("schema_version") if isinstance(document, dict) else None
-        if version not in FLEET_VERSIONS:
-            raise InputError(
-                f"{where}: schema version {version!r} is not a fleet report (merge joins "
-                f"{', '.join(sorted(FLEET_VERSIONS))}: check --config FILE --format json)"
-            )
-        loaded.append((name, str(version), document))
-    join_same_versions = [(n, v, fleet_from_dict(d, shown(n, path=True))) for n, v, d in loaded]
-    fleet = join(join_same_versions)
+    check_destination(output)
+    outputs = [(output_format, output), *(report_spec(s, FORMATS) for s in extra_reports)]
+    documents = [(name, *read_document(name)) for name in reports]
+    versions = [fleet_version(document, where) for _, where, document in documents]
+    fleet = join(
+        [
+            (name, version, fleet_from_dict(document, where))
+            for (name, where, document), version in zip(documents, versions, strict=True)
+        ]
+    )
     raise SystemExit(fleet_output.deliver(fleet, outputs))

@@ -238,6 +238,21 @@ def options_from(run: Mapping[str, Any], **connection: Any) -> Options:
     return build_options(**{**given, **connection})
 
 
+def report_spec(spec: str, formats: Sequence[str]) -> tuple[str, str]:
+    """One --report FORMAT=PATH, its path checked writable before the run."""
+    from scim_doctor.core.echo import shown
+    from scim_doctor.core.output import check_destination
+
+    output_format, sep, destination = spec.partition("=")
+    if not sep or not destination or output_format not in formats:
+        raise InputError(
+            f"--report {shown(spec, quote=True)}: expected FORMAT=PATH with FORMAT one of "
+            f"{', '.join(formats)}"
+        )
+    check_destination(destination)
+    return output_format, destination
+
+
 def report_options(run: dict[str, Any]) -> ReportOptions:
     """Where each report goes, checked before the run so a typo costs no network time."""
     from scim_doctor.core.echo import shown
@@ -247,14 +262,7 @@ def report_options(run: dict[str, Any]) -> ReportOptions:
     check_destination(run["output"])
     extra: list[tuple[str, str]] = []
     for spec in run["extra_reports"]:
-        output_format, sep, destination = spec.partition("=")
-        if not sep or not destination or output_format not in REPORT_FORMATS:
-            raise InputError(
-                f"--report {shown(spec, quote=True)}: expected FORMAT=PATH with FORMAT one of "
-                f"{', '.join(REPORT_FORMATS)}"
-            )
-        check_destination(destination)
-        extra.append((output_format, destination))
+        extra.append(report_spec(spec, REPORT_FORMATS))
     if run.get("har_path") is not None:
         check_destination(run["har_path"], "--har")
         extra.append(("har", run["har_path"]))

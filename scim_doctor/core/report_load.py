@@ -8,10 +8,13 @@ that is not such a report raises InputError naming where it went wrong, never a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.fleet import FleetReport, TargetOutcome
 from scim_doctor.core.model import (
@@ -153,14 +156,45 @@ def _outcome(entry: Mapping[str, Any], tool_version: str) -> TargetOutcome:
     )
 
 
-def fleet_from_dict(document: Mapping[str, Any], where: str) -> FleetReport:
-    """A version-2 document (check --config --format json) back as a FleetReport."""
-    version = document.get("schema_version") if isinstance(document, Mapping) else None
+def read_document(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """(how to name the file, its JSON object): a file that cannot be read or is no JSON
+    object is refused with one line."""
+    where = shown(str(path), path=True)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{where}: is a directory, not a JSON report") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not a JSON report (not UTF-8 text)") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read it ({exc.strerror})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: not a JSON report (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(document, dict) or "schema_version" not in document:
+        raise InputError(f"{where}: not a scim-doctor JSON report (no schema_version)")
+    return where, document
+
+
+def fleet_version(document: Mapping[str, Any], where: str) -> str:
+    """The document's schema version, when it is one of a fleet report this version reads."""
+    version = document.get("schema_version")
     if version not in FLEET_VERSIONS:
         raise InputError(
             f"{where}: schema version {version!r} is not a fleet report (this scim-doctor "
             f"merges {', '.join(sorted(FLEET_VERSIONS))}: check --config ... --format json)"
         )
+    return str(version)
+
+
+def fleet_from_dict(document: Mapping[str, Any], where: str) -> FleetReport:
+    """A version-2 document (check --config --format json) back as a FleetReport."""
+    fleet_version(document, where)
     try:
         tool_version = str(document["tool"]["version"])
         return FleetReport(

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.report_load import read_document
 
 DIFF_VERSION = "1"
 SUPPORTED_SCHEMA_VERSIONS = frozenset({"1", "1.1", "1.2"})
@@ -127,25 +127,7 @@ class ReportDiff:
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read a JSON report, refusing with a one-line InputError anything that is not one."""
-    where = shown(str(path), path=True)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{where}: is a directory, not a JSON report") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not a JSON report (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(f"{where}: cannot read it ({exc.strerror})") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{where}: not a JSON report (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    if not isinstance(document, dict) or "schema_version" not in document:
-        raise InputError(f"{where}: not a scim-doctor JSON report (no schema_version)")
+    where, document = read_document(path)
     version = document["schema_version"]
     if version in ("2", "2.1", "2.2"):
         raise InputError(

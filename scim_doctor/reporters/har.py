@@ -12,37 +12,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from scim_doctor.core.model import CheckResult, Exchange, Report
 
 HAR_VERSION = "1.2"
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    409: "Conflict",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-"""Reason phrases for the statusText field (HTTP/2 sends none; the exchange keeps no phrase)."""
+
+
+def _reason(status: int) -> str:
+    """The standard reason phrase for statusText (the exchange keeps none; HTTP/2 sends none)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _http_version(version: str | None) -> str:
@@ -110,7 +94,7 @@ def _response(exchange: Exchange) -> dict[str, Any]:
     status = exchange.status or 0
     response: dict[str, Any] = {
         "status": status,
-        "statusText": _REASONS.get(status, ""),
+        "statusText": _reason(status),
         "httpVersion": _http_version(exchange.http_version),
         "cookies": [],
         "headers": _pairs(headers),

@@ -211,6 +211,13 @@ def _proxy_answered(walk: Walk) -> str | None:
     return None
 
 
+def _https_upgrade(walk: Walk) -> Hop | None:
+    """The first hop of a plain-HTTP walk that sends the client to https."""
+    return next(
+        (h for h in walk.hops if h.location is not None and h.location.scheme == "https"), None
+    )
+
+
 def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
     first = walk.hops[0]
     by_proxy = _proxy_answered(walk)
@@ -229,9 +236,7 @@ def _plain_verdict(walk: Walk, ctx: ProbeContext, port: int) -> PlainVerdict:
             f"plain HTTP on port {port} gave no answer ({error.message}); a client configured "
             "with http:// could not connect either",
         )
-    upgrade = next(
-        (h for h in walk.hops if h.location is not None and h.location.scheme == "https"), None
-    )
+    upgrade = _https_upgrade(walk)
     if upgrade is None or upgrade.location is None:
         if walk.end != "answered":
             return PlainVerdict(
@@ -429,9 +434,7 @@ async def _http_base(ctx: ProbeContext, client: HttpClient) -> Outcome:
         "result": "not_probed",
         "note": "not probed: the base URL is not https",
     }
-    upgrade = next(
-        (h for h in users.hops if h.location is not None and h.location.scheme == "https"), None
-    )
+    upgrade = _https_upgrade(users)
     if upgrade is None or upgrade.location is None:
         last = users.last.result
         outcome.findings.extend(common_findings(last))

@@ -13,6 +13,7 @@ the base URL's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -29,6 +30,7 @@ from scim_doctor.demo.server import DemoServer
 from tests.conftest import assert_one_verdict, assert_valid_report
 from tests.support import squid
 from tests.support.intercepting_proxy import InterceptingProxy
+from tests.support.loopback_listener import LoopbackListener
 from tests.support.silent_listener import SilentListener
 from tests.support.squid import Squid
 
@@ -461,3 +463,34 @@ def test_given_a_407_on_the_plain_http_probe_then_it_is_the_proxys_answer_not_th
     plain = run.check("redirect")["facts"]["plain_http"]
     assert plain["result"] == "proxy_answered"
     assert "407" in plain["note"] and "Basic" in plain["note"]
+
+
+class NotAProxy(LoopbackListener):
+    """Something else listening where the proxy setting points: it answers in SSH."""
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2.0)
+            with contextlib.suppress(OSError):
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+
+def test_given_a_proxy_address_where_something_else_answers_then_it_is_not_a_proxy(
+    lab: Lab, report_validator: Any
+) -> None:
+    with NotAProxy() as other:
+        run = doctor(lab, env={"HTTPS_PROXY": other.url})
+
+    finding = assert_this_machine(run, "proxy.not_a_proxy", "proxy", report_validator)
+    assert "does not work as an HTTP proxy" in finding["message"]
+    assert f"to CONNECT {HOST}:" in finding["message"]
+
+
+def test_given_a_proxy_variable_that_is_no_url_then_the_setting_is_named(
+    lab: Lab, report_validator: Any
+) -> None:
+    run = doctor(lab, env={"HTTPS_PROXY": "http://[::1"})
+
+    finding = assert_this_machine(run, "proxy.setting_invalid", "proxy", report_validator)
+    assert "the proxy setting cannot be used" in finding["message"]

@@ -95,6 +95,11 @@ def impact(finding: Finding, names: Mapping[str, str]) -> str | None:
     the one severity rule, said where the finding is read."""
     if finding.affects:
         return "breaks provisioning for " + ", ".join(names.get(k, k) for k in finding.affects)
+    if finding.scope is Scope.THIS_MACHINE:
+        return (
+            "on this machine's own path, which the identity providers do not take: they are not "
+            "judged from here"
+        )
     if finding.catalogue_severity is Severity.FAIL:
         return (
             "no identity provider in scope trips on it, so it is a warning here (a failure in "

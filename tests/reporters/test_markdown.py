@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scim_doctor.core import findings
-from scim_doctor.core.model import CheckResult, Report, Status
+from scim_doctor.core.model import CheckResult, Report, Scope, Status
 from scim_doctor.core.secrets import Secret
 from scim_doctor.reporters import markdown
+from scim_doctor.reporters.text import impact as text_impact
 from tests.reporters import sample_reports
 from tests.reporters.test_golden import check_golden
 
@@ -192,3 +193,17 @@ def test_any_text_stays_inside_its_cell_and_paragraph(
     rows = table_rows(document)
     assert len(rows) == 1 and len(rows[0]) == 4
     assert "<" not in rows[0][3].replace("\\<", "")
+
+
+def test_a_fault_on_this_machines_path_says_the_providers_are_not_judged_not_that_none_trips() -> (
+    None
+):
+    """Markdown's and HTML's Impact read "no identity provider in scope trips on it" for a TLS
+    inspection or an IP allow-list: true, but it hid why the run still failed."""
+    found = findings.make("tls.intercepted", "Zscaler intercepts this network's HTTPS")
+    assert found.scope is Scope.THIS_MACHINE
+
+    said = text_impact(found, {})
+
+    assert said is not None and "not judged from here" in said
+    assert text_impact(findings.make("tls.untrusted_ca", "a private CA"), {}) is None

@@ -31,6 +31,7 @@ _V_HOSTNAME_MISMATCH = 62
 _V_IP_ADDRESS_MISMATCH = 64
 _V_EE_KEY_TOO_SMALL = 66
 _V_CA_KEY_TOO_SMALL = 67
+_V_CA_MD_TOO_WEAK = 68
 
 
 def _date(moment: dt.datetime) -> str:
@@ -239,6 +240,10 @@ def classify_verification(
                 f"clients do not (OpenSSL: {reason})",
             )
         ]
+    if code == _V_CA_MD_TOO_WEAK:
+        sha1 = _sha1_signed(chain)
+        if sha1 is not None:
+            return [sha1]
     if code in (_V_EE_KEY_TOO_SMALL, _V_CA_KEY_TOO_SMALL):
         cas = [c for c in chain[1:] if certinfo.key_is_weak(c)]
         cert = cas[0] if code == _V_CA_KEY_TOO_SMALL and cas else leaf
@@ -275,6 +280,44 @@ def _wildcard_depth(host: str, covered: Sequence[str]) -> str:
     return ""
 
 
+def _path(chain: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """The leaf and the served certificates that issue it in turn, up to (not including) a
+    self-issued root: the ones whose signatures a client checks. Extra certificates a server
+    sends off the path (an old cross-signature) are left out."""
+    path = [chain[0]]
+    by_subject = {cert.subject: cert for cert in chain[1:]}
+    while True:
+        current = path[-1]
+        issuer = by_subject.get(current.issuer)
+        if issuer is None or issuer in path or issuer.subject == issuer.issuer:
+            return [c for c in path if c.subject != c.issuer]
+        path.append(issuer)
+
+
+def _sha1_signed(chain: Sequence[x509.Certificate]) -> Finding | None:
+    """tls.sha1_signature naming each certificate on the path signed with SHA-1 (read from its
+    signatureAlgorithm, not from OpenSSL's error): a root's self-signature is never checked."""
+    if not chain:
+        return None
+    signed = [(c, certinfo.sha1_signature(c)) for c in _path(chain)]
+    named = [
+        f"{'the certificate' if cert is chain[0] else 'the intermediate certificate'} "
+        f"{_describe(cert)} is signed with SHA-1 ({algorithm}) by "
+        f"'{certinfo.short_name(cert.issuer)}'"
+        for cert, algorithm in signed
+        if algorithm is not None
+    ]
+    if not named:
+        return None
+    return findings.make(
+        "tls.sha1_signature",
+        f"{'; '.join(named)}. OpenSSL 3 (under Python's ssl, httpx and curl) refuses SHA-1 "
+        "certificate signatures at security level 1 and above, as do Go since 1.18, browsers "
+        "since 2017 and Java for chains to its bundled roots; none of the five identity "
+        "providers documents its own rule",
+    )
+
+
 def _no_subject_alt_name(leaf: x509.Certificate) -> Finding | None:
     try:
         leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -302,6 +345,10 @@ def health(
         cn_only = _no_subject_alt_name(chain[0])
         if cn_only is not None:
             found.append(cn_only)
+    if "tls.sha1_signature" not in already:
+        sha1 = _sha1_signed(chain)
+        if sha1 is not None:
+            found.append(sha1)
     if "tls.weak_key" not in already:
         weak = [c for c in chain if certinfo.key_is_weak(c)]
         if weak:

@@ -632,6 +632,26 @@ _SPECS: tuple[FindingSpec, ...] = (
         ADVICE_LEVEL,
     ),
     FindingSpec(
+        "tls.sha1_signature",
+        FAIL,
+        "A certificate in the chain is signed with SHA-1",
+        "SHA-1 signatures can be forged (chosen-prefix collisions, 2020), so current TLS stacks "
+        "refuse them: OpenSSL 3 at security level 1 and above (Python's ssl, httpx, curl; this "
+        "run's own verification fails on it), Go since 1.18, browsers since 2017, Java for chains "
+        "to its bundled roots. No identity provider documents its own rule, but none of the "
+        "stacks their clients are known to run on accepts it, and public CAs may not issue it.",
+        "Reissue the named certificate (and any intermediate the message names) signed with "
+        "SHA-256 or better: for a private CA, set its signing digest (openssl ca -md sha256, the "
+        "CA template's hash algorithm) and renew the CA certificate too if it is the one signed "
+        "with SHA-1.",
+        "CA/Browser Forum Baseline Requirements §7.1.3 (SHA-1 not allowed for subscriber "
+        "certificates since 2016); OpenSSL 3 SSL_CTX_set_security_level(3) (SHA-1 signatures "
+        "forbidden at level 1); Go 1.18 release notes (crypto/x509 rejects SHA-1 signatures)",
+        ADVICE,
+        ADVICE_LEVEL,
+        providers=ALL,
+    ),
+    FindingSpec(
         "tls.weak_key",
         FAIL,
         "Certificate key is too small",

@@ -20,11 +20,17 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    NameOID,
+    SignatureAlgorithmOID,
+)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 _DAY = dt.timedelta(days=1)
+_SHA1_OIDS = frozenset({SignatureAlgorithmOID.RSA_WITH_SHA1, SignatureAlgorithmOID.ECDSA_WITH_SHA1})
 
 
 def _now() -> dt.datetime:
@@ -109,7 +115,11 @@ class Issued:
                 context.minimum_version = minimum
             if maximum is not None:
                 context.maximum_version = maximum
-        if isinstance(self.key, rsa.RSAPrivateKey) and self.key.key_size < 2048:
+        served = (self.cert, *self.intermediates)
+        sha1 = any(c.signature_algorithm_oid in _SHA1_OIDS for c in served)
+        if sha1 or (isinstance(self.key, rsa.RSAPrivateKey) and self.key.key_size < 2048):
+            # OpenSSL 3 refuses to load a weak key or a SHA-1-signed certificate at its
+            # default security level; those scenarios serve them on purpose.
             context.set_ciphers("DEFAULT:@SECLEVEL=0")
         with tempfile.TemporaryDirectory(prefix="scim-doctor-pki-") as tmp:
             certfile = Path(tmp) / "cert.pem"

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, SignatureAlgorithmOID
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -191,6 +191,19 @@ def signature_hash(cert: x509.Certificate) -> str | None:
     except Exception:  # UnsupportedAlgorithm: an OID cryptography does not know
         return None
     return algorithm.name if algorithm is not None else None
+
+
+_SHA1_SIGNATURES = {
+    SignatureAlgorithmOID.RSA_WITH_SHA1: "sha1WithRSAEncryption",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "ecdsa-with-SHA1",
+    SignatureAlgorithmOID.DSA_WITH_SHA1: "dsa-with-sha1",
+}
+
+
+def sha1_signature(cert: x509.Certificate) -> str | None:
+    """The name of the certificate's signature algorithm when it hashes with SHA-1 (read from
+    its signatureAlgorithm OID, RFC 3279 §2.2), else None."""
+    return _SHA1_SIGNATURES.get(cert.signature_algorithm_oid)
 
 
 def fingerprint_sha256(cert: x509.Certificate) -> str:

@@ -369,6 +369,49 @@ def test_weak_key_is_reported_even_when_a_lax_trust_store_verifies_it(ca, cacert
     assert "is RSA 1024" in message(outcome, "tls.weak_key")
 
 
+def test_a_sha1_leaf_is_reported_even_when_a_lax_trust_store_verifies_it(ca, serve) -> None:
+    """Given a SHA-1 leaf and a trust store at OpenSSL security level 0 (which accepts it),
+    Then the chain verifies and tls.sha1_signature is still reported, from the certificate."""
+    from scim_doctor.demo.fault_kit import Certificates
+    from tests.support.sha1_certs import sha1_leaf
+
+    issued = sha1_leaf(Certificates(ca=ca, names=("localhost",)))
+    port = serve(issued.server_context())
+    lax = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    lax.set_ciphers("DEFAULT:@SECLEVEL=0")
+    lax.load_verify_locations(cadata=ca.cert_pem.decode())
+    ctx = ProbeContext(
+        target=parse_base_url(f"https://localhost:{port}/scim/v2"),
+        options=Options(timeout=3.0),
+        token=None,
+        trust=Trust(context=lax, description="lax test store"),
+        deadline_at=time.monotonic() + 30,
+    )
+    ctx.shared.connected_address = "127.0.0.1"
+
+    outcome = asyncio.run(tls.run(ctx))
+
+    assert outcome.facts["verified"] is True
+    assert codes(outcome) == ["tls.sha1_signature"]
+    assert "the certificate 'localhost' is signed with SHA-1" in message(
+        outcome, "tls.sha1_signature"
+    )
+
+
+def test_a_sha1_certificate_served_off_the_path_is_not_blamed(ca) -> None:
+    """Given a SHA-256 chain plus an unrelated SHA-1 certificate the server also sends (an old
+    cross-signature), Then no SHA-1 finding: clients never check that signature."""
+    from scim_doctor.checks.tls_chain import _sha1_signed
+    from tests.support.sha1_certs import sign_sha1
+
+    leaf = ca.issue(["localhost"])
+    stranger = pki.CertificateAuthority("Old Cross Root")
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Old Cross-Signed CA")])
+    old = sign_sha1(stranger, pki.new_key(), subject, ca=True)
+    assert certinfo.sha1_signature(old) == "ecdsa-with-SHA1"
+    assert _sha1_signed([leaf.cert, old]) is None
+
+
 def test_insecure_lets_later_checks_run_past_a_certificate_problem(cacert, serve) -> None:
     port = serve(pki.self_signed(["localhost"]).server_context())
 

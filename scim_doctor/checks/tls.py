@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography import x509
 
-from scim_doctor.checks import tls_nodes
+from scim_doctor.checks import tls_nodes, tls_stapling
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.tls12 import ENTRA_TLS12_SUITES as ENTRA_TLS12_SUITES
 from scim_doctor.checks.tls12 import Tls12Probes
@@ -151,6 +151,8 @@ async def run(ctx: ProbeContext) -> Outcome:
         return outcome
     _succeeded(ctx, session, outcome)
     await accepted(ctx, endpoint, outcome)
+    chain = parse_chain(session.chain)
+    await tls_stapling.judge(endpoint, chain[0] if chain else None, timeout, outcome)
     await tls_nodes.compare(ctx, session, address, outcome)
     await tls12.record(session, outcome)
     return outcome

@@ -652,6 +652,26 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
+        "tls.must_staple_not_stapled",
+        WARN,
+        "Certificate demands OCSP stapling (must-staple) and the server staples none",
+        "The certificate carries the TLS Feature extension with status_request (RFC 7633), a "
+        "promise that every handshake comes with a stapled OCSP response; the server sent none. "
+        "Clients that enforce the promise refuse the connection (Firefox), the others carry on. "
+        "Python, curl, Go, Java and .NET clients do not enforce it by default and no identity "
+        "provider documents enforcing it, so provisioning works today and breaks for any client "
+        "that starts to.",
+        "Turn on OCSP stapling (nginx: ssl_stapling on; ssl_stapling_verify on; with "
+        "ssl_trusted_certificate and a resolver, or ssl_stapling_file; Apache: SSLUseStapling on; "
+        "HAProxy: an .ocsp file beside the certificate), make sure the server can reach the CA's "
+        "OCSP responder, or reissue the certificate without the must-staple extension.",
+        "RFC 7633 (the TLS Feature extension: the server is to provide the features listed, "
+        "a client may refuse the connection without them; section not re-checked); RFC 6066 §8 "
+        "(status_request, CertificateStatus); Firefox security.ssl.enable_ocsp_must_staple",
+        RFC,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "tls.weak_key",
         FAIL,
         "Certificate key is too small",

@@ -112,6 +112,11 @@ def _cn_only(certs: Certificates) -> ssl.SSLContext:
     return certs.ca.issue(certs.names, subject_alt_name=False).server_context()
 
 
+def _must_staple(certs: Certificates) -> ssl.SSLContext:
+    """Python's ssl server never staples an OCSP response."""
+    return certs.ca.issue(certs.names, must_staple=True).server_context()
+
+
 def _deep_wildcard(certs: Certificates) -> ssl.SSLContext:
     """A wildcard one level above the host's parent: *.example.test for a.b.example.test."""
     host = certs.names[0]
@@ -213,6 +218,14 @@ _CATALOGUE = (
         "tls",
         ("tls.no_subject_alt_name",),
         tls=_cn_only,
+    ),
+    Fault(
+        "must_staple_not_stapled",
+        "The certificate demands a stapled OCSP response (must-staple) and the server staples "
+        "none.",
+        "tls",
+        ("tls.must_staple_not_stapled",),
+        tls=_must_staple,
     ),
     Fault(
         "deep_wildcard_cert",

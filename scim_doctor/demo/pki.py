@@ -228,9 +228,11 @@ class CertificateAuthority:
         key_bits: int = 2048,
         common_name: str | None = None,
         subject_alt_name: bool = True,
+        must_staple: bool = False,
     ) -> Issued:
         """A server certificate for `names` (DNS names or IP literals). `subject_alt_name=False`:
-        the first name in the Common Name only, as old internal CAs issue."""
+        the first name in the Common Name only, as old internal CAs issue. `must_staple`: the TLS
+        Feature extension with status_request (RFC 7633)."""
         now = _now()
         key = new_key(key_type, key_bits)
         builder = (
@@ -250,6 +252,10 @@ class CertificateAuthority:
         )
         if subject_alt_name:
             builder = builder.add_extension(_san(names), critical=False)
+        if must_staple:
+            builder = builder.add_extension(
+                x509.TLSFeature([x509.TLSFeatureType.status_request]), critical=False
+            )
         if self.aia_url:
             builder = builder.add_extension(
                 x509.AuthorityInformationAccess(

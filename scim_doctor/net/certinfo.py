@@ -206,6 +206,16 @@ def sha1_signature(cert: x509.Certificate) -> str | None:
     return _SHA1_SIGNATURES.get(cert.signature_algorithm_oid)
 
 
+def must_staple(cert: x509.Certificate) -> bool:
+    """Whether the certificate carries the TLS Feature extension with status_request (RFC 7633
+    "OCSP must-staple"): the server must staple an OCSP response to every handshake."""
+    try:
+        features = cert.extensions.get_extension_for_class(x509.TLSFeature).value
+    except x509.ExtensionNotFound:
+        return False
+    return x509.TLSFeatureType.status_request in features
+
+
 def fingerprint_sha256(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
@@ -259,6 +269,7 @@ def facts(cert: x509.Certificate, now: dt.datetime | None = None) -> dict[str, A
         "self_signed": is_self_signed(cert),
         "ca": is_ca(cert),
         "aia_ca_issuers": aia_ca_issuers(cert),
+        "must_staple": must_staple(cert),
     }
 
 

@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +79,13 @@ def _location(route: Route) -> str:
         }}"""
 
 
-def config(prefix: Path, ports: tuple[int, int], server_name: str, routes: Sequence[Route]) -> str:
+def config(
+    prefix: Path,
+    ports: tuple[int, int],
+    server_name: str,
+    routes: Sequence[Route],
+    tls_directives: str = "",
+) -> str:
     """The nginx.conf of one instance: TLS on 127.0.0.1:`ports[0]` with the routes, and on
     `ports[1]` plain HTTP answering every request with the usual 301 to https (the
     `return 301 https://$host$request_uri;` of countless configurations, with the TLS port
@@ -87,6 +93,7 @@ def config(prefix: Path, ports: tuple[int, int], server_name: str, routes: Seque
 
     Request bodies and proxied responses stay in memory (the tests' are small), so no worker,
     which runs as Debian's unprivileged user, writes a temp file under the test's directory.
+    `tls_directives`: more lines for the TLS `server` block (stapling, client certificates).
     """
     port, http_port = ports
     locations = "".join(_location(route) for route in routes)
@@ -118,7 +125,7 @@ http {{
         ssl_certificate {prefix}/conf/fullchain.pem;
         ssl_certificate_key {prefix}/conf/privkey.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
-{locations}
+{tls_directives}{locations}
     }}
 
     server {{
@@ -191,9 +198,17 @@ def _start(binary: str, prefix: Path, ports: tuple[int, int]) -> subprocess.Pope
 
 @contextlib.contextmanager
 def nginx(
-    directory: Path, server_name: str, issued: Issued, routes: Sequence[Route]
+    directory: Path,
+    server_name: str,
+    issued: Issued,
+    routes: Sequence[Route],
+    *,
+    tls_directives: str = "",
+    files: Mapping[str, bytes] | None = None,
 ) -> Iterator[RunningNginx]:
-    """Run nginx with its prefix in `directory`, TLS with `issued`, proxying `routes`."""
+    """Run nginx with its prefix in `directory`, TLS with `issued`, proxying `routes`;
+    `files` are written to its conf/ directory (an OCSP response, a CA bundle) for
+    `tls_directives` to name."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx is not installed (Debian package nginx)")
@@ -203,9 +218,11 @@ def nginx(
     key = directory / "conf" / "privkey.pem"
     key.write_bytes(issued.key_pem)
     key.chmod(0o600)
+    for name, content in (files or {}).items():
+        (directory / "conf" / name).write_bytes(content)
     for _attempt in range(BIND_ATTEMPTS):
         ports = (_free_port(), _free_port())
-        conf = config(directory, ports, server_name, routes)
+        conf = config(directory, ports, server_name, routes, tls_directives)
         (directory / "conf" / "nginx.conf").write_text(conf, encoding="utf-8")
         process = _start(binary, directory, ports)
         if process is not None:

@@ -3,11 +3,15 @@ these tests name the modules a run must not load, in a fresh interpreter each.""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 
+import pytest
+
 from scim_doctor import __version__
+from scim_doctor.cli.app import main
 
 # What `scim-doctor check URL` imports before it runs the checks (the CLI, the registry of
 # checks, the runner, the default text reporter and the JSON one).
@@ -91,4 +95,54 @@ def test_a_running_non_daemon_thread_keeps_the_ordinary_exit() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "thread done" in done.stdout.splitlines()
-    assert "torn down" in done.stdout.splitlines()
+
+
+_COLLECTOR_AS_THE_SCRIPT = """
+import atexit, gc, sys
+from scim_doctor.cli.app import main
+
+atexit.register(lambda: print(gc.isenabled(), gc.get_freeze_count() > 0, flush=True))
+sys.argv = ["scim-doctor", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_collector_is_back_on_when_the_run_begins() -> None:
+    """Given `check` run as the process, when the run is over, then the garbage collector is
+    on and what start-up made is frozen out of its collections."""
+    check = ["check", "https://127.0.0.1:9/scim/v2", "--only", "url", "--no-token"]
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_AS_THE_SCRIPT, *check, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.stdout.splitlines()[-1] == "True True", done.stderr
+
+
+def test_another_command_collects_from_the_start() -> None:
+    """Given a command other than `check` (here `codes`) run as the process, then the garbage
+    collector is back on before the command runs."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_AS_THE_SCRIPT, "codes"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "True True"
+
+
+def test_main_called_in_a_process_of_its_own_leaves_the_collector_alone() -> None:
+    """Given `main([...])` called by a test in its own process, then the collector is neither
+    paused nor frozen, and the process is not left through os._exit."""
+    frozen = gc.get_freeze_count()
+    with pytest.raises(SystemExit) as done:
+        main(["codes"])
+
+    assert done.value.code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

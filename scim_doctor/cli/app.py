@@ -21,6 +21,7 @@ from typing import NoReturn
 import click
 
 from scim_doctor import __version__
+from scim_doctor.cli import collector
 from scim_doctor.cli.catalogue import codes, explain
 from scim_doctor.cli.check import check
 from scim_doctor.cli.cleanup import cleanup
@@ -42,6 +43,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 @click.version_option(__version__, prog_name="scim-doctor")
 def cli() -> None:
     """Diagnose why an identity provider cannot talk to a SCIM 2.0 endpoint, and how to fix it."""
+    if click.get_current_context().invoked_subcommand != "check":
+        collector.resume()  # `check` resumes when its run begins (scim_doctor.cli.collector)
 
 
 for _command in (check, serve, demo, cleanup, diff, merge, explain, codes):
@@ -161,13 +164,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: maps every failure to one line and a documented exit code.
 
     Run as the process itself (no `argv`: the console script, `python -m scim_doctor`), it
-    leaves through `_leave`, without the interpreter's tear-down."""
+    pauses the garbage collector for start-up (scim_doctor.cli.collector) and leaves through
+    `_leave`, without the interpreter's tear-down."""
+    if argv is None:
+        collector.pause()
     try:
         _main(argv)
     except SystemExit as done:
         if argv is None:
             _leave(done.code)
         raise
+    finally:
+        collector.resume()
 
 
 def _leave(code: object) -> None:

@@ -43,10 +43,12 @@ def run_target(
 ) -> Report:
     """One target's checks, trusting what --cacert says (`check` and `demo`), with a status
     line on a terminal while a slow run has nothing to show (scim_doctor.cli.status_line)."""
+    from scim_doctor.cli import collector
     from scim_doctor.cli.status_line import StatusLine, wanted
     from scim_doctor.net.trust import load_trust
     from scim_doctor.runs.runner import run
 
+    collector.resume()
     trust = load_trust(options.cacert, options.trust_store, options.client_cert)
     with StatusLine(options.deadline, enabled=wanted(sys.stderr, quiet=quiet)) as status:
         return run(target, options, token, trust, status if status.enabled else None)

@@ -112,9 +112,11 @@ def check_many(
 
     `shard` ("K/N") is recorded in the report's environment, so `merge` can tell the shards of
     one fleet apart."""
+    from scim_doctor.cli import collector
     from scim_doctor.core.errors import InputError
     from scim_doctor.reporters import fleet as fleet_reporter
 
+    collector.resume()
     if len(specs) != 1:
         for output_format, _ in outputs:
             if output_format not in fleet_reporter.FORMATS:

@@ -13,6 +13,7 @@ import pytest
 
 from scim_doctor.net.refusals import (
     answer_text,
+    client_cert_page,
     header_too_large,
     ip_refusal,
     server_clock,
@@ -255,3 +256,28 @@ def test_given_no_readable_date_then_the_servers_clock_is_unknown(
 def test_the_text_of_an_answer_drops_tags_scripts_and_entities() -> None:
     body = b"<html><script>var x = 1;</script><p>Reference&#32;&#35;18</p><b>ok</b></html>"
     assert answer_text(body) == "Reference #18 ok"
+
+
+_NGINX_496 = (
+    b"<html>\r\n<head><title>400 No required SSL certificate was sent</title></head>\r\n<body>\r\n"
+    b"<center><h1>400 Bad Request</h1></center>\r\n"
+    b"<center>No required SSL certificate was sent</center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+def test_nginx_asking_for_a_client_certificate_is_recognised_by_its_page() -> None:
+    """Given nginx's 400 page for a missing client certificate (and for a refused one), Then
+    'required' (and 'rejected'); an ordinary 400 page or another status is neither."""
+    assert client_cert_page(400, _NGINX_496) == (
+        "required",
+        "400 No required SSL certificate was sent",
+    )
+    refused = _NGINX_496.replace(
+        b"No required SSL certificate was sent", b"The SSL certificate error"
+    )
+    assert client_cert_page(400, refused) == ("rejected", "400 The SSL certificate error")
+    assert client_cert_page(403, _NGINX_496) is None
+    assert (
+        client_cert_page(400, b"<html><head><title>400 Bad Request</title></head></html>") is None
+    )

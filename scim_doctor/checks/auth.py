@@ -115,7 +115,8 @@ async def run(ctx: ProbeContext) -> Outcome:
         outcome.findings.extend(_judge_without_token(negatives))
     else:
         labelled = [(ask.label, result) for ask, result in negatives]
-        front = refused_in_front(token, labelled, len(ctx.token)) if ctx.token else None
+        presented = ctx.options.client_cert is not None
+        front = refused_in_front(token, labelled, len(ctx.token), presented) if ctx.token else None
         judged = (
             _Judged(front.summary, [front.finding], lint_found)
             if front is not None

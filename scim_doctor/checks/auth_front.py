@@ -30,6 +30,7 @@ from scim_doctor.net.refusals import (
     AUTHORIZATION_PREFIX,
     NGINX_HEADER_LIMIT,
     Refusal,
+    client_cert_page,
     header_too_large,
     ip_refusal,
     server_clock,
@@ -63,13 +64,19 @@ class Refused:
     finding: Finding
 
 
-def refused_in_front(token: HttpResult, negatives: Labelled, token_chars: int) -> Refused | None:
+def refused_in_front(
+    token: HttpResult, negatives: Labelled, token_chars: int, presented: bool = False
+) -> Refused | None:
     """The front end's refusal of the request with the token, or None when the API answered
-    (or nothing did): the header limit first (it is certain), then the IP allow-list, then
-    the WAF."""
+    (or nothing did): a client certificate it requires (nginx's page names it), then the
+    header limit (it is certain), then the IP allow-list, then the WAF. `presented`: this
+    run gave a client certificate (--cert)."""
     if token.status is None:
         return None
     what = f"GET {token.url} (with the token)"
+    certificate = _client_cert_refusal(what, token, negatives, presented)
+    if certificate is not None:
+        return certificate
     line = AUTHORIZATION_PREFIX + token_chars
     too_large = header_too_large(token.status, token.headers, token.body, line)
     if too_large is not None and not _same_status(negatives, token.status, "without a token"):
@@ -81,6 +88,34 @@ def refused_in_front(token: HttpResult, negatives: Labelled, token_chars: int) -
     if block is not None:
         return _waf_finding(what, token, block, negatives)
     return None
+
+
+def _client_cert_refusal(
+    what: str, token: HttpResult, negatives: Labelled, presented: bool
+) -> Refused | None:
+    """nginx's `ssl_verify_client on`: the TLS handshake completes without a client certificate
+    (or with one it does not accept), and every request gets a 400 page saying so."""
+    page = client_cert_page(token.status, token.body)
+    if page is None:
+        return None
+    kind, said = page
+    answered = f"{what} answered {_answered(token)} '{said}' over a completed TLS handshake"
+    if kind == "rejected" and presented:
+        message = (
+            f"{answered}, while the same request {_others(negatives)}: the front end (nginx's "
+            "ssl_verify_client) refused the client certificate given with --cert without failing "
+            "the handshake, so the TLS check saw nothing wrong"
+        )
+        summary = "the front end refused the client certificate (HTTP 400 from nginx)"
+        return Refused(summary, findings.make("tls.client_cert_rejected", message))
+    message = (
+        f"{answered}, while the same request {_others(negatives)}: the front end requires a "
+        "client certificate (nginx's ssl_verify_client on) and answers every request without "
+        "one with this page instead of failing the handshake, so it looks like a broken API. "
+        "The token was never checked"
+    )
+    summary = "a client certificate is required (HTTP 400 from nginx): the token was not checked"
+    return Refused(summary, findings.make("tls.client_cert_required", message))
 
 
 def _same_status(negatives: Labelled, status: int, *labels: str) -> bool:

@@ -522,13 +522,16 @@ _SPECS: tuple[FindingSpec, ...] = (
         "The server (or the gateway in front of it) asks for a client certificate (mutual TLS) "
         "and refuses a client without one: in TLS 1.2 the handshake fails, in TLS 1.3 the "
         "connection is closed with a certificate_required alert on the first read, which looks "
-        "like 'connection reset'. The identity providers' SCIM clients document no setting to "
+        "like 'connection reset'; nginx's ssl_verify_client on completes the handshake and "
+        "answers every request with a 400 page 'No required SSL certificate was sent', which "
+        "looks like a broken API. The identity providers' SCIM clients document no setting to "
         "present a client certificate, so every call they make is refused.",
         "Exempt the SCIM path (or the identity provider's published source addresses) from "
         "client-certificate authentication on the gateway, and authenticate the provider with "
         "its bearer token. To check the server itself, run scim-doctor with --cert and --key.",
         "RFC 8446 §4.3.2 (CertificateRequest) and §6.2 (certificate_required alert); RFC 5246 "
-        "§7.4.4; the providers' SCIM settings offer a bearer token or Basic credentials only",
+        "§7.4.4; nginx ssl_verify_client (error 496, answered as 400); the providers' SCIM "
+        "settings offer a bearer token or Basic credentials only",
         IDP,
         IDP_LEVEL,
         providers=ALL,
@@ -538,7 +541,8 @@ _SPECS: tuple[FindingSpec, ...] = (
         FAIL,
         "The server refused the client certificate given with --cert",
         "The server asked for a client certificate and refused the one this run presented "
-        "(its alert says why: unknown CA, expired, bad certificate, access denied). Nothing past "
+        "(its alert says why: unknown CA, expired, bad certificate, access denied; nginx "
+        "completes the handshake and answers 400 'The SSL certificate error'). Nothing past "
         "TLS can be checked with it.",
         "Use a certificate issued by one of the CAs the server names (see the message), valid "
         "now, with the client-authentication extended key usage; give its intermediates in the "

@@ -300,6 +300,27 @@ def header_too_large(
     return Refusal(vendor, tuple(evidence))
 
 
+# --- a client certificate required or refused over a completed handshake ----------------------
+
+_NGINX_NO_CERT = "No required SSL certificate was sent"
+_NGINX_CERT_ERROR = "The SSL certificate error"
+
+
+def client_cert_page(status: int | None, body: bytes) -> tuple[str, str] | None:
+    """nginx's answer to a request over a handshake that completed without the client
+    certificate `ssl_verify_client on` requires: ('required', the page's words) for its 400
+    "No required SSL certificate was sent" (internally 496), ('rejected', …) for "The SSL
+    certificate error" (495: a certificate was presented and failed verification); else None.
+    OpenResty, Kong and Tengine keep nginx's pages."""
+    if status != 400 or body_kind(body) != "html":
+        return None
+    title = html_title(body) or ""
+    for kind, words in (("required", _NGINX_NO_CERT), ("rejected", _NGINX_CERT_ERROR)):
+        if words.lower() in title.lower():
+            return kind, _quote(title)
+    return None
+
+
 # --- the server's clock -------------------------------------------------------------------------
 
 

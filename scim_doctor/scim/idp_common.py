@@ -51,6 +51,8 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
 
 
 REFUSED_IN_FRONT = (
+    "tls.client_cert_required",
+    "tls.client_cert_rejected",
     "auth.header_too_large",
     "auth.ip_not_allowed",
     "auth.waf_blocked",

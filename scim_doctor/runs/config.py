@@ -6,6 +6,8 @@ reports no line numbers for keys; they are found by scanning the text of the key
 effort: the table's header line when the key cannot be found).
 
 Tokens never live in the file: a target names where its token is (`token_env`, `token_file`).
+So do client-certificate key passphrases: `cert` and `key` are PEM files, the passphrase is named
+by `key_passphrase_env` or `key_passphrase_file`, and a `key_passphrase` key is refused.
 A `token` key, or a value that looks like a token where a name or a path belongs, is refused
 with a message that does not show the value: the file is probably committed to a repository.
 """
@@ -52,6 +54,7 @@ else:  # pragma: no cover - Python 3.10
 if TYPE_CHECKING:
     from scim_doctor.core.model import Severity
     from scim_doctor.core.secrets import Secret
+    from scim_doctor.net.client_cert import ClientCertSource
     from scim_doctor.net.context import Options
     from scim_doctor.net.target import ResolvePin, Target
 
@@ -78,6 +81,10 @@ _SHARED_KEYS = (
     "token_file",
     "no_token",
     "cacert",
+    "cert",
+    "key",
+    "key_passphrase_env",
+    "key_passphrase_file",
     "insecure",
     "resolve",
     "proxy",
@@ -166,6 +173,9 @@ class TargetConfig:
     """`proxy_pac`: a PAC file (path, resolved against the config file's directory, or URL)."""
     trust_store: str = "default"
     """`trust = "system"`: the operating system's trust store."""
+    client_cert: ClientCertSource | None = None
+    """`cert` / `key` / `key_passphrase_env` / `key_passphrase_file`: the client certificate to
+    present (as --cert, --key, --key-passphrase-env, --key-passphrase-file)."""
 
     def options(self) -> Options:
         from scim_doctor.net.context import Options
@@ -191,6 +201,7 @@ class TargetConfig:
             strict=self.strict,
             show_pii=self.show_pii,
             max_body=self.max_body,
+            client_cert=self.client_cert,
         )
 
     def read_token(self) -> Secret | None:
@@ -285,11 +296,22 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
             out[key] = _path(where, key, value, base)
         elif key in ("no_token", "insecure", "write"):
             out[key] = _bool(where, key, value)
-        elif key == "cacert":
+        elif key in ("cacert", "cert", "key", "key_passphrase_file"):
+            _no_token_in(where, key, _string(where, key, value), "a file name")
             path = _path(where, key, value, base)
             if not path.is_file():
                 raise where.error(key, f"{path}: no such file")
             out[key] = path
+        elif key == "key_passphrase_env":
+            name = _string(where, key, value)
+            _no_token_in(where, key, name, "the name of an environment variable")
+            if not _ENV_NAME.match(name):
+                raise where.error(
+                    key,
+                    "expects the name of an environment variable that holds the passphrase, not "
+                    "the passphrase (the value is not shown)",
+                )
+            out[key] = name
         elif key == "resolve":
             pins = []
             for spec in _strings(where, key, value):
@@ -368,6 +390,34 @@ def _token_source(
     return TokenSource(env=chosen.get("token_env"))
 
 
+_CLIENT_CERT_KEYS = ("cert", "key", "key_passphrase_env", "key_passphrase_file")
+
+
+def _client_cert(
+    where: _Where, own: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> ClientCertSource | None:
+    """The target's own client-certificate keys replace the defaults' as a whole, as on the
+    command line: `cert` is needed for the others, one passphrase source at most."""
+    from scim_doctor.net.client_cert import ClientCertSource
+
+    chosen = own if any(k in own for k in _CLIENT_CERT_KEYS) else defaults
+    if "cert" not in chosen:
+        extra = next((k for k in _CLIENT_CERT_KEYS if k in chosen), None)
+        if extra is not None:
+            raise where.error(extra, "needs cert (the client certificate's PEM file)")
+        return None
+    if "key_passphrase_env" in chosen and "key_passphrase_file" in chosen:
+        raise where.error(
+            "key_passphrase_file", "give the passphrase once: key_passphrase_env or _file"
+        )
+    return ClientCertSource(
+        cert=chosen["cert"],
+        key=chosen.get("key"),
+        passphrase_env=chosen.get("key_passphrase_env"),
+        passphrase_file=chosen.get("key_passphrase_file"),
+    )
+
+
 def _target(
     where: _Where, table: Mapping[str, Any], defaults: Mapping[str, Any], base: Path, line: int
 ) -> TargetConfig:
@@ -422,6 +472,7 @@ def _target(
         noproxy=merged.get("noproxy"),
         proxy_pac=merged.get("proxy_pac"),
         trust_store=merged.get("trust", "default"),
+        client_cert=_client_cert(where, own, defaults),
     )
 
 

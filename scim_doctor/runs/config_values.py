@@ -35,6 +35,7 @@ _SECRET_KEYS = frozenset(
         "credentials",
     }
 )
+_PASSPHRASE_KEYS = frozenset({"key_passphrase", "passphrase", "key_password", "pass_phrase"})
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
@@ -192,6 +193,14 @@ def _check_keys(where: _Where, table: Mapping[str, Any], allowed: frozenset[str]
                 key,
                 "refused: tokens never go in the config file (the value is not shown); name "
                 'where the token is with token_env = "NAME" or token_file = "PATH"',
+            )
+    for key in table:
+        if key.lower() in _PASSPHRASE_KEYS:
+            raise where.error(
+                key,
+                "refused: a key's passphrase never goes in the config file (the value is not "
+                'shown); name where it is with key_passphrase_env = "NAME" or '
+                'key_passphrase_file = "PATH"',
             )
     for key, value in table.items():
         if key in allowed:

@@ -130,7 +130,7 @@ def prepare(configs: Sequence[TargetConfig]) -> list[FleetTarget]:
     for config in configs:
         token = config.read_token()
         try:
-            trust = load_trust(config.cacert, config.trust_store)
+            trust = load_trust(config.cacert, config.trust_store, config.client_cert)
         except InputError as exc:
             raise InputError(f"{config.source}: target {config.name!r}: {exc}") from None
         specs.append(

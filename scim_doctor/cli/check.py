@@ -76,6 +76,7 @@ def check(
     from pathlib import Path
 
     from scim_doctor.net.target import parse_base_url, parse_resolve
+    from scim_doctor.net.trust import load_in_background
 
     client_cert = client_cert_from(run)
     many = {name: run.pop(name) for name in FLEET_OPTIONS}
@@ -96,6 +97,7 @@ def check(
         }
         _check_config(base_url, insecure, many, target_options, run)
     _refuse_fleet_options(many)
+    load_in_background(Path(cacert) if cacert is not None else None, trust_store, client_cert)
     target = parse_base_url(base_url)
     token = _token(no_token, token_env, token_file, token_stdin)
     if proxy is not None:

@@ -10,6 +10,7 @@ a whole CA bundle (~20 ms), so it is built once and shared by every probe and cl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import ssl
@@ -162,6 +163,23 @@ def load_trust(
         )
         _cache[key] = trust
         return trust
+
+
+def load_in_background(
+    cacert: Path | None = None,
+    store: str = "default",
+    client_cert: ClientCertSource | None = None,
+) -> None:
+    """Start building what `load_trust` returns in a daemon thread: OpenSSL parses a bundle
+    (certifi's ~150 roots: ~17 ms) with the GIL released, so the rest of start-up goes on
+    meanwhile (issue 21). `load_trust` later finds it built, or waits for it under the lock;
+    a failure here is left for that call to raise again."""
+
+    def build() -> None:
+        with contextlib.suppress(Exception):
+            load_trust(cacert, store, client_cert)
+
+    threading.Thread(target=build, name="trust store", daemon=True).start()
 
 
 def _insecure_with(

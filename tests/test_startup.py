@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from scim_doctor import __version__
 from scim_doctor.cli.app import main
+from scim_doctor.demo.server import DemoServer
+
+_TOKEN = "startup-test-token-0123456789abcdef"
 
 # What `scim-doctor check URL` imports before it runs the checks (the CLI, the registry of
 # checks, the runner, the default text reporter and the JSON one).
@@ -36,6 +41,68 @@ NOT_FOR_A_PLAIN_CHECK = (
     "httpx._main",  # httpx's own command line (rich, pygments)
     "rich",
 )
+
+
+# What a real `check --format json` run against the demo server has loaded when it exits.
+_MODULES_AT_EXIT = """
+import atexit, json, sys
+from scim_doctor.cli.app import main
+
+def dump():
+    names = sorted(name for name, module in sys.modules.items() if module is not None)
+    print(json.dumps(names), file=sys.stderr)
+
+atexit.register(dump)
+sys.argv = ["scim-doctor", *sys.argv[1:]]
+main()
+"""
+
+NOT_FOR_A_JSON_CHECK = (
+    *NOT_FOR_A_PLAIN_CHECK,
+    "scim_doctor.reporters.text",  # the other formats: only when asked for
+    "scim_doctor.reporters.curl",
+    "scim_doctor.reporters.junit",
+    "scim_doctor.reporters.markdown",
+    "scim_doctor.reporters.har",
+    "scim_doctor.reporters.nagios",
+    "scim_doctor.reporters.openmetrics",
+    "scim_doctor.reporters.bundle",
+    "scim_doctor.reporters.fleet",
+    "scim_doctor.runs.fleet",  # --config, --repeat, --quiet only
+    "scim_doctor.runs.config",
+    "scim_doctor.runs.repeat",
+    "scim_doctor.cli.fleet_output",
+    "scim_doctor.net.pac",  # --proxy-pac only
+    "scim_doctor.serve.exporter",  # `serve` only
+    "truststore",  # --trust system only
+    "markupsafe",
+)
+
+
+def test_a_json_check_run_loads_none_of_the_optional_modules(tmp_path: Path) -> None:
+    """Given a healthy demo server, when `check --format json` runs against it as the process
+    does, then the run passes and no module only another format, command or option needs (nor
+    anything of the demo server) was loaded."""
+    with DemoServer(_TOKEN) as server:
+        ca = server.write_ca(tmp_path)
+        pinned = ["--cacert", str(ca), "--resolve", server.resolve_pin]
+        argv = ["check", server.base_url, *pinned, "--format", "json"]
+        done = subprocess.run(
+            [sys.executable, "-c", _MODULES_AT_EXIT, *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={**os.environ, "SCIM_TOKEN": _TOKEN},
+        )
+    loaded = set(json.loads(done.stderr.splitlines()[-1]))
+
+    assert json.loads(done.stdout)["summary"]["status"] == "pass", done.stdout[-2000:]
+    assert not loaded & set(NOT_FOR_A_JSON_CHECK)
+    assert not {
+        name for name in loaded if name.startswith(("scim_doctor.demo", "scim_doctor.lifecycle"))
+    }
+    assert "scim_doctor.reporters.json" in loaded
 
 
 def test_a_plain_check_loads_none_of_the_optional_modules() -> None:

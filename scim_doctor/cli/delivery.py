@@ -96,13 +96,7 @@ def deliver(report: Report, how: ReportOptions) -> int:
 
     for output_format, destination in ((how.output_format, how.output), *how.extra):
         written = write_output(
-            render(
-                report,
-                output_format,
-                how,
-                color=destination == "-" and use_color(),
-                width=text_width(destination),
-            ),
+            render(report, output_format, how, destination),
             destination,
         )
         if written is not None:
@@ -136,14 +130,18 @@ def write_bundle(report: Report, how: ReportOptions) -> None:
     say(f"wrote {path}")
 
 
-def render(
-    report: Report, output_format: str, how: ReportOptions, *, color: bool, width: int
-) -> str:
-    """The report in one format; text and JUnit need the report options, the others do not."""
+def render(report: Report, output_format: str, how: ReportOptions, destination: str) -> str:
+    """The report in one format; text and JUnit need the report options, and text where it
+    goes (colour and width), the others do not."""
     if output_format == "text":
         from scim_doctor.reporters import text as text_reporter
 
-        return text_reporter.render(report, color=color, verbose=how.verbose, width=width)
+        return text_reporter.render(
+            report,
+            color=destination == "-" and use_color(),
+            verbose=how.verbose,
+            width=text_width(destination),
+        )
     if output_format == "junit":
         from scim_doctor.reporters import junit
 

@@ -296,22 +296,8 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
             out[key] = _path(where, key, value, base)
         elif key in ("no_token", "insecure", "write"):
             out[key] = _bool(where, key, value)
-        elif key in ("cacert", "cert", "key", "key_passphrase_file"):
-            _no_token_in(where, key, _string(where, key, value), "a file name")
-            path = _path(where, key, value, base)
-            if not path.is_file():
-                raise where.error(key, f"{path}: no such file")
-            out[key] = path
-        elif key == "key_passphrase_env":
-            name = _string(where, key, value)
-            _no_token_in(where, key, name, "the name of an environment variable")
-            if not _ENV_NAME.match(name):
-                raise where.error(
-                    key,
-                    "expects the name of an environment variable that holds the passphrase, not "
-                    "the passphrase (the value is not shown)",
-                )
-            out[key] = name
+        elif key in ("cacert", *_CLIENT_CERT_KEYS):
+            out[key] = _certificate_setting(where, key, value, base)
         elif key == "resolve":
             pins = []
             for spec in _strings(where, key, value):
@@ -366,6 +352,26 @@ def _settings(where: _Where, table: Mapping[str, Any], base: Path) -> dict[str, 
         elif key == "concurrency":
             out[key] = _integer(where, key, value, 1, MAX_CONCURRENCY)
     return out
+
+
+def _certificate_setting(where: _Where, key: str, value: Any, base: Path) -> Path | str:
+    """`cacert`, `cert`, `key`, `key_passphrase_file`: an existing file; `key_passphrase_env`:
+    the name of a variable, never the passphrase itself."""
+    text = _string(where, key, value)
+    if key == "key_passphrase_env":
+        _no_token_in(where, key, text, "the name of an environment variable")
+        if not _ENV_NAME.match(text):
+            raise where.error(
+                key,
+                "expects the name of an environment variable that holds the passphrase, not "
+                "the passphrase (the value is not shown)",
+            )
+        return text
+    _no_token_in(where, key, text, "a file name")
+    path = _path(where, key, value, base)
+    if not path.is_file():
+        raise where.error(key, f"{path}: no such file")
+    return path
 
 
 _TOKEN_KEYS = ("token_env", "token_file", "no_token")

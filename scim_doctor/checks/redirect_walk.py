@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import httpx
 
+from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import HttpClient, HttpResult
@@ -47,12 +48,12 @@ _SIGN_IN_HOSTS: tuple[tuple[str, str], ...] = (
     ("amazoncognito.com", "Amazon Cognito"),
 )
 # ... and by path, wherever they are hosted.
-_SIGN_IN_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"/realms/[^/]+/protocol/(openid-connect|saml)(/|$)"), "Keycloak"),
-    (re.compile(r"^/adfs/(ls|oauth2)(/|$)", re.IGNORECASE), "AD FS"),
-    (re.compile(r"^/cdn-cgi/access/login(/|$)"), "Cloudflare Access"),
-    (re.compile(r"^/oauth2/(start|sign_in)(/|$)"), "oauth2-proxy"),
-    (re.compile(r"^/idp/profile/SAML2/|/Shibboleth\.sso/"), "Shibboleth"),
+_SIGN_IN_PATHS: tuple[tuple[LazyPattern[str], str], ...] = (
+    (LazyPattern(r"/realms/[^/]+/protocol/(openid-connect|saml)(/|$)"), "Keycloak"),
+    (LazyPattern(r"^/adfs/(ls|oauth2)(/|$)", re.IGNORECASE), "AD FS"),
+    (LazyPattern(r"^/cdn-cgi/access/login(/|$)"), "Cloudflare Access"),
+    (LazyPattern(r"^/oauth2/(start|sign_in)(/|$)"), "oauth2-proxy"),
+    (LazyPattern(r"^/idp/profile/SAML2/|/Shibboleth\.sso/"), "Shibboleth"),
 )
 # Words in a fetched page that name who runs it.
 _PAGE_MARKERS: tuple[tuple[str, str], ...] = (
@@ -67,12 +68,12 @@ _PAGE_MARKERS: tuple[tuple[str, str], ...] = (
     ("/adfs/", "AD FS"),
     ("cloudflare access", "Cloudflare Access"),
 )
-_PASSWORD_FIELD = re.compile(r"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_SIGN_IN_WORDS = re.compile(
+_PASSWORD_FIELD = LazyPattern(r"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
+_TITLE = LazyPattern(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SIGN_IN_WORDS = LazyPattern(
     r"\b(sign[ -]?in|log[ -]?in|log[ -]?on|single sign[ -]?on|sso|authenticate)\b", re.IGNORECASE
 )
-_SIGN_IN_PATH = re.compile(
+_SIGN_IN_PATH = LazyPattern(
     r"/(log-?in|sign-?in|sso|saml2?|oauth2?/(v2\.0/)?authorize|authorize)(/|$)", re.IGNORECASE
 )
 _PAGE_SCAN_BYTES = 64 * 1024

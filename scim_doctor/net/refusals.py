@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.sniff import body_kind, classify_page, escape_controls, html_title
 
@@ -56,7 +57,7 @@ class Refusal:
 
 # --- the text of an answer ----------------------------------------------------------------------
 
-_TAG = re.compile(r"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]+>", re.I | re.S)
+_TAG = LazyPattern(r"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]+>", re.I | re.S)
 
 
 def _strings(value: object) -> list[str]:
@@ -93,7 +94,7 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 # --- WAF and bot protection ---------------------------------------------------------------------
 
-_CLOUDFLARE_CODE = re.compile(r"\berror(?: code)?:?\s*(10\d\d)\b", re.I)
+_CLOUDFLARE_CODE = LazyPattern(r"\berror(?: code)?:?\s*(10\d\d)\b", re.I)
 _CLOUDFLARE_IP_CODES = {
     "1005": "the owner banned the network (ASN) of this machine's address",
     "1006": "the owner banned this machine's IP address",
@@ -102,7 +103,7 @@ _CLOUDFLARE_IP_CODES = {
     "1009": "the owner banned the country or region of this machine's address",
 }
 """Cloudflare's 1xxx errors that are about the client's address (Cloudflare's error pages)."""
-_API_GATEWAY_FORBIDDEN = re.compile(rb'^\s*\{\s*"message"\s*:\s*"Forbidden"\s*\}\s*$')
+_API_GATEWAY_FORBIDDEN = LazyPattern(rb'^\s*\{\s*"message"\s*:\s*"Forbidden"\s*\}\s*$')
 _BLOCK_STATUSES = frozenset({200, 400, 403, 405, 406, 409, 418, 451})
 """Statuses WAFs block with (F5's default page is a 200; AWS WAF's CAPTCHA a 405). 401, 404,
 429 and 5xx keep their own meaning (authentication, routing, rate limit, server error)."""
@@ -182,23 +183,23 @@ _REFUSED = (
     r"(?:been |is |was )?(?:blocked|banned|denied|rejected|restricted|blacklisted|block-?listed))"
 )
 _IP_PHRASES = (
-    re.compile(rf"{_SUBJECT}{_WINDOW}\b{_REFUSED}", re.I),
-    re.compile(
+    LazyPattern(rf"{_SUBJECT}{_WINDOW}\b{_REFUSED}", re.I),
+    LazyPattern(
         r"\b(?:banned|blocked|denied|rejected|restricted|not (?:allowed|permitted|authori[sz]ed))"
         r"\s+(?:access\s+)?(?:from|for|to)?\s*(?:your|this|the client'?s?|the) "
         r"(?:ip\b|ip address|address|country|region)",
         re.I,
     ),
-    re.compile(
+    LazyPattern(
         r"\bip[ _-]?(?:address[ _-]?)?(?:allow[ _-]?list|white[ _-]?list|restriction|filter(?:ing)?"
         r"|not[ _-]?allowed|forbidden|blocked|denied)\b|\bipnotallowed\b|\bip_restricted\b",
         re.I,
     ),
     # Azure App Service access restrictions and IIS "IP and Domain Restrictions" (403.503).
-    re.compile(r"has blocked your access|ip address of the client has been rejected", re.I),
+    LazyPattern(r"has blocked your access|ip address of the client has been rejected", re.I),
 )
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
+_IPV4 = LazyPattern(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = LazyPattern(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
 _IP_STATUSES = frozenset({401, 403, 451})
 
 
@@ -266,7 +267,7 @@ def ip_refusal(status: int | None, headers: Mapping[str, str], body: bytes) -> R
 
 # --- a request header too large for the front end -------------------------------------------------
 
-_HEADER_TOO_LARGE = re.compile(
+_HEADER_TOO_LARGE = LazyPattern(
     r"request header or cookie too large|request header fields? too large|"
     r"header fields? too (?:large|long)|request headers? (?:is |are )?too (?:large|long)|"
     r"size of a request header field exceeds|headers? too (?:large|long)|"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scim_doctor.demo.server import DemoServer
+from tests.conftest import assert_one_verdict
 from tests.test_client_certs import TOKEN, check
 
 
@@ -124,4 +125,25 @@ def test_a_second_node_that_refuses_the_token_is_named_by_its_address(
     )
     assert "answered 200 at 127.0.0.1, but 127.0.0.2 answered 401" in message
     assert set(run.verdicts().values()) == {"will_fail"}
+    assert run.code == 1
+
+
+# --- the demo server's second node (issue 20, parts 3 and 5) -----------------------------------
+
+
+def test_the_demo_fault_node_expired_cert_pins_both_nodes_and_names_the_broken_one(
+    tmp_path: Path,
+) -> None:
+    """Given the demo server with a second node on 127.0.0.2 serving an expired certificate,
+    When checked through the demo's own pin (both addresses), Then tls.node_differs names it."""
+    if not _loopback_alias_works():
+        pytest.skip("127.0.0.2 cannot be bound here")
+    with DemoServer(TOKEN, fault="node_expired_cert") as server:
+        assert server.resolve_pin.endswith(":127.0.0.1,127.0.0.2")
+        run = check(server, tmp_path)
+    assert run.findings() == {"tls.node_differs": ("fail", "tls")}
+    assert "127.0.0.2 (certificate has expired)" in run.check("tls")["findings"][0]["message"]
+    assert run.check("dns")["facts"]["addresses"] == ["127.0.0.1", "127.0.0.2"]
+    assert set(run.verdicts().values()) == {"will_fail"}
+    assert_one_verdict(run.report)
     assert run.code == 1

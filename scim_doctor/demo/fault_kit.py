@@ -6,6 +6,7 @@ per layer:
 
 - `tls`: builds the server's SSL context from the demo CA (a bad certificate, an old protocol);
 - `socket`: replaces the HTTPS listener with a raw socket server (silence, plain HTTP);
+- `node`: a second node behind the name, on another loopback address, broken or different;
 - `middleware`: wraps request handling (see `on_route` and `map_response`), so an HTTP-layer
   fault such as "answers a login page" or "`status` as an integer" is a few lines here.
 """
@@ -23,6 +24,9 @@ from scim_doctor.demo.pki import CertificateAuthority
 from scim_doctor.demo.scim_wire import Handler, Middleware, Request, Response
 
 Layer = Literal["tls", "socket", "http"]
+
+NODE_ADDRESS = "127.0.0.2"
+"""Where a fault's second node listens (Linux routes all of 127/8 to loopback)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class Fault:
     middleware: Middleware | None = None
     """Sees every request, the plain-HTTP listener's too (`request.scheme == "http"`, which the
     healthy server answers with a 308 to https)."""
+    node: TlsSetup | None = None
+    """A second node behind the name: an HTTPS listener on NODE_ADDRESS at the same port, with
+    the same SCIM app and CA, presenting the context this builds; the client is pinned to both
+    addresses (`--resolve HOST:PORT:127.0.0.1,127.0.0.2`)."""
     token_chars: int | None = None
     """The length of the token the demo issues for this fault, when it needs a long one (a
     front end's header limit); None for the usual 43 characters."""

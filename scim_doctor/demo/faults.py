@@ -265,6 +265,14 @@ _CATALOGUE = (
         tls=_client_cert_required_tls12,
     ),
     Fault(
+        "node_expired_cert",
+        "The name has two nodes (127.0.0.1 and 127.0.0.2, as a load balancer or DNS round robin "
+        "gives); the second serves a certificate that expired 30 days ago.",
+        "tls",
+        ("tls.node_differs",),
+        node=_expired,
+    ),
+    Fault(
         "closed_port",
         "Nothing listens on the port: the connection is refused.",
         "socket",

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from scim_doctor.demo import faults as fault_catalogue
 from scim_doctor.demo import sockets
+from scim_doctor.demo.fault_kit import NODE_ADDRESS
 from scim_doctor.demo.faults import Certificates, Fault
 from scim_doctor.demo.pki import CertificateAuthority
 from scim_doctor.demo.scim_app import ScimApp
@@ -342,6 +343,7 @@ class DemoServer:
         self._received: list[RecordedRequest] = []
         self._port: int | None = None
         self._https: _Listener | None = None
+        self._node: _Listener | None = None
         self._http: _Listener | None = None
         self._raw: sockets.SocketServer | None = None
         self._app: ScimApp | None = None
@@ -382,6 +384,8 @@ class DemoServer:
                 port=self._want_port,
             )
             self._port = self._https.port
+            if fault is not None and fault.node is not None:
+                self._node = self._second_node(fault, certs)
         self._app = ScimApp(
             self._token,
             self.base_url,
@@ -394,10 +398,28 @@ class DemoServer:
             self._http.start()
         if self._https is not None:
             self._https.start()
+        if self._node is not None:
+            self._node.start()
+
+    def _second_node(self, fault: Fault, certs: Certificates) -> _Listener:
+        """The fault's second node: same port and SCIM app, on NODE_ADDRESS."""
+        assert fault.node is not None  # noqa: S101 - checked by the caller
+        if self.bind != "127.0.0.1":
+            raise RuntimeError(f"fault {fault.name!r} needs the demo server on 127.0.0.1")
+        try:
+            return _Listener(
+                NODE_ADDRESS, "https", fault.node(certs), self._handle, self._record, self.port
+            )
+        except OSError as exc:
+            raise RuntimeError(
+                f"fault {fault.name!r} needs a second loopback address, {NODE_ADDRESS}:{self.port}"
+                f" ({exc.strerror}); Linux has all of 127/8, other systems need an alias"
+            ) from None
 
     def stop(self) -> None:
         """Close every listener and connection and join every thread. Idempotent."""
-        listeners, self._https, self._http = (self._https, self._http), None, None
+        listeners = (self._https, self._http, self._node)
+        self._https = self._http = self._node = None
         raw, self._raw = self._raw, None
         for listener in listeners:
             if listener is not None:
@@ -435,8 +457,10 @@ class DemoServer:
 
     @property
     def resolve_pin(self) -> str:
-        """`host:port:address`, as curl's and the doctor's --resolve take it."""
-        return f"{self.hostname}:{self.port}:{self.bind}"
+        """`host:port:address`, as curl's and the doctor's --resolve take it (with a fault's
+        second node, `host:port:address,node-address`: the name has both)."""
+        addresses = self.bind if self._node is None else f"{self.bind},{NODE_ADDRESS}"
+        return f"{self.hostname}:{self.port}:{addresses}"
 
     def write_ca(self, directory: Path) -> Path:
         """Write the root certificate the client must trust; returns its path (--cacert)."""

@@ -147,3 +147,46 @@ def test_the_demo_fault_node_expired_cert_pins_both_nodes_and_names_the_broken_o
     assert set(run.verdicts().values()) == {"will_fail"}
     assert_one_verdict(run.report)
     assert run.code == 1
+
+
+def test_a_node_whose_valid_certificate_expires_first_drives_the_expiry_warning(
+    tmp_path: Path,
+) -> None:
+    """Given two nodes, the second serving a valid certificate that expires in 5 days (the
+    first's has 90), Then tls.cert_expires_soon names the second node, days_to_expiry is its,
+    and the different certificate is an info; no provider fails."""
+    if not _loopback_alias_works():
+        pytest.skip("127.0.0.2 cannot be bound here")
+    with DemoServer(TOKEN, fault="node_expires_soon") as server:
+        run = check(server, tmp_path)
+    assert run.findings() == {
+        "tls.cert_expires_soon": ("warn", "tls"),
+        "tls.node_cert_differs": ("info", "tls"),
+    }
+    tls = run.check("tls")
+    soon = next(f for f in tls["findings"] if f["code"] == "tls.cert_expires_soon")
+    assert soon["message"].startswith("the certificate served by 127.0.0.2 (")
+    assert "the earliest expiry behind the name decides" in soon["message"]
+    assert tls["facts"]["days_to_expiry"] <= 5
+    assert tls["facts"]["days_to_expiry_address"] == "127.0.0.2"
+    assert "will_fail" not in run.verdicts().values()
+    assert_one_verdict(run.report)
+    assert run.code == 0
+
+
+def test_two_nodes_with_different_valid_certificates_are_an_info(tmp_path: Path) -> None:
+    """Given two nodes serving two valid certificates (a renewal on one node), Then
+    tls.node_cert_differs (info) names both, the earlier expiry stays the main node's and the
+    run passes."""
+    if not _loopback_alias_works():
+        pytest.skip("127.0.0.2 cannot be bound here")
+    with DemoServer(TOKEN, fault="node_other_cert") as server:
+        run = check(server, tmp_path)
+    assert run.findings() == {"tls.node_cert_differs": ("info", "tls")}
+    message = run.check("tls")["findings"][0]["message"]
+    assert "1 of 2 addresses of demo.scim-doctor.test serve another valid certificate" in message
+    assert "127.0.0.2 ('CN=demo.scim-doctor.test'" in message
+    assert "days_to_expiry_address" not in run.check("tls")["facts"]
+    assert run.report["summary"]["status"] == "pass"
+    assert_one_verdict(run.report)
+    assert run.code == 0

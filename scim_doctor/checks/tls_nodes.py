@@ -33,6 +33,7 @@ def _leaf_facts(session: Session) -> dict[str, Any]:
         facts.update(
             sha256=certinfo.fingerprint_sha256(leaf),
             not_after=certinfo.iso(certinfo.not_after(leaf)),
+            days_left=certinfo.days_left(leaf),
             subject=leaf.subject.rfc4514_string(),
         )
     return facts
@@ -66,6 +67,9 @@ async def compare(ctx: ProbeContext, main: Session, address: str, outcome: Outco
     nodes = list(await asyncio.gather(*(_node(ctx, a, gate) for a in others)))
     reference = {"address": address, "verified": True, **_leaf_facts(main)}
     outcome.facts["nodes"] = [reference, *nodes]
+    verified = [n for n in nodes if n["verified"] and n.get("sha256")]
+    _other_certificates(ctx.target.host, reference, verified, outcome)
+    _earliest_expiry(ctx, reference, verified, outcome)
     broken = [n for n in nodes if not n["verified"]]
     if not broken:
         return
@@ -81,3 +85,58 @@ async def compare(ctx: ProbeContext, main: Session, address: str, outcome: Outco
         )
     )
     outcome.summary += f"; {len(broken)} other node(s) fail: {where}"
+
+
+def _served(node: dict[str, Any]) -> str:
+    return (
+        f"{node['address']} ('{node.get('subject')}', SHA-256 {node.get('sha256')}, valid until "
+        f"{node.get('not_after')})"
+    )
+
+
+def _other_certificates(
+    host: str, reference: dict[str, Any], verified: list[dict[str, Any]], outcome: Outcome
+) -> None:
+    """Nodes whose certificate verifies but is not the one `address` serves: hygiene (info);
+    what it risks, an earlier expiry, is judged by `_earliest_expiry`."""
+    others = [n for n in verified if n["sha256"] != reference.get("sha256")]
+    if not others or not reference.get("sha256"):
+        return
+    outcome.add(
+        findings.make(
+            "tls.node_cert_differs",
+            f"{len(others)} of {len(verified) + 1} addresses of {host} serve another valid "
+            f"certificate than {_served(reference)}: "
+            + "; ".join(_served(n) for n in others)
+            + ". Every one verifies, so no client fails today; the nodes are renewed apart",
+        )
+    )
+
+
+def _earliest_expiry(
+    ctx: ProbeContext, reference: dict[str, Any], verified: list[dict[str, Any]], outcome: Outcome
+) -> None:
+    """A client may land on any node, so the certificate that expires first decides: its days
+    become the check's `days_to_expiry`, and tls.cert_expires_soon names its address when it
+    is within the warning threshold (replacing the main node's, which expires later)."""
+    main_days = reference.get("days_left")
+    soonest = min(verified, key=lambda n: n["days_left"], default=None)
+    if soonest is None or main_days is None or soonest["days_left"] >= main_days:
+        return
+    days = soonest["days_left"]
+    outcome.facts.update(days_to_expiry=days, days_to_expiry_address=soonest["address"])
+    ctx.shared.tls.update(days_to_expiry=days)
+    threshold = ctx.options.expiry_warn_days
+    if not 0 <= days < threshold:
+        return
+    outcome.findings[:] = [f for f in outcome.findings if f.code != "tls.cert_expires_soon"]
+    outcome.add(
+        findings.make(
+            "tls.cert_expires_soon",
+            f"the certificate served by {_served(soonest)} expires in {days} day"
+            f"{'' if days == 1 else 's'} (warning threshold: {threshold} days), before the one "
+            f"{reference['address']} serves (valid until {reference.get('not_after')}): a "
+            "client may land on any node, so the earliest expiry behind the name decides",
+        )
+    )
+    outcome.summary += f"; the certificate of {soonest['address']} expires in {days} days"

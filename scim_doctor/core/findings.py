@@ -626,6 +626,23 @@ _SPECS: tuple[FindingSpec, ...] = (
         providers=ALL,
     ),
     FindingSpec(
+        "tls.node_cert_differs",
+        INFO,
+        "Nodes behind the host name serve different valid certificates",
+        "The host name has several addresses and they do not all serve the same certificate, "
+        "though each verifies: typically a renewal rolled out to some nodes only, or nodes "
+        "renewed on their own schedules. Nothing fails today; the node whose certificate "
+        "expires first decides when a share of the calls start failing (reported as "
+        "tls.cert_expires_soon when it is close), and a fix deployed to one node may be missing "
+        "on another.",
+        "Deploy one certificate to every node from one place (the load balancer, a shared "
+        "secret store, one ACME client), so that they are renewed together.",
+        "Field experience with DNS round robin and load-balancer pools; RFC 5280 §4.1.2.5 "
+        "(validity)",
+        ADVICE,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
         "tls.cert_expires_soon",
         WARN,
         "Certificate expires soon",

@@ -133,6 +133,11 @@ def _intermediate_dated(not_before: int, not_after: int) -> TlsSetup:
     return build
 
 
+def _renewed(certs: Certificates) -> ssl.SSLContext:
+    """A valid certificate for the same names, but another one (a renewal on this node only)."""
+    return certs.ca.issue(certs.names, not_after=_days(365)).server_context()
+
+
 def _silent(bind: str) -> sockets.SocketServer:
     return sockets.silent_server(bind)
 
@@ -271,6 +276,22 @@ _CATALOGUE = (
         "tls",
         ("tls.node_differs",),
         node=_expired,
+    ),
+    Fault(
+        "node_expires_soon",
+        "The name has two nodes; the second serves a valid certificate that expires in 5 days "
+        "(the first one's has 90).",
+        "tls",
+        ("tls.cert_expires_soon", "tls.node_cert_differs"),
+        node=_expires_soon,
+    ),
+    Fault(
+        "node_other_cert",
+        "The name has two nodes serving two different valid certificates (a renewal rolled out "
+        "to one node only).",
+        "tls",
+        ("tls.node_cert_differs",),
+        node=_renewed,
     ),
     Fault(
         "closed_port",

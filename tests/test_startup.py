@@ -76,6 +76,11 @@ NOT_FOR_A_JSON_CHECK = (
     "scim_doctor.serve.exporter",  # `serve` only
     "truststore",  # --trust system only
     "markupsafe",
+    "h2",  # HTTP/2: only for a connection that negotiates it (the demo server speaks 1.1)
+    "hpack",
+    "hyperframe",
+    "msgspec",  # the --deep sweep's parser
+    "orjson",
 )
 
 

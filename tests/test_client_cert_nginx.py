@@ -90,7 +90,20 @@ def test_a_client_certificate_nginx_refuses_with_a_400_page_is_client_cert_rejec
 def test_a_client_certificate_nginx_accepts_lets_the_token_through(
     backend: DemoServer, tmp_path: Path
 ) -> None:
+    """Given the valid certificate, Then the token is checked, and the handshake that completes
+    without it does not hide that nginx requires it: one token-less GET without the certificate
+    gets the 400 page, so tls.client_cert_accepted (info) and the providers, which cannot
+    present one, are unknown rather than 'will work'."""
     cert, key = backend.write_client_cert(tmp_path)
     run = _through_nginx(backend, tmp_path, "--cert", str(cert), "--key", str(key))
     assert run.check("auth")["status"] == "pass"
-    assert not {c for c in run.findings() if c.startswith("tls.client_cert_re")}
+    found = run.findings()
+    assert not {c for c in found if c.startswith("tls.client_cert_re")}
+    assert found["tls.client_cert_accepted"] == ("info", "tls")
+    tls = run.check("tls")
+    assert tls["facts"]["client_cert_required"] is True
+    message = tls["findings"][0]["message"]
+    assert "(without it, a request is answered 400 '400 No required SSL certificate" in message
+    assert set(run.verdicts().values()) == {"unknown"}
+    assert_one_verdict(run.report)
+    assert run.code == 0

@@ -15,10 +15,11 @@ import asyncio
 import ssl
 
 from scim_doctor.checks.base import Outcome
-from scim_doctor.checks.tls_handshake import Endpoint, handshake
+from scim_doctor.checks.tls_handshake import Endpoint, handshake, tls_answer
 from scim_doctor.core import findings
 from scim_doctor.net.client_cert import ClientCert, certificate_request
 from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.refusals import client_cert_page
 from scim_doctor.net.trust import unverified_context
 
 FIRST_READ_WAIT = 0.5
@@ -154,11 +155,15 @@ async def accepted(ctx: ProbeContext, endpoint: Endpoint, outcome: Outcome) -> N
     if client is None or not client.loaded:
         return
     required = False
+    said = ""
     try:
         session = await handshake(
             endpoint, unverified_context(), ctx.step_timeout(), first_read=FIRST_READ_WAIT
         )
         required = session.alert in CLIENT_CERT_ALERTS
+        if not required:
+            said = await _refused_over_http(ctx, endpoint)
+            required = bool(said)
     except ssl.SSLError as exc:
         required = str(exc.reason) in CLIENT_CERT_ALERTS
     except (OSError, asyncio.TimeoutError):
@@ -169,7 +174,30 @@ async def accepted(ctx: ProbeContext, endpoint: Endpoint, outcome: Outcome) -> N
         outcome.add(
             findings.make(
                 "tls.client_cert_accepted",
-                f"{endpoint.shown} requires a client certificate and accepted "
+                f"{endpoint.shown} requires a client certificate{said} and accepted "
                 f"{_client_text(client)}; {PROVIDERS_NOTE}",
             )
         )
+
+
+async def _refused_over_http(ctx: ProbeContext, endpoint: Endpoint) -> str:
+    """A handshake without the certificate completed: does the front end refuse the request
+    instead (nginx's `ssl_verify_client on` answers 400 'No required SSL certificate was
+    sent')? One token-less GET of the base path over a connection without it; ' (…)' saying
+    so for the message, or ''."""
+    target = ctx.target
+    request = (
+        f"GET {target.path or '/'} HTTP/1.1\r\nHost: {target.netloc}\r\n"
+        "User-Agent: scim-doctor\r\nConnection: close\r\n\r\n"
+    ).encode("ascii", "replace")
+    try:
+        answer = await tls_answer(endpoint, unverified_context(), request, ctx.step_timeout())
+    except (OSError, asyncio.TimeoutError):
+        return ""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    page = client_cert_page(status, body)
+    if page is None or page[0] != "required":
+        return ""
+    return f" (without it, a request is answered {status} '{page[1]}')"

@@ -170,8 +170,9 @@ async def _handshake_over(
     context: ssl.SSLContext,
     server_hostname: str,
     received: bytearray | None = None,
-) -> tuple[ssl.SSLObject, ssl.MemoryBIO]:
-    """The client handshake over memory buffers, pumped by hand through a connected socket.
+) -> tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+    """The client handshake over memory buffers, pumped by hand through a connected socket
+    (the object and its incoming and outgoing buffers).
 
     asyncio's TLS transport would do the same, but it gives every connection a 256 KiB read
     buffer, and a fleet run holds three handshakes per target in flight: 150 of them at
@@ -199,7 +200,7 @@ async def _handshake_over(
     finished = outgoing.read()  # the client's Finished (TLS 1.3): complete the handshake
     if finished:
         await loop.sock_sendall(sock, finished)
-    return ssl_object, incoming
+    return ssl_object, incoming, outgoing
 
 
 async def _first_read(
@@ -277,7 +278,7 @@ async def handshake(
         sock = await open_socket(endpoint)
         connected = time.monotonic()
         try:
-            ssl_object, incoming = await _handshake_over(
+            ssl_object, incoming, _ = await _handshake_over(
                 sock, context, endpoint.server_hostname, received
             )
             done = time.monotonic()
@@ -294,6 +295,46 @@ async def handshake(
                 connect_ms=(connected - started) * 1000,
                 alert=alert,
             )
+        finally:
+            drop(sock)
+
+    return await within(attempt(), timeout)
+
+
+_ANSWER_MAX = 16 * 1024
+
+
+async def tls_answer(
+    endpoint: Endpoint, context: ssl.SSLContext, request: bytes, timeout: float
+) -> bytes:
+    """Send `request` (a token-less HTTP/1.1 request with `Connection: close`) over a new TLS
+    connection and return the first bytes of the answer (at most 16 KiB)."""
+    loop = asyncio.get_running_loop()
+
+    async def attempt() -> bytes:
+        sock = await open_socket(endpoint)
+        try:
+            ssl_object, incoming, outgoing = await _handshake_over(
+                sock, context, endpoint.server_hostname
+            )
+            ssl_object.write(request)
+            await loop.sock_sendall(sock, outgoing.read())
+            answer = b""
+            while len(answer) < _ANSWER_MAX:
+                try:
+                    chunk = ssl_object.read(_ANSWER_MAX)
+                except ssl.SSLWantReadError:
+                    data = await loop.sock_recv(sock, RECORD_READ)
+                    if not data:
+                        break
+                    incoming.write(data)
+                    continue
+                except ssl.SSLError:
+                    break  # close_notify, an alert: what came so far is the answer
+                if not chunk:
+                    break
+                answer += chunk
+            return answer[:_ANSWER_MAX]
         finally:
             drop(sock)
 

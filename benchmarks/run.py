@@ -196,6 +196,11 @@ def main() -> None:
         print(f"full check: {f['scim_doctor_s']} s vs curl {f['curl_s']} s ({f['ratio']}x)")
     else:
         print(f"full check: {f['scim_doctor_s']} s ({f['curl']})")
+    deep = results["deep"]
+    if "ratio" in deep:
+        from benchmarks.deep import summary
+
+        print("\n".join(summary(deep)))
     floor = results["startup_vs_floor"]
     if "ratio" in floor:
         print(

@@ -9,8 +9,10 @@ questions), or through the command line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,12 +33,14 @@ from scim_doctor.core.secrets import Secret
 from scim_doctor.demo.fault_kit import Fault, on_route
 from scim_doctor.demo.http_faults.users import FAULTS
 from scim_doctor.demo.scim_app import ENTERPRISE_USER, USER, Handler, Request, Response
+from scim_doctor.demo.scim_wire import LIST_RESPONSE as LIST
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.net.context import Options, ProbeContext
+from scim_doctor.net.stream_json import ListStream, read_typed, read_whole
 from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import load_trust
 from scim_doctor.scim import validators as scim
-from scim_doctor.scim.deep_tally import HashSet64, UserValidator, user_shape
+from scim_doctor.scim.deep_tally import HashSet64, Tally, UserValidator, user_shape
 from tests.conftest import assert_one_verdict, assert_valid_report, catalogue_severity
 from tests.demo import conftest as demo_conftest
 
@@ -590,3 +594,175 @@ def test_the_memo_validates_each_shape_once_and_gives_the_validators_problems() 
 
     assert problems == scim.validate_user(bad, base_url=BASE)
     assert validator.validations == 2
+
+
+# --- the quick readings of a page give what reading it user by user gives ------------------
+
+
+def _valid_user(number: int) -> dict[str, Any]:
+    return {
+        "schemas": [USER],
+        "id": f"u{number}",
+        "externalId": f"e{number}",
+        "userName": f"user{number}@example.test",
+        "name": {"givenName": "A", "familyName": "B"},
+        "displayName": "A B",
+        "emails": [{"value": f"user{number}@example.test", "primary": True}],
+        "active": True,
+        "meta": {
+            "resourceType": "User",
+            "created": "2024-05-01T10:00:00Z",
+            "lastModified": "2024-05-01T10:00:00Z",
+            "location": f"{BASE}/Users/u{number}",
+            "version": 'W/"1"',
+        },
+    }
+
+
+def _body(users: list[Any], total: int) -> bytes:
+    document = {"schemas": [LIST], "totalResults": total, "Resources": users}
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _tally_state(tally: Tally) -> Any:
+    return (
+        tally.users,
+        {name: (seen.count, seen.examples) for name, seen in (
+            ("ids", tally.duplicate_ids), ("names", tally.duplicate_names),
+            ("again", tally.repeated),
+        )},
+        {code: {text: (seen.count, seen.examples) for text, seen in texts.items()}
+         for code, texts in tally.problems.items()},
+        tally.problem_users,
+    )  # fmt: skip
+
+
+def _as_the_sweep_reads(tally: Tally, body: bytes, where: str) -> None:
+    """A page as `deep_sweep._Sweep._read` takes a whole body: by type, whole, or streamed."""
+    typed = tally.typed
+    if typed is not None:
+        whole = read_typed(body, typed.decoder)
+        if whole is not None and tally.add_typed(whole.items, typed, where):
+            return
+    whole = read_whole(body)
+    if whole is not None:
+        tally.add_page(whole.items, where)
+        return
+    parser = ListStream()
+    tally.add_page([*parser.feed(body), *parser.close()], where)
+
+
+shape_paths = st.sampled_from(
+    [("id",), ("userName",), ("active",), ("schemas",), ("emails",), ("name",), ("externalId",),
+     ("meta",), ("meta", "location"), ("meta", "resourceType"), ("meta", "created"),
+     ("emails", 0), ("schemas", 0), ("title",)]
+)  # fmt: skip
+shape_values: st.SearchStrategy[Any] = st.sampled_from(
+    ["", " ", "\u00a0", "bulkId", "x", None, True, False, 0, 1, 1.5, [], {}, [USER],
+     [USER, ENTERPRISE_USER], ["x"], [{}], [{}, {}], f"{BASE}/Users/2?v=1", f"{BASE}/Users/3#x",
+     "https://other.test/Users/1", "Group", "user1@example.test", "USER1@example.test"]
+) | json_values  # fmt: skip
+mutations = st.lists(
+    st.tuples(
+        st.integers(0, 59),  # which user (pages of 20)
+        st.sampled_from(["set", "set", "set", "drop", "case", "reverse", "copy id",
+                         "copy name", "not an object"]),
+        st.integers(0, 10**6),  # which key / other user
+        shape_paths,
+        shape_values,
+    ),
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=mutations, strict=st.booleans())
+def test_pages_read_whole_or_by_type_tally_as_one_user_at_a_time(
+    changes: list[tuple[int, str, int, tuple[Any, ...], Any]], strict: bool
+) -> None:
+    """Pages of alike users read in one call (validated once, or decoded by the first clean
+    page's type) and the same users added one by one give the same duplicates, problems,
+    counts and examples, whatever changes hit some users of the later pages."""
+    users: list[Any] = [_valid_user(number) for number in range(60)]
+    for index, change, pick, path, value in changes:
+        user = users[index]
+        if not isinstance(user, dict):
+            continue
+        keys = list(user)
+        key = keys[pick % len(keys)] if keys else None
+        if change == "set":
+            with contextlib.suppress(KeyError, IndexError, TypeError):
+                _set(user, path, scim_copy(value))
+        elif change == "drop" and key is not None:
+            del user[key]
+        elif change == "case" and key is not None:
+            user[key.upper()] = user.pop(key)
+        elif change == "reverse":
+            users[index] = dict(reversed(list(user.items())))
+        elif change == "not an object":
+            users[index] = scim_copy(value)
+        elif change in ("copy id", "copy name"):
+            name = "id" if change == "copy id" else "userName"
+            other = users[pick % 60]
+            if isinstance(other, dict):
+                user[name] = other.get(name)
+    reference, quick = Tally(UserValidator(BASE, strict)), Tally(UserValidator(BASE, strict))
+    for start in range(0, 60, 20):
+        where = f"page at startIndex {start + 1}"
+        page = users[start : start + 20]
+        for user in json.loads(_body(page, 60))["Resources"]:
+            reference.add(user, where)
+        _as_the_sweep_reads(quick, _body(page, 60), where)
+
+    assert _tally_state(quick) == _tally_state(reference)
+
+
+def test_after_a_clean_page_the_next_pages_are_read_by_type() -> None:
+    tally = Tally(UserValidator(BASE, strict=False))
+    _as_the_sweep_reads(tally, _body([_valid_user(n) for n in range(20)], 40), "page 1")
+    assert tally.typed is not None
+    second = read_typed(_body([_valid_user(n) for n in range(20, 40)], 40), tally.typed.decoder)
+
+    assert second is not None and tally.add_typed(second.items, tally.typed, "page 2")
+    assert tally.users == 40 and tally.validator.validations == 1
+    odd = _valid_user(41) | {"userName": " "}
+    assert read_typed(_body([_valid_user(40), odd], 40), tally.typed.decoder) is not None
+    assert not tally.add_typed([_typed_copy(tally, _valid_user(40)), _typed_copy(tally, odd)],
+                               tally.typed, "page 3")  # fmt: skip
+    assert tally.users == 40
+
+
+def _typed_copy(tally: Tally, user: dict[str, Any]) -> Any:
+    assert tally.typed is not None
+    [decoded] = tally.typed.decoder.decode(json.dumps([user]).encode())
+    return decoded
+
+
+ODD_USERS = [
+    (("emails",), ["x"]), (("emails",), [{}, {}]), (("emails",), []), (("emails",), [1]),
+    (("schemas",), [USER, ENTERPRISE_USER]), (("schemas",), ["x"]), (("schemas",), [1]),
+    (("active",), False), (("active",), 1), (("active",), "true"), (("title",), 1.5),
+    (("id",), ""), (("id",), " "), (("id",), "bulkId"), (("id",), 7), (("userName",), "\u00a0"),
+    (("meta", "location"), f"{BASE}/Users/2?v=1"), (("meta", "location"), "https://o.test/1"),
+    (("meta", "resourceType"), "Group"), (("meta", "version"), 1), (("meta", "created"), None),
+    (("meta", "extra"), "x"), (("meta",), "x"), (("name",), "A B"), (("externalId",), None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "value"), ODD_USERS, ids=repr)
+@pytest.mark.parametrize("index", [5, 25])
+def test_one_odd_user_on_a_page_is_tallied_as_alone(
+    path: tuple[Any, ...], value: Any, index: int
+) -> None:
+    """One user unlike the others, on the first page (read whole) or a later one (read by
+    type): the same tally as user by user."""
+    users = [_valid_user(number) for number in range(40)]
+    _set(users[index], path, value)
+    reference, quick = Tally(UserValidator(BASE, False)), Tally(UserValidator(BASE, False))
+    for start in (0, 20):
+        page, where = users[start : start + 20], f"page {start}"
+        for user in page:
+            reference.add(user, where)
+        _as_the_sweep_reads(quick, _body(page, 40), where)
+
+    assert _tally_state(quick) == _tally_state(reference)

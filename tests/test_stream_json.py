@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_doctor.net.stream_json import ListStream, StreamError
+from scim_doctor.net.stream_json import ListStream, StreamError, read_typed, read_whole
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -261,3 +261,65 @@ def test_what_is_not_a_list_response_fails_cleanly(body: bytes, message: str) ->
 
     assert message in caught.value.message
     assert 0 <= caught.value.offset <= len(body)
+
+
+# --- read_whole / read_typed: the same answer as ListStream, or none -----------------------
+
+WHOLE_BODIES = [
+    b'{"totalResults":2,"Resources":[{"id":"1"},{"id":"2"}],"itemsPerPage":2}',
+    b'[{"id":"1"}]',
+    b'{"Resources":[{"id":"1"}],"Resources":[{"id":"2"}]}',
+    b'{"Resources":[{"id":"1"}],"resources":[{"id":"2"}]}',
+    b'{"Resources":[{"id":"1"}],"Re\\u0073ources":[{"id":"2"}]}',
+    b'{"Resources":[{"id":"1","name":"\\u00e9"}]}',
+    b'{"Resources":[{"id":"1","x":"\\"Resources\\""}]}',
+    b'{"Resources":null,"totalResults":0}',
+    b'\xef\xbb\xbf{"Resources":[]}',
+    b'{"Resources":[{"id":NaN}]}',
+    b'{"Resources":[{"id":"\\ud800"}]}',
+    b'{"Resources":[{"id":"\xff"}]}',
+    b'{"Resources":[{"id":"\xed\xa0\x80"}]}',
+    b'{"Resources":[{"n":123456789012345678901234567890}]}',
+    b'{"Resources":[{"n":1e400}]}',
+    b'"just a string"',
+    b'{"Resources":[{"id":"1"}]',
+]
+
+
+def _streamed(body: bytes) -> tuple[list[Any], dict[str, Any], str | None] | str:
+    parser = ListStream()
+    try:
+        items = [*parser.feed(body), *parser.close()]
+    except StreamError as error:
+        return error.message
+    return items, parser.head, parser.shape
+
+
+@pytest.mark.parametrize("body", WHOLE_BODIES, ids=repr)
+def test_a_page_read_whole_is_what_the_stream_parser_reads_or_nothing(body: bytes) -> None:
+    whole = read_whole(body)
+    if whole is not None:
+        assert (whole.items, whole.head, whole.shape) == _streamed(body)
+
+
+@pytest.mark.parametrize("body", WHOLE_BODIES, ids=repr)
+def test_a_page_read_by_type_is_what_the_stream_parser_reads_or_nothing(body: bytes) -> None:
+    import msgspec
+
+    whole = read_typed(body, msgspec.json.Decoder(list[dict[str, Any]]))
+    if whole is not None:
+        assert (whole.items, whole.head, whole.shape) == _streamed(body)
+
+
+def test_duplicate_or_escaped_resources_members_are_left_to_the_stream_parser() -> None:
+    for body in WHOLE_BODIES[2:5]:
+        assert read_typed(body, _any_list()) is None
+    assert read_whole(WHOLE_BODIES[2]) is None
+    assert read_whole(WHOLE_BODIES[4]) is None
+    assert read_whole(WHOLE_BODIES[6]) is not None  # the name inside a value is no member
+
+
+def _any_list() -> Any:
+    import msgspec
+
+    return msgspec.json.Decoder(list[Any])

@@ -195,34 +195,35 @@ class _Sweep:
         """Read one page: held whole and parsed in one call while it fits in WHOLE_PAGE (and
         the process's body budget), streamed through `ListStream` past that (or when the
         whole reading cannot tell what ListStream would, `read_whole`)."""
-        held = bytearray()
-        granted = 0
+        held: list[bytes] = []
+        size = granted = 0
         parser: ListStream | None = None
         try:
             async for piece in response.chunks():
                 if parser is None:
-                    wanted = len(held) + len(piece)
-                    if wanted <= WHOLE_PAGE:
+                    if size + len(piece) <= WHOLE_PAGE:
                         more = BODY_MEMORY.take(len(piece))
                         granted += more
                         if more == len(piece):
-                            held += piece
+                            held.append(piece)
+                            size += len(piece)
                             continue
                     parser = ListStream()
-                    self._feed(parser, bytes(held), page, tally=tally)
-                    held = bytearray()
+                    self._feed(parser, b"".join(held), page, tally=tally)
+                    held = []
                 self._feed(parser, piece, page, tally=tally)
             if response.complete:
-                if parser is None and self._typed(held, page, tally=tally):
-                    return
                 if parser is None:
-                    whole = read_whole(held)
+                    body = b"".join(held)
+                    held = []
+                    if self._typed(body, page, tally=tally):
+                        return
+                    whole = read_whole(body)
                     if whole is not None:
                         self._take(whole, page, tally=tally)
                         return
                     parser = ListStream()
-                    self._feed(parser, bytes(held), page, tally=tally)
-                    held = bytearray()
+                    self._feed(parser, body, page, tally=tally)
                 self._feed(parser, b"", page, tally=tally, close=True)
         except StreamError as error:
             page.failure = f"the body is not a readable ListResponse: {error.message}"
@@ -233,7 +234,7 @@ class _Sweep:
         if parser is None:  # cut short (an error, the budget): what arrived, as ListStream
             parser = ListStream()
             try:
-                self._feed(parser, bytes(held), page, tally=tally)
+                self._feed(parser, b"".join(held), page, tally=tally)
             except StreamError as error:
                 page.failure = f"the body is not a readable ListResponse: {error.message}"
                 return
@@ -247,14 +248,14 @@ class _Sweep:
         if users:
             self._users(users, page, tally=tally)
 
-    def _typed(self, held: bytearray, page: Page, *, tally: bool) -> bool:
+    def _typed(self, body: bytes, page: Page, *, tally: bool) -> bool:
         """The page read by the decoder of the sweep's known shape of user (`Tally.typed`),
         when there is one and every user of the page has that shape; False otherwise (nothing
         tallied: the page is then read as any other)."""
         typed = self.tally.typed
         if typed is None:
             return False
-        whole = read_typed(held, typed.decoder)
+        whole = read_typed(body, typed.decoder)
         if whole is None:
             return False
         users = whole.items

@@ -277,6 +277,8 @@ def _exact_lists_alike(column: list[list[Any]]) -> bool:
 
 
 def _meta_alike(column: list[dict[str, Any]], prefix: str | None, strict: bool) -> bool:
+    """Meta objects `_meta_shape` gives one shape: the same keys in the same order, each
+    member alike as its kind needs (kept whole, classed, or only typed)."""
     keys_seen = set(map(tuple, column))
     if len(keys_seen) != 1:
         return False

@@ -190,13 +190,16 @@ def _timestamp(iso: str) -> float:
 
 def earliest_expiry(report: Report) -> float | None:
     """The earliest notAfter in the chain the tls check saw (as blackbox_exporter's
-    probe_ssl_earliest_cert_expiry): an intermediate that expires first breaks the chain too."""
+    probe_ssl_earliest_cert_expiry): an intermediate that expires first breaks the chain too;
+    so does the leaf of another node behind the name (the tls check's `nodes`), since a client
+    may land on any of them."""
     tls = next((c for c in report.checks if c.id == "tls"), None)
     chain = tls.facts.get("chain") if tls is not None else None
     if not isinstance(chain, list):
         return None
+    nodes = tls.facts.get("nodes") if tls is not None else None
     times = []
-    for cert in chain:
+    for cert in [*chain, *(nodes if isinstance(nodes, list) else [])]:
         not_after = cert.get("not_after") if isinstance(cert, Mapping) else None
         if isinstance(not_after, str):
             try:

@@ -79,3 +79,26 @@ def test_a_fleet_run_labels_every_sample_with_its_target(run_cli: Any, tmp_path:
     assert found[("scim_doctor_probe_success", (("target", "acme"),))] == 1
     assert found[("scim_doctor_probe_success", (("target", "globex"),))] == 0
     assert TOKEN not in result.stdout
+
+
+def test_another_nodes_earlier_certificate_is_the_earliest_expiry() -> None:
+    """Given a tls check whose other node serves a certificate expiring before the main chain,
+    Then the expiry gauge is that node's notAfter (a client may land on it); an unverified node
+    (no notAfter) is ignored."""
+    import dataclasses
+
+    report = sample_reports.failing()
+    checks = []
+    for check in report.checks:
+        if check.id == "tls":
+            nodes = [
+                {"address": "203.0.113.11", "verified": True, "not_after": "2026-10-01T00:00:00Z"},
+                {"address": "203.0.113.12", "verified": False, "error": "certificate has expired"},
+            ]
+            check = dataclasses.replace(check, facts={**check.facts, "nodes": nodes})
+        checks.append(check)
+    report = dataclasses.replace(report, checks=tuple(checks))
+    found = samples(openmetrics.render(report))
+    target = ("target", sample_reports.TARGET.base_url)
+    expiry = found[("scim_doctor_tls_cert_expiry_timestamp_seconds", (target,))]
+    assert expiry == 1790812800  # 2026-10-01T00:00:00Z

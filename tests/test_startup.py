@@ -218,3 +218,17 @@ def test_main_called_in_a_process_of_its_own_leaves_the_collector_alone() -> Non
 
     assert done.value.code == 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_console_scripts_package_pauses_the_collector_before_click_loads() -> None:
+    """Given a fresh interpreter, when it imports what the `scim-doctor` script imports first
+    (scim_doctor.cli), then click is not loaded yet: the script's `main` pauses the garbage
+    collector before click and the commands load."""
+    code = (
+        "import sys, scim_doctor.cli; print('click' in sys.modules, callable(scim_doctor.cli.main))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert done.stdout.split() == ["False", "True"]

@@ -172,6 +172,8 @@ def _problems(outcome: Outcome) -> bool:
 
 @dataclass
 class _Judged:
+    """The authenticated request judged: its summary and findings, and the token lint."""
+
     summary: str
     findings: list[Finding]
     lint: list[Finding]

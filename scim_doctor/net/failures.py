@@ -48,6 +48,8 @@ class ErrorKind(str, Enum):
 
 @dataclass(frozen=True)
 class HttpError:
+    """Why a request has no answer to judge: the kind of failure and what happened."""
+
     kind: ErrorKind
     message: str
     """One redacted line saying what happened, with the observed values."""

@@ -193,6 +193,8 @@ def _header(name: str, contains: str = "") -> HeaderTest:
 
 @dataclass(frozen=True)
 class _Signature:
+    """How one product's page is recognised: its vendor, what the page is, the markers."""
+
     vendor: str | None
     kind: PageKind
     texts: tuple[str, ...] = ()

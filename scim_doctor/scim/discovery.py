@@ -119,6 +119,8 @@ def declaration(document: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ServiceProviderConfigCheck:
+    """A /ServiceProviderConfig body judged: what violates the RFCs, what it declares."""
+
     problems: tuple[str, ...]
     """What violates RFC 7643 §5 / RFC 7644 §4, each with the observed value."""
     declared: dict[str, Any]
@@ -209,6 +211,8 @@ def _entries(first: int, last: int) -> str:
 
 @dataclass(frozen=True)
 class DiscoveryList:
+    """The entries of a /ResourceTypes or /Schemas body, and the shape they came in."""
+
     shape: str
     """'ListResponse', 'bare array', 'single resource' or 'not a list'."""
     resources: tuple[Any, ...]
@@ -309,6 +313,8 @@ class ListCheck:
 
 @dataclass(frozen=True)
 class ResourceTypesCheck(ListCheck):
+    """A /ResourceTypes body judged: the names and endpoints it declares."""
+
     names: tuple[str, ...]
     """Every resource type name declared, in order."""
     endpoints: dict[str, str]
@@ -354,6 +360,8 @@ def check_resource_types(document: Any, *, strict: bool = False) -> ResourceType
 
 @dataclass(frozen=True)
 class SchemasCheck(ListCheck):
+    """A /Schemas body judged: the schema URNs it declares."""
+
     ids: tuple[str, ...]
     """The schema URNs declared."""
 

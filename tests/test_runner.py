@@ -133,3 +133,99 @@ def test_ctrl_c_landing_just_as_a_probe_finishes_still_interrupts_the_run() -> N
     finally:
         signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 1.0  # the other check is cancelled, not waited for
+
+
+# --- checks that run ahead of a prerequisite ------------------------------------------------------
+
+
+def signals_then(outcome_of: ProbeFn, events: list[str]) -> ProbeFn:
+    """A prerequisite that lets its dependents start, then takes a while to reach its verdict."""
+
+    async def run(ctx: ProbeContext) -> Outcome:
+        ctx.let_dependents_start("tls")
+        await asyncio.sleep(0.05)
+        events.append("tls verdict")
+        return await outcome_of(ctx)
+
+    return run
+
+
+def recording(events: list[str], name: str) -> ProbeFn:
+    async def run(ctx: ProbeContext) -> Outcome:
+        events.append(f"{name} started")
+        await asyncio.sleep(0.01)
+        events.append(f"{name} sent")
+        return Outcome(summary="fine")
+
+    return run
+
+
+def test_a_check_ahead_of_its_prerequisite_starts_when_let_and_reports_after_it_passes() -> None:
+    """Given auth declared ahead of tls, When tls lets dependents start before its verdict,
+    Then auth's requests go out before that verdict, and auth passes once tls has passed."""
+    events: list[str] = []
+    results = run(
+        [
+            Probe("tls", "t", (), signals_then(passing(), events)),
+            Probe("auth", "a", ("tls",), recording(events, "auth"), ahead_of=("tls",)),
+            Probe("late", "l", ("tls",), recording(events, "late")),
+        ]
+    )
+    assert results["auth"] == (Status.PASS, "fine")
+    assert events.index("auth sent") < events.index("tls verdict")
+    assert events.index("late started") > events.index("tls verdict")  # not declared ahead
+
+
+def test_a_check_ahead_of_a_prerequisite_that_then_fails_is_skipped_with_the_same_reason() -> None:
+    """Given tls fails after letting auth start, Then auth (and what needs auth) read exactly
+    as when they waited: skipped, with the prerequisite named."""
+    events: list[str] = []
+    probes = [
+        Probe("tls", "t", (), signals_then(failing, events)),
+        Probe("auth", "a", ("tls",), recording(events, "auth"), ahead_of=("tls",)),
+        Probe("users", "u", ("auth",), recording(events, "users"), ahead_of=("auth",)),
+    ]
+    early = run(probes)
+    waited = run([Probe(p.id, p.title, p.requires, p.run) for p in probes])
+    assert early == waited
+    assert early["auth"] == (Status.SKIP, "requires tls, which failed")
+    assert early["users"] == (Status.SKIP, "requires auth, which was skipped")
+
+
+def test_a_check_ahead_of_a_prerequisite_still_running_when_it_fails_is_cancelled() -> None:
+    cancelled: list[bool] = []
+
+    async def slow(ctx: ProbeContext) -> Outcome:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return Outcome()
+
+    results = run(
+        [
+            Probe("tls", "t", (), signals_then(failing, [])),
+            Probe("auth", "a", ("tls",), slow, ahead_of=("tls",)),
+        ]
+    )
+    assert results["auth"] == (Status.SKIP, "requires tls, which failed")
+    assert cancelled == [True]
+
+
+def test_a_prerequisite_that_never_lets_dependents_start_early_is_waited_for() -> None:
+    events: list[str] = []
+
+    async def tls(ctx: ProbeContext) -> Outcome:
+        await asyncio.sleep(0.02)
+        events.append("tls verdict")
+        return Outcome(summary="fine")
+
+    results = run(
+        [
+            Probe("tls", "t", (), tls),
+            Probe("auth", "a", ("tls",), recording(events, "auth"), ahead_of=("tls",)),
+        ]
+    )
+    assert results["auth"][0] is Status.PASS
+    assert events == ["tls verdict", "auth started", "auth sent"]

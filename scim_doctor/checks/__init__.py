@@ -27,12 +27,15 @@ REGISTRY: tuple[Probe, ...] = (
     Probe("dns", "DNS resolution", ("proxy",), network.run_dns),
     Probe("connect", "TCP connection", ("dns",), network.run_connect),
     Probe("tls", "TLS handshake and certificate", ("connect",), tls.run),
-    Probe("redirect", "Redirects", ("tls",), redirect.run),
-    Probe("auth", "Token authentication", ("tls",), auth.run),
-    Probe("negotiation", "Content negotiation", ("auth",), negotiation.run),
-    Probe("users", "/Users listing", ("auth",), users_probe.run),
-    Probe("discovery", "Discovery endpoints", ("auth",), discovery.run),
-    Probe("errors", "SCIM error responses", ("auth",), errors.run),
+    # The read-only HTTP checks start once `tls` has verified the certificate and `auth` is
+    # sending its requests (`ahead_of`), so their first requests share one round trip; each
+    # result still waits for its prerequisite's, and the order of the report is this list's.
+    Probe("redirect", "Redirects", ("tls",), redirect.run, ahead_of=("tls",)),
+    Probe("auth", "Token authentication", ("tls",), auth.run, ahead_of=("tls",)),
+    Probe("negotiation", "Content negotiation", ("auth",), negotiation.run, ahead_of=("auth",)),
+    Probe("users", "/Users listing", ("auth",), users_probe.run, ahead_of=("auth",)),
+    Probe("discovery", "Discovery endpoints", ("auth",), discovery.run, ahead_of=("auth",)),
+    Probe("errors", "SCIM error responses", ("auth",), errors.run, ahead_of=("auth",)),
     # Writes wait for the read-only checks, so a test user never shows up in their listings.
     Probe(
         "lifecycle",

@@ -55,3 +55,8 @@ class Probe:
     run: ProbeFn
     after: tuple[str, ...] = ()
     """Checks that must have finished first, whatever their result (ordering only)."""
+    ahead_of: tuple[str, ...] = ()
+    """Prerequisites this check may start before they finish: once one says its dependents may
+    start (`ProbeContext.let_dependents_start`), this check sends its requests alongside it;
+    its result is reported only if the prerequisite then passes, otherwise it is cancelled and
+    skipped with the same reason as if it had waited. Only for read-only checks."""

@@ -9,10 +9,10 @@ the two checks, the proxy the client would use, and the connection attempts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
+import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scim_doctor.checks.base import Outcome
@@ -20,10 +20,11 @@ from scim_doctor.checks.resolution import ResolveError as ResolveError
 from scim_doctor.checks.resolution import errno_text, family, lookup, ms_since, seconds_text
 from scim_doctor.checks.resolution import non_public_kind as non_public_kind
 from scim_doctor.checks.resolution import resolve as resolve
+from scim_doctor.checks.tls_handshake import connect as open_tcp
 from scim_doctor.core import findings
 from scim_doctor.core.secrets import redact
 from scim_doctor.core.timeouts import within
-from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.context import OpenSocket, ProbeContext
 from scim_doctor.net.failures import ProxyConfigError
 
 RESOLVER = "system (getaddrinfo)"
@@ -160,6 +161,8 @@ class Attempt:
     """connected, refused, timeout, unreachable, failed, or not_tried."""
     ms: float
     error: str | None = None
+    sock: socket.socket | None = field(default=None, repr=False, compare=False)
+    """The open connection, when the caller asked to keep it (`keep`)."""
 
     def fact(self) -> dict[str, Any]:
         fact: dict[str, Any] = {
@@ -178,10 +181,11 @@ class Attempt:
         return f"{host}:{self.port}"
 
 
-async def _attempt(address: str, port: int, timeout: float) -> Attempt:
+async def _attempt(address: str, port: int, timeout: float, *, keep: bool = False) -> Attempt:
+    """One TCP connection; closed at once unless `keep` (then it is the attempt's `sock`)."""
     started = time.monotonic()
     try:
-        _reader, writer = await within(asyncio.open_connection(address, port), timeout)
+        sock = await within(open_tcp(address, port), timeout)
     except asyncio.TimeoutError:
         no_answer = f"no answer within {seconds_text(timeout)}"
         return Attempt(address, port, "timeout", ms_since(started), no_answer)
@@ -197,10 +201,9 @@ async def _attempt(address: str, port: int, timeout: float) -> Attempt:
             result = "failed"
         return Attempt(address, port, result, ms, errno_text(exc))
     ms = ms_since(started)
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return Attempt(address, port, "connected", ms)
+    if not keep:
+        sock.close()
+    return Attempt(address, port, "connected", ms, sock=sock if keep else None)
 
 
 _FAILURE_MESSAGES = {
@@ -237,9 +240,12 @@ def _destination(ctx: ProbeContext, proxy: Proxy | None, facts: dict[str, Any]) 
     return _Destination(host, port, name, remediation)
 
 
-async def _attempt_each(addresses: list[str], port: int, budget_end: float) -> list[Attempt]:
+async def _attempt_each(
+    addresses: list[str], port: int, budget_end: float, *, keep: bool = False
+) -> list[Attempt]:
     """Each address in turn until one connects, as the client will: the step's budget is shared
-    out as it goes, and the addresses it leaves no time for are listed as not tried."""
+    out as it goes, and the addresses it leaves no time for are listed as not tried. `keep`:
+    the connection made stays open (the attempt's `sock`)."""
     attempts: list[Attempt] = []
     for index, address in enumerate(addresses):
         left = budget_end - time.monotonic()
@@ -248,7 +254,7 @@ async def _attempt_each(addresses: list[str], port: int, budget_end: float) -> l
             break
         # A fair share of what is left, but never so little that a slow handshake cannot finish.
         share = min(left, max(left / (len(addresses) - index), MIN_ATTEMPT_S))
-        attempt = await _attempt(address, port, share)
+        attempt = await _attempt(address, port, share, keep=keep)
         attempts.append(attempt)
         if attempt.result == "connected":
             break
@@ -379,8 +385,13 @@ async def run_connect(ctx: ProbeContext) -> Outcome:
         if proxy is None:
             ctx.shared.addresses = list(addresses)
 
-    attempts = await _attempt_each(addresses, dest.port, budget_end)
+    # Direct, the connection stays open for the tls check's handshake (a round trip saved).
+    attempts = await _attempt_each(addresses, dest.port, budget_end, keep=proxy is None)
     connected = next((a for a in attempts if a.result == "connected"), None)
+    if connected is not None and connected.sock is not None:
+        ctx.shared.open_socket = OpenSocket(
+            connected.sock, connected.address, dest.port, connected.ms
+        )
     if connected is not None and proxy is None and len(attempts) < len(addresses):
         # Every node behind the name: a client may pick any of them.
         attempts += await _attempt_rest(addresses[len(attempts) :], dest.port, budget_end)

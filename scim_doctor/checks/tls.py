@@ -48,6 +48,7 @@ from scim_doctor.checks.tls_handshake import (
     status_line,
 )
 from scim_doctor.core import findings
+from scim_doctor.core.model import Status
 from scim_doctor.net import certinfo
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.failures import ProxyConfigError
@@ -141,7 +142,7 @@ async def run(ctx: ProbeContext) -> Outcome:
     # The TLS 1.2 probes (for Entra ID) need nothing from the main handshake to start: run
     # them alongside it, so the check waits for one handshake instead of up to three in turn.
     tls12 = Tls12Probes(endpoint, timeout)
-    session = await _main_handshake(ctx, endpoint, timeout, outcome)
+    session = await _main_handshake(ctx, endpoint, timeout, outcome, via is None)
     if session is not None and session.alert in CLIENT_CERT_ALERTS:
         _succeeded(ctx, session, outcome)
         if await judge_refusal(ctx, endpoint, session.alert, outcome, after=True):
@@ -168,11 +169,20 @@ def _proxy(ctx: ProbeContext) -> ProxyServer | None:
 
 
 async def _main_handshake(
-    ctx: ProbeContext, endpoint: Endpoint, timeout: float, outcome: Outcome
+    ctx: ProbeContext, endpoint: Endpoint, timeout: float, outcome: Outcome, direct: bool
 ) -> Session | None:
-    """The verifying handshake; on failure, the findings that name why (and None)."""
+    """The verifying handshake (on the connect check's connection when it went direct to this
+    address); on failure, the findings that name why (and None)."""
+    connected = ctx.shared.take_socket(endpoint.address, endpoint.port) if direct else None
     try:
-        return await handshake(endpoint, ctx.trust.context, timeout, first_read=FIRST_READ_WAIT)
+        return await handshake(
+            endpoint,
+            ctx.trust.context,
+            timeout,
+            first_read=FIRST_READ_WAIT,
+            connected=connected,
+            on_handshake=lambda session: _early_go_ahead(ctx, session, outcome),
+        )
     except ssl.SSLCertVerificationError as exc:
         await _verification_failed(ctx, endpoint, exc, outcome)
     except ssl.SSLError as exc:
@@ -198,6 +208,20 @@ async def _main_handshake(
         )
         outcome.summary = f"handshake failed: {_reason(exc)}"
     return None
+
+
+def _early_go_ahead(ctx: ProbeContext, session: Session, outcome: Outcome) -> None:
+    """The certificate verified with this run's trust store: let the HTTP checks send their
+    requests now, while this check waits for a TLS 1.3 alert and finishes its probes, unless
+    something already seen fails it. Judged as `_succeeded` will judge it, on a copy. A name
+    with several nodes waits for all of them to be compared: the token goes to no node
+    before each has shown a valid certificate."""
+    if len(ctx.shared.extra.get("nodes", [])) > 1 or outcome.status is Status.FAIL:
+        return
+    scratch = Outcome()
+    _succeeded(ctx, session, scratch)
+    if scratch.status is not Status.FAIL:
+        ctx.let_dependents_start("tls")
 
 
 def _succeeded(ctx: ProbeContext, session: Session, outcome: Outcome) -> None:

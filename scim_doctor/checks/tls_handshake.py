@@ -14,10 +14,12 @@ import os
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from scim_doctor.core.timeouts import within
+from scim_doctor.net.context import OpenSocket
 from scim_doctor.net.proxy import ProxyServer
 from scim_doctor.net.tunnel import TunnelBroken, request_tunnel
 
@@ -266,39 +268,53 @@ async def handshake(
     *,
     first_read: float = 0.0,
     received: bytearray | None = None,
+    connected: OpenSocket | None = None,
+    on_handshake: Callable[[Session], None] | None = None,
 ) -> Session:
     """Connect and complete one TLS handshake within `timeout`; always close the connection.
 
     `first_read` > 0: after a TLS 1.3 handshake, wait up to that long for the server's alert
     (`Session.alert`). `received` collects the server's raw bytes of the handshake.
+    `connected`: a connection to the endpoint already open (the connect check's), used instead
+    of opening one: a round trip saved. `on_handshake` is told the session as soon as the
+    handshake completes, before the wait for an alert.
     """
 
     async def attempt() -> Session:
         started = time.monotonic()
-        sock = await open_socket(endpoint)
-        connected = time.monotonic()
+        if connected is not None:
+            sock, connect_ms = connected.sock, connected.connect_ms
+        else:
+            sock = await open_socket(endpoint)
+            connect_ms = (time.monotonic() - started) * 1000
+        connected_at = time.monotonic()
         try:
             ssl_object, incoming, _ = await _handshake_over(
                 sock, context, endpoint.server_hostname, received
             )
             done = time.monotonic()
             cipher = ssl_object.cipher()
-            alert = None
-            if first_read > 0 and ssl_object.version() == "TLSv1.3":
-                alert = await _first_read(sock, ssl_object, incoming, first_read)
-            return Session(
+            session = Session(
                 protocol=ssl_object.version(),
                 cipher=cipher[0] if cipher else None,
                 alpn=ssl_object.selected_alpn_protocol(),
                 chain=_served_chain(ssl_object),
-                handshake_ms=(done - connected) * 1000,
-                connect_ms=(connected - started) * 1000,
-                alert=alert,
+                handshake_ms=(done - connected_at) * 1000,
+                connect_ms=connect_ms,
             )
+            if on_handshake is not None:
+                on_handshake(session)
+            if first_read > 0 and ssl_object.version() == "TLSv1.3":
+                session.alert = await _first_read(sock, ssl_object, incoming, first_read)
+            return session
         finally:
             drop(sock)
 
-    return await within(attempt(), timeout)
+    try:
+        return await within(attempt(), timeout)
+    finally:
+        if connected is not None and connected.sock.fileno() >= 0:
+            connected.sock.close()  # cut short before the attempt took it over
 
 
 _ANSWER_MAX = 16 * 1024

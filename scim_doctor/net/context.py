@@ -7,6 +7,8 @@ the run's deadline, so no single step can outlive the run.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +105,18 @@ def proxy_rules(options: Options) -> ProxyRules:
 
 
 @dataclass
+class OpenSocket:
+    """A TCP connection `connect` made and left open for the `tls` handshake: handshaking on
+    it instead of a new one saves that check a round trip."""
+
+    sock: socket.socket
+    address: str
+    port: int
+    connect_ms: float
+    """How long the TCP handshake took (the `tls` check reports it as its own)."""
+
+
+@dataclass
 class Shared:
     """Facts one probe leaves for later ones (only through declared prerequisites)."""
 
@@ -114,6 +128,24 @@ class Shared:
     """Protocol, cipher and chain facts from `tls`."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else a probe family wants to hand on (keyed by check id)."""
+    open_socket: OpenSocket | None = None
+    """The connection `connect` made to `connected_address`, until `tls` takes it."""
+
+    def take_socket(self, address: str, port: int) -> OpenSocket | None:
+        """The open connection to address:port, now the caller's to close (None if there is
+        none, or it goes elsewhere)."""
+        held, self.open_socket = self.open_socket, None
+        if held is not None and (held.address, held.port) == (address, port):
+            return held
+        if held is not None:
+            held.sock.close()
+        return None
+
+    def release(self) -> None:
+        """Close what nobody took (the run is over, or `tls` did not run)."""
+        held, self.open_socket = self.open_socket, None
+        if held is not None:
+            held.sock.close()
 
 
 @dataclass
@@ -130,6 +162,16 @@ class ProbeContext:
     http: Any = None
     """The run's HTTP client (scim_doctor.http), built by the runner when an HTTP probe runs."""
     _proxies: ProxyRules | None = field(default=None, repr=False)
+    early: dict[str, asyncio.Future[bool]] = field(default_factory=dict, repr=False)
+    """Per check id, set by the runner: resolved True when that check lets the checks that
+    may run ahead of it start (`let_dependents_start`), False when it ended without doing so."""
+
+    def let_dependents_start(self, check_id: str) -> None:
+        """What the checks declared `ahead_of` `check_id` need from it to send their requests
+        is settled: they may start now. Their results still wait for this check's own."""
+        future = self.early.get(check_id)
+        if future is not None and not future.done():
+            future.set_result(True)
 
     @property
     def proxies(self) -> ProxyRules:
@@ -138,6 +180,12 @@ class ProbeContext:
         if self._proxies is None:
             self._proxies = proxy_rules(self.options)
         return self._proxies
+
+    async def aclose(self) -> None:
+        """End the run's connections: the HTTP client's, and one no check took over."""
+        self.shared.release()
+        if self.http is not None:
+            await self.http.aclose()
 
     def remaining(self) -> float:
         return max(0.0, self.deadline_at - time.monotonic())

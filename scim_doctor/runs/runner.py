@@ -123,23 +123,63 @@ def _crashed(
 async def run_checks(
     ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY, on_check: CheckWatcher | None = None
 ) -> list[CheckResult]:
-    """Run every probe once its prerequisites are settled; return results in registry order."""
+    """Run every probe once its prerequisites are settled; return results in registry order.
+
+    A probe declared `ahead_of` a prerequisite starts as soon as that prerequisite lets its
+    dependents start (the `tls` check once the certificate is verified, `auth` as it sends its
+    own requests): its requests go out in the same round trip as the prerequisite's. Its result
+    still waits for the prerequisite's: if that one blocks it, the early run is cancelled and
+    the probe is skipped with the very reason it would have had waiting, so the report is the
+    same whichever way the requests were scheduled.
+    """
     by_id = {probe.id: probe for probe in probes}
     tasks: dict[str, asyncio.Task[tuple[CheckResult, Unblocks]]] = {}
+    loop = asyncio.get_running_loop()
+    for probe in probes:
+        ctx.early[probe.id] = loop.create_future()
 
     async def gated(probe: Probe) -> tuple[CheckResult, Unblocks]:
+        def allowed(unblocks: Unblocks) -> bool:
+            return probe.id in unblocks if isinstance(unblocks, frozenset) else unblocks
+
         if not selected(probe, ctx.options):
             return _skip(probe, "not selected (--only / --skip)"), True
+        ahead: list[str] = []
         for req in probe.requires:
             if req not in tasks or not selected(by_id[req], ctx.options):
                 continue  # an unselected prerequisite does not block: the user chose to skip it
+            if req in probe.ahead_of and await ctx.early[req]:
+                ahead.append(req)
+                continue
             before, unblocks = await tasks[req]
-            if not (probe.id in unblocks if isinstance(unblocks, frozenset) else unblocks):
-                why = _BLOCKING.get(before.status, "did not pass")
-                return _skip(probe, f"requires {req}, which {why}"), False
+            if not allowed(unblocks):
+                why = await _blocked_by(ahead, allowed)
+                return _skip(probe, why or f"requires {req}, which {_blocked(before)}"), False
         for earlier in probe.after:
             if earlier in tasks:
                 await tasks[earlier]
+        if not ahead:
+            return await _watched(probe)
+        running = asyncio.ensure_future(_watched(probe))
+        try:
+            why = await _blocked_by(ahead, allowed)
+            if why is None:
+                return await running
+        finally:
+            if not running.done():
+                running.cancel()  # blocked after all, or the run itself is ending
+                await asyncio.gather(running, return_exceptions=True)
+        return _skip(probe, why), False
+
+    async def _blocked_by(reqs: Sequence[str], allowed: Callable[[Unblocks], bool]) -> str | None:
+        """Why the first of `reqs` (awaited in order) that blocks the probe does, or None."""
+        for req in reqs:
+            before, unblocks = await tasks[req]
+            if not allowed(unblocks):
+                return f"requires {req}, which {_blocked(before)}"
+        return None
+
+    async def _watched(probe: Probe) -> tuple[CheckResult, Unblocks]:
         if on_check is None:
             return await _run_one(probe, ctx)
         on_check(probe.id, True)
@@ -148,15 +188,26 @@ async def run_checks(
         finally:
             on_check(probe.id, False)
 
+    def settled(early: asyncio.Future[bool]) -> Callable[[object], None]:
+        def settle(_: object) -> None:
+            if not early.done():
+                early.set_result(False)  # ended without letting anyone start early: wait
+
+        return settle
+
     for probe in probes:
         tasks[probe.id] = asyncio.ensure_future(gated(probe))
+        tasks[probe.id].add_done_callback(settled(ctx.early[probe.id]))
     try:
         return [(await tasks[probe.id])[0] for probe in probes]
     finally:
         for task in tasks.values():
             task.cancel()
-        if ctx.http is not None:
-            await ctx.http.aclose()
+        await ctx.aclose()
+
+
+def _blocked(before: CheckResult) -> str:
+    return _BLOCKING.get(before.status, "did not pass")
 
 
 def environment(trust: Trust, options: Options) -> dict[str, object]:

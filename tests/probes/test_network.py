@@ -29,6 +29,7 @@ from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import load_trust
 from tests.support import netns
 from tests.support.backlog import full_backlog_port
+from tests.support.probe_harness import run_probe
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -186,7 +187,7 @@ def test_addresses_an_idp_cannot_reach_are_named_by_kind(address: str, kind: str
 def test_closed_port_is_diagnosed_as_refused_with_the_address(closed_port: int) -> None:
     ctx = context(f"https://127.0.0.1:{closed_port}/scim/v2")
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert codes(outcome) == ["connect.refused"]
     assert f"127.0.0.1:{closed_port} (ECONNREFUSED: Connection refused)" in (
@@ -201,7 +202,7 @@ def test_full_accept_backlog_times_out_within_the_step_timeout(full_backlog: int
     ctx = context(f"https://127.0.0.1:{full_backlog}/scim/v2", timeout=0.5)
 
     started = time.monotonic()
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
     elapsed = time.monotonic() - started
 
     assert codes(outcome) == ["connect.timeout"]
@@ -215,7 +216,7 @@ def test_healthy_listener_records_the_connected_address(listener: int) -> None:
     ctx = context(f"https://localhost:{listener}/scim/v2")
     ctx.shared.addresses = ["127.0.0.1"]  # as dns leaves them
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert outcome.status is Status.PASS
     assert outcome.facts["connected_address"] == "127.0.0.1"
@@ -232,7 +233,7 @@ def test_refused_first_address_then_working_second_warns(listener: int) -> None:
     ctx = context(f"https://scim.example.test:{listener}/scim/v2")
     ctx.shared.addresses = ["::1", "127.0.0.1"]  # nothing listens on [::1]:port
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert outcome.status is Status.WARN
     assert codes(outcome) == ["connect.some_addresses_failed"]
@@ -247,7 +248,7 @@ def test_proxy_from_the_environment_is_connected_to_instead_and_redacted(
     monkeypatch.setenv("HTTPS_PROXY", f"http://proxyuser:pr0xy-pa55word@127.0.0.1:{listener}")
     ctx = context(f"https://127.0.0.1:{closed_port}/scim/v2")
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert outcome.status is Status.PASS
     assert outcome.facts["attempts"][0]["port"] == listener
@@ -264,7 +265,7 @@ def test_no_proxy_bypasses_the_environment_proxy(
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     ctx = context(f"https://127.0.0.1:{listener}/scim/v2")
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert outcome.status is Status.PASS
     assert outcome.facts["via_proxy"] is None
@@ -277,7 +278,7 @@ def test_refusing_proxy_option_is_blamed_not_the_target_when_the_proxy_check_did
     """With --skip proxy the connect check still connects to the proxy, not to the target."""
     ctx = context("https://scim.example.test/scim/v2", proxy=f"127.0.0.1:{closed_port}")
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert codes(outcome) == ["connect.refused"]
     assert f"the proxy http://127.0.0.1:{closed_port}" in outcome.findings[0].message
@@ -489,7 +490,7 @@ def test_an_unscoped_link_local_address_is_a_connect_failure_naming_the_error() 
     pin = ResolvePin("scim.example.test", 443, "fe80::1")
     ctx = context("https://scim.example.test/scim/v2", pins=(pin,), timeout=1.0)
 
-    outcome = asyncio.run(network.run_connect(ctx))
+    outcome = run_probe(network.run_connect, ctx)
 
     assert codes(outcome) == ["connect.failed"]
     assert "fe80::1" in outcome.findings[0].message

@@ -52,8 +52,7 @@ def run_probe(probe: ProbeRun, ctx: ProbeContext) -> Outcome:
         try:
             return await probe(ctx)
         finally:
-            if ctx.http is not None:
-                await ctx.http.aclose()
+            await ctx.aclose()
 
     return asyncio.run(scenario())
 

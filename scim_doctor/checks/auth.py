@@ -75,6 +75,10 @@ class Ask:
     """The Authorization header as the facts show it (never a value)."""
 
 
+ROLES = ("token", "no_token", "bogus_token", "non_token")
+"""The four requests, sent at once."""
+
+
 def _asks(with_token: bool) -> list[Ask]:
     # A fresh random value each run: a server that caches "known bad" tokens, or accepts one
     # fixed test value, cannot pass by accident, and nothing of the real token leaks into it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,14 @@ class Outcome:
 
 
 ProbeFn = Callable[[ProbeContext], Awaitable[Outcome]]
+ConnectionsFn = Callable[[ProbeContext], Sequence[tuple[str, int]]]
+"""The connections a check's first requests go out on at once: (a URL of their origin, how
+many)."""
+
+
+def on_base_url(count: int) -> ConnectionsFn:
+    """`count` connections to the base URL's origin."""
+    return lambda ctx: [(ctx.target.url(), count)]
 
 
 @dataclass(frozen=True)
@@ -60,3 +68,9 @@ class Probe:
     start (`ProbeContext.let_dependents_start`), this check sends its requests alongside it;
     its result is reported only if the prerequisite then passes, otherwise it is cancelled and
     skipped with the same reason as if it had waited. Only for read-only checks."""
+    connections: ConnectionsFn | None = None
+    """The connections this check's first requests need, opened for it ahead of time."""
+    warms_pool: bool = False
+    """When this check starts, the runner opens every selected check's `connections` alongside
+    it (TCP, and the verified TLS handshake the HTTP client would make: nothing is sent), so
+    the first requests find them ready instead of paying two round trips after `tls`."""

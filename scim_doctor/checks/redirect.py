@@ -320,6 +320,16 @@ def _configure_url(walks: list[Walk], ctx: ProbeContext) -> str | None:
     return None
 
 
+def first_connections(ctx: ProbeContext) -> list[tuple[str, int]]:
+    """The base URL and /Users walks start on the base URL's origin, the plain-HTTP one on
+    --http-port, and its upgrade hop comes back to the base URL's origin just as the other
+    checks' first answers arrive (the registry has them opened ahead)."""
+    port = ctx.options.http_port
+    if not ctx.target.is_https or port == ctx.target.port:
+        return [(ctx.target.url(), 2)]
+    return [(ctx.target.url(), 3), (_plain_url(ctx, port), 1)]
+
+
 def _plain_url(ctx: ProbeContext, port: int) -> str:
     target = ctx.target
     host = f"[{target.host}]" if ":" in target.host else target.host

@@ -140,6 +140,16 @@ class HttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def warm(self, url: str, count: int) -> None:
+        """Open `count` connections to the origin of `url` now, for requests that will go
+        there: TCP, and for https the verified TLS handshake this client would make. Nothing
+        is sent on them; a request takes one instead of connecting. Direct routes only."""
+        try:
+            parsed = absolute_url(url)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            return
+        self._transport.warm(parsed, count, self._ctx.step_timeout())
+
     async def request(
         self,
         method: str,

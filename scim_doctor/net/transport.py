@@ -18,7 +18,9 @@ so the token never shows in clear to the proxy.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import importlib
 import importlib.util
 import select
@@ -48,11 +50,23 @@ for _name in (
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)
 
-POOL_CONNECTIONS = 16
-"""Connections per pool. Once `tls` passes, six checks (redirect, auth, negotiation, users,
-discovery, errors) send their first requests at once, some 16 in all: fewer connections make
-a far-away target's requests queue for round trips. Still far below what a browser opens."""
+POOL_CONNECTIONS = 20
+"""Connections per pool. Once `tls` has verified the certificate, six checks (redirect, auth,
+negotiation, users, discovery, errors) send their first requests at once: 16 to the base URL's
+origin and one to its plain-HTTP port, on connections opened ahead (`PinnedBackend.warm`); the
+second wave reuses them. Fewer connections make a far-away target's requests queue for round
+trips."""
 KEEPALIVE_EXPIRY = 5.0
+
+Origin = tuple[str, str, int]
+"""(scheme, lower-case host, port) of a request's URL."""
+
+_direct_origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
+    "_direct_origin", default=None
+)
+"""The origin the request being sent in this task goes to directly (None through a proxy): only
+such a request may take a warmed connection. httpcore opens a request's connection in the
+request's own task, so the backend sees it."""
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -65,6 +79,63 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self._pins = {(host.lower(), port): address for (host, port), address in pins.items()}
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._warm: dict[Origin, list[asyncio.Task[_Stream]]] = {}
+
+    def warm(self, origin: Origin, count: int, ssl_context: ssl.SSLContext, timeout: float) -> None:
+        """Open `count` connections to `origin` now, for requests that will want them: TCP,
+        and for https the TLS handshake exactly as httpcore makes it (this context, the host
+        as SNI and name to verify; a certificate that does not verify leaves no connection).
+        A request to the origin takes one instead of connecting (`connect_tcp`)."""
+        scheme, host, port = origin
+        tasks = self._warm.setdefault(origin, [])
+        for _ in range(count):
+            tls = (ssl_context, host) if scheme == "https" else None
+            tasks.append(asyncio.ensure_future(self._open(host, port, tls, timeout)))
+
+    async def _open(
+        self, host: str, port: int, tls: tuple[ssl.SSLContext, str] | None, timeout: float
+    ) -> _Stream:
+        stream = _Stream(
+            await self._inner.connect_tcp(self.address_for(host, port), port, timeout=timeout)
+        )
+        if tls is None:
+            return stream
+        context, server_hostname = tls
+        secured = await stream.start_tls(context, server_hostname, timeout)
+        return _Stream(secured, stream.get_extra_info("socket"), warmed=tls)
+
+    async def _take_warm(self, host: str, port: int, timeout: float | None) -> _Stream | None:
+        """A warmed connection for the request being sent, if it goes directly to this host
+        and port and one was opened (waiting for it if its handshake is under way; None when
+        it failed: the request then connects itself and meets the failure its own way)."""
+        origin = _direct_origin.get()
+        if origin is None or origin[1:] != (host.lower().strip("[]"), port):
+            return None
+        tasks = self._warm.get(origin)
+        while tasks:
+            task = tasks.pop(0)
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), timeout)
+            except asyncio.TimeoutError:
+                tasks.append(task)  # still opening: closed with the transport
+                raise httpcore.ConnectTimeout("timed out waiting for a connection") from None
+            except asyncio.CancelledError:
+                if not task.done() or not task.cancelled():
+                    tasks.insert(0, task)  # another request (or the transport's close) takes it
+                raise
+            except Exception:  # noqa: S112 - the request connects on its own and reports why
+                continue
+        return None
+
+    async def aclose(self) -> None:
+        """Close the warmed connections no request took (and stop those still opening)."""
+        tasks = [task for waiting in self._warm.values() for task in waiting]
+        self._warm.clear()
+        for task in tasks:
+            task.cancel()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, _Stream):
+                await result.aclose()
 
     def address_for(self, host: str, port: int) -> str:
         """The pin for HOST:PORT, else a pin for HOST on another port (as
@@ -84,6 +155,9 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        warmed = await self._take_warm(host, port, timeout)
+        if warmed is not None:
+            return warmed
         stream = await self._inner.connect_tcp(
             self.address_for(host, port),
             port,
@@ -113,9 +187,16 @@ class _Stream(httpcore.AsyncNetworkStream):
     The socket does not change (TLS wraps the same one), so it is kept and polled directly.
     """
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, sock: Any = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkStream,
+        sock: Any = None,
+        warmed: tuple[ssl.SSLContext, str] | None = None,
+    ) -> None:
         self._inner = inner
         self._socket = sock if sock is not None else inner.get_extra_info("socket")
+        self._warmed = warmed
+        """(context, server name) of the TLS handshake already made on a warmed connection."""
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -132,6 +213,11 @@ class _Stream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if self._warmed is not None:
+            if self._warmed != (ssl_context, server_hostname):  # pragma: no cover - never: one
+                await self.aclose()  # context per transport, the URL's host as SNI
+                raise httpcore.ConnectError("a warmed connection was made for another handshake")
+            return self  # the very handshake httpcore asks for, already made
         wrapped = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         return _Stream(wrapped, self._socket)
 
@@ -217,6 +303,17 @@ class DoctorTransport(httpx.AsyncBaseTransport):
         proxy = self._rules.route(str(url)).proxy
         return proxy.url if proxy is not None else None
 
+    def warm(self, url: httpx.URL, count: int, timeout: float) -> None:
+        """Open `count` connections to the origin of `url` ahead of the requests that will use
+        them (`PinnedBackend.warm`), when requests there go direct: through a proxy, nothing."""
+        try:
+            if count <= 0 or self.proxy_for(url) is not None:
+                return
+        except ProxyConfigError:
+            return
+        origin = (url.scheme, url.raw_host.decode("ascii").lower(), url.port or _PORTS[url.scheme])
+        self._backend.warm(origin, min(count, self._max_connections), self._ssl_context, timeout)
+
     def _pool(self, proxy_url: str | None) -> httpcore.AsyncConnectionPool:
         pool = self._pools.get(proxy_url)
         if pool is None:
@@ -234,7 +331,11 @@ class DoctorTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)  # noqa: S101 - httpx guarantees it
-        pool = self._pool(self.proxy_for(request.url))
+        proxy = self.proxy_for(request.url)
+        pool = self._pool(proxy)
+        url = request.url
+        host = url.raw_host.decode("ascii").lower()
+        _direct_origin.set(None if proxy else (url.scheme, host, url.port or _PORTS[url.scheme]))
         core_request = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
@@ -256,6 +357,10 @@ class DoctorTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        await self._backend.aclose()
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+_PORTS = {"https": 443, "http": 80}

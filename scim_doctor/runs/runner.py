@@ -158,6 +158,8 @@ async def run_checks(
         for earlier in probe.after:
             if earlier in tasks:
                 await tasks[earlier]
+        if probe.warms_pool:
+            _warm_pool(ctx, probes)
         if not ahead:
             return await _watched(probe)
         running = asyncio.ensure_future(_watched(probe))
@@ -204,6 +206,23 @@ async def run_checks(
         for task in tasks.values():
             task.cancel()
         await ctx.aclose()
+
+
+def _warm_pool(ctx: ProbeContext, probes: Sequence[Probe]) -> None:
+    """Open the connections the selected checks' first requests need (`Probe.connections`),
+    now, so that they are ready when `tls` lets those checks start."""
+    if not ctx.target.is_https:
+        return  # nothing after tls runs but the token-less redirect walk
+    from scim_doctor.net.http import HttpClient
+
+    wanted: dict[str, int] = {}
+    for probe in probes:
+        if probe.connections is not None and selected(probe, ctx.options):
+            for url, count in probe.connections(ctx):
+                wanted[url] = wanted.get(url, 0) + count
+    client = HttpClient.for_context(ctx)
+    for url, count in wanted.items():
+        client.warm(url, count)
 
 
 def _blocked(before: CheckResult) -> str:

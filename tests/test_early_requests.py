@@ -1,6 +1,6 @@
-"""Requests sent early (issue 21, item 1): the HTTP checks start once `tls` has verified the
-certificate, the checks after `auth` with it, on connections opened while `connect` and `tls`
-run. Whole runs of the real runner against the demo server on loopback.
+"""Requests sent early (issue 21, item 1): redirect and auth start once `tls` has verified the
+certificate, and every HTTP check's first requests go out on connections opened while `connect`
+and `tls` run. Whole runs of the real runner against the demo server on loopback.
 
 What must not change: which requests carry the token (none before the certificate is verified,
 none when `tls` fails), and the report (order, statuses, skip reasons, findings, requests) is

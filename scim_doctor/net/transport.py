@@ -101,7 +101,12 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         if tls is None:
             return stream
         context, server_hostname = tls
-        secured = await stream.start_tls(context, server_hostname, timeout)
+        try:
+            secured = await stream.start_tls(context, server_hostname, timeout)
+        except BaseException:  # cancelled too (the run ended first): close the socket now
+            with contextlib.suppress(Exception):
+                await asyncio.shield(stream.aclose())
+            raise
         return _Stream(secured, stream.get_extra_info("socket"), warmed=tls)
 
     async def _take_warm(self, host: str, port: int, timeout: float | None) -> _Stream | None:

@@ -126,8 +126,8 @@ async def run_checks(
     """Run every probe once its prerequisites are settled; return results in registry order.
 
     A probe declared `ahead_of` a prerequisite starts as soon as that prerequisite lets its
-    dependents start (the `tls` check once the certificate is verified, `auth` as it sends its
-    own requests): its requests go out in the same round trip as the prerequisite's. Its result
+    dependents start (the `tls` check once the certificate is verified): its requests go out
+    while the prerequisite finishes. Its result
     still waits for the prerequisite's: if that one blocks it, the early run is cancelled and
     the probe is skipped with the very reason it would have had waiting, so the report is the
     same whichever way the requests were scheduled.
@@ -161,8 +161,8 @@ async def run_checks(
         if probe.warms_pool:
             _warm_pool(ctx, probes)
         if not ahead:
-            return await _watched(probe)
-        running = asyncio.ensure_future(_watched(probe))
+            return await _watched(probe, ctx, on_check)
+        running = asyncio.ensure_future(_watched(probe, ctx, on_check))
         try:
             why = await _blocked_by(ahead, allowed)
             if why is None:
@@ -181,22 +181,6 @@ async def run_checks(
                 return f"requires {req}, which {_blocked(before)}"
         return None
 
-    async def _watched(probe: Probe) -> tuple[CheckResult, Unblocks]:
-        if on_check is None:
-            return await _run_one(probe, ctx)
-        on_check(probe.id, True)
-        try:
-            return await _run_one(probe, ctx)
-        finally:
-            on_check(probe.id, False)
-
-    def settled(early: asyncio.Future[bool]) -> Callable[[object], None]:
-        def settle(_: object) -> None:
-            if not early.done():
-                early.set_result(False)  # ended without letting anyone start early: wait
-
-        return settle
-
     for probe in probes:
         tasks[probe.id] = asyncio.ensure_future(gated(probe))
         tasks[probe.id].add_done_callback(settled(ctx.early[probe.id]))
@@ -206,6 +190,29 @@ async def run_checks(
         for task in tasks.values():
             task.cancel()
         await ctx.aclose()
+
+
+async def _watched(
+    probe: Probe, ctx: ProbeContext, on_check: CheckWatcher | None
+) -> tuple[CheckResult, Unblocks]:
+    if on_check is None:
+        return await _run_one(probe, ctx)
+    on_check(probe.id, True)
+    try:
+        return await _run_one(probe, ctx)
+    finally:
+        on_check(probe.id, False)
+
+
+def settled(early: asyncio.Future[bool]) -> Callable[[object], None]:
+    """A done-callback for a check's task: if it never let its dependents start early, they
+    learn that they must wait for its result."""
+
+    def settle(_: object) -> None:
+        if not early.done():
+            early.set_result(False)
+
+    return settle
 
 
 def _warm_pool(ctx: ProbeContext, probes: Sequence[Probe]) -> None:

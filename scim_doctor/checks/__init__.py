@@ -27,11 +27,11 @@ REGISTRY: tuple[Probe, ...] = (
     Probe("dns", "DNS resolution", ("proxy",), network.run_dns),
     Probe("connect", "TCP connection", ("dns",), network.run_connect, warms_pool=True),
     Probe("tls", "TLS handshake and certificate", ("connect",), tls.run),
-    # redirect and auth start once `tls` has verified the certificate (`ahead_of`), while it
-    # finishes; their results still wait for its own, and the report's order is this list's.
-    # The checks after auth wait for its verdict (their tokens go nowhere a waiting run's would
-    # not). The connections every check's first requests go out on (`connections`) are opened
-    # while connect and tls run.
+    # The read-only HTTP checks start once `tls` has verified the certificate and `auth` is
+    # sending its requests (`ahead_of`), so their first requests share one round trip; each
+    # result still waits for its prerequisite's, and the report's order is this list's. The
+    # connections their first requests go out on (`connections`) are opened while connect and
+    # tls run. lifecycle (writes) waits for auth's verdict.
     Probe(
         "redirect",
         "Redirects",
@@ -53,6 +53,7 @@ REGISTRY: tuple[Probe, ...] = (
         "Content negotiation",
         ("auth",),
         negotiation.run,
+        ahead_of=("auth",),
         connections=on_base_url(len(negotiation.VARIANTS)),
     ),
     Probe(
@@ -60,6 +61,7 @@ REGISTRY: tuple[Probe, ...] = (
         "/Users listing",
         ("auth",),
         users_probe.run,
+        ahead_of=("auth",),
         connections=on_base_url(1),
     ),
     Probe(
@@ -67,6 +69,7 @@ REGISTRY: tuple[Probe, ...] = (
         "Discovery endpoints",
         ("auth",),
         discovery.run,
+        ahead_of=("auth",),
         connections=on_base_url(len(discovery.PATHS)),
     ),
     Probe(
@@ -74,6 +77,7 @@ REGISTRY: tuple[Probe, ...] = (
         "SCIM error responses",
         ("auth",),
         errors.run,
+        ahead_of=("auth",),
         connections=on_base_url(2),
     ),
     # Writes wait for the read-only checks, so a test user never shows up in their listings.

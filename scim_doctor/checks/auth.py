@@ -100,6 +100,11 @@ async def run(ctx: ProbeContext) -> Outcome:
         outcome.facts["token"] = dict(lint.facts)
     asks = _asks(with_token=ctx.token is not None)
     client = HttpClient.for_context(ctx)
+    if ctx.token is not None:
+        # The read-only checks after this one need nothing from its answers to send their
+        # requests, only to report: they go out with these (to the base URL, where these carry
+        # the token too), and their results wait for this verdict.
+        ctx.let_dependents_start("auth")
     results = await asyncio.gather(*(client.request("GET", PATH, auth=a.auth) for a in asks))
     answers = list(zip(asks, results, strict=True))
     outcome.exchanges.extend(result.exchange for result in results)

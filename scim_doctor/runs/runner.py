@@ -126,8 +126,8 @@ async def run_checks(
     """Run every probe once its prerequisites are settled; return results in registry order.
 
     A probe declared `ahead_of` a prerequisite starts as soon as that prerequisite lets its
-    dependents start (the `tls` check once the certificate is verified): its requests go out
-    while the prerequisite finishes. Its result
+    dependents start (the `tls` check once the certificate is verified, `auth` as it sends its
+    own requests): its requests go out in the same round trip as the prerequisite's. Its result
     still waits for the prerequisite's: if that one blocks it, the early run is cancelled and
     the probe is skipped with the very reason it would have had waiting, so the report is the
     same whichever way the requests were scheduled.

@@ -112,6 +112,13 @@ FRAGMENTS = st.sampled_from(
         "é",
         "x",
         "Proxy-",
+        "://",
+        "@",
+        "https",
+        "u:pw",
+        "_",
+        ".",
+        "/",
     ]
 )
 
@@ -130,12 +137,14 @@ def _every_position(text: str) -> str:
 @settings(max_examples=300, deadline=None, database=None)
 @example(text="authorization: x\nAuthorization: Bearer abcdefgh12345678\n")
 @example(text="ſet-cookie: a=1\n\u212aey\nbearer ab12cd34ef")
+@example(text="_https://u:pw@h é.ftp+x://a@b ıs://u@h")
 @given(text=st.one_of(st.lists(FRAGMENTS, max_size=16).map("".join), st.text(max_size=80)))
 def test_trying_the_header_and_scheme_rules_only_where_their_word_is_redacts_the_same(
     text: str,
 ) -> None:
-    # Only where a header name or scheme word occurs: the same result as every position
-    # (the shortcut took a 5 MiB fleet report from 0.6 s to milliseconds).
+    # Only where a header name or scheme word occurs (and the URL userinfo rule only before a
+    # `://`): the same result as every position (the shortcut took a 5 MiB fleet report from
+    # 0.6 s to milliseconds; the userinfo one saves ~2.5 ms of a check's 90 KiB JSON report).
     assert redact(text) == _every_position(text)
 
 

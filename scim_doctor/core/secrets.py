@@ -144,6 +144,33 @@ def _line_starts(text: str, indexes: Iterable[int]) -> list[int]:
     return sorted({text.rfind("\n", 0, index) + 1 for index in indexes})
 
 
+# The characters `[a-z0-9+.-]` matches under re.IGNORECASE: the ASCII ones and four twins.
+_SCHEME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-\u0130\u0131\u017f\u212a"
+)
+_SCHEME_LETTERS = _SCHEME_CHARS - frozenset("0123456789+.-")
+
+
+def _scheme_starts(text: str) -> list[int]:
+    """Where `_URL_USERINFO` can match: its scheme is a run of scheme characters ending at a
+    `://`, so a match begins inside the run before one, at the first letter with a word
+    boundary before it (`\b`). A later start in the same run would read the same text after
+    `://`, so it matches exactly when the first does: one start per `://` is enough."""
+    starts: list[int] = []
+    index = text.find("://")
+    while index >= 0:
+        begin = index
+        while begin > 0 and text[begin - 1] in _SCHEME_CHARS:
+            begin -= 1
+        for start in range(begin, index):
+            before = text[start - 1] if start else ""
+            if text[start] in _SCHEME_LETTERS and not (before.isalnum() or before == "_"):
+                starts.append(start)
+                break
+        index = text.find("://", index + 3)
+    return starts
+
+
 def _variants(value: str) -> set[str]:
     """The forms a secret can take in output: raw, trimmed, unprefixed, base64'd, URL-quoted."""
     forms = {value, value.strip()}
@@ -206,7 +233,8 @@ def redact(text: str) -> str:
     if "=" in text and any(key in folded for key in _QUERY_KEYS):
         text = _QUERY_PARAM.sub(lambda m: m.group(1) + "%5BREDACTED%5D", text)
     if "@" in text and "://" in text:
-        text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+        starts = _scheme_starts(text)
+        text = _sub_at(_URL_USERINFO, text, starts, lambda m: m.group(1) + REDACTED + "@")
     return text
 
 

@@ -10,6 +10,11 @@ patching `getaddrinfo` would leak into the whole process. Everything used here i
 httpcore/httpx API (`AsyncConnectionPool(network_backend=..., proxy=...)`, `AnyIOBackend`,
 `Proxy`); the request/response mapping mirrors what `httpx.AsyncHTTPTransport` does.
 
+HTTP/2: offered through ALPN on every TLS connection (`http2=True`), used where the server picks
+it; a server that offers nothing or http/1.1 gets HTTP/1.1. httpcore imports `h2` (and hpack,
+hyperframe) only when a connection has negotiated it, so a run against an HTTP/1.1 server never
+loads them. Each exchange records the version it went over (transcript, HAR `httpVersion`).
+
 Proxies: each request asks the run's `ProxyRules` (net/proxy.py: `--proxy`, `--noproxy`,
 `--proxy-pac` and the environment, as curl reads them) for its route, so the HTTP client goes
 where the proxy and TLS checks went. A tunnelled request's TLS runs end-to-end with the target,
@@ -326,6 +331,7 @@ class DoctorTransport(httpx.AsyncBaseTransport):
             pool = httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl_context,
                 proxy=proxy,
+                http2=True,
                 max_connections=self._max_connections,
                 max_keepalive_connections=self._max_connections,
                 keepalive_expiry=KEEPALIVE_EXPIRY,

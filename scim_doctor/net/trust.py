@@ -60,10 +60,15 @@ def _check_file(path: Path, what: str) -> None:
         raise InputError(f"{where}: holds no PEM certificate")
 
 
+ALPN = ["http/1.1", "h2"]
+"""What every context offers: what httpcore sets on it anyway for each connection of the HTTP
+client (HTTP/2 on), so the TLS check's own handshakes offer the same from the start."""
+
+
 def _new_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(ALPN)
     return context
 
 
@@ -84,7 +89,7 @@ def _system_trust() -> Trust:
 
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(ALPN)
     where = ""
     if sys.platform not in ("win32", "darwin"):
         paths = ssl.get_default_verify_paths()

@@ -85,6 +85,7 @@ def config(
     server_name: str,
     routes: Sequence[Route],
     tls_directives: str = "",
+    http2: bool = False,
 ) -> str:
     """The nginx.conf of one instance: TLS on 127.0.0.1:`ports[0]` with the routes, and on
     `ports[1]` plain HTTP answering every request with the usual 301 to https (the
@@ -94,6 +95,8 @@ def config(
     Request bodies and proxied responses stay in memory (the tests' are small), so no worker,
     which runs as Debian's unprivileged user, writes a temp file under the test's directory.
     `tls_directives`: more lines for the TLS `server` block (stapling, client certificates).
+    `http2`: the TLS port offers h2 through ALPN (`listen ... ssl http2`: the spelling nginx
+    1.22 knows; 1.25.1 and later also read `http2 on;` and only warn about this one).
     """
     port, http_port = ports
     locations = "".join(_location(route) for route in routes)
@@ -119,7 +122,7 @@ http {{
     server_tokens off;
 
     server {{
-        listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.1:{port} ssl{" http2" if http2 else ""};
         server_name {server_name};
 
         ssl_certificate {prefix}/conf/fullchain.pem;
@@ -205,6 +208,7 @@ def nginx(
     *,
     tls_directives: str = "",
     files: Mapping[str, bytes] | None = None,
+    http2: bool = False,
 ) -> Iterator[RunningNginx]:
     """Run nginx with its prefix in `directory`, TLS with `issued`, proxying `routes`;
     `files` are written to its conf/ directory (an OCSP response, a CA bundle) for
@@ -222,7 +226,7 @@ def nginx(
         (directory / "conf" / name).write_bytes(content)
     for _attempt in range(BIND_ATTEMPTS):
         ports = (_free_port(), _free_port())
-        conf = config(directory, ports, server_name, routes, tls_directives)
+        conf = config(directory, ports, server_name, routes, tls_directives, http2)
         (directory / "conf" / "nginx.conf").write_text(conf, encoding="utf-8")
         process = _start(binary, directory, ports)
         if process is not None:

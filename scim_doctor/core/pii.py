@@ -275,7 +275,7 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
     # One frame per open container: (is_object, key path of the container, current key,
     # expecting a key).
     stack: list[tuple[bool, tuple[str, ...], str | None, bool]] = []
-    copied = 0
+    copied = previous_end = 0
     for match in _JSON_TOKEN.finditer(text):
         start = match.start()
         if start > copied:
@@ -285,7 +285,10 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
         head = token[0]
         frame = stack[-1] if stack else None
         if head in "{[":
-            path = frame[1] + ((frame[2],) if frame[0] and frame[2] else ()) if frame else ()
+            # A key names the container only when nothing but blanks stands between them: in
+            # `{"name": 1 {` (malformed) the braces open under no key, as the quick test reads it.
+            key = frame[2] if frame and frame[0] and not text[previous_end:start].strip() else None
+            path = frame[1] + ((key,) if key else ()) if frame else ()
             stack.append((head == "{", path, None, head == "{"))
         elif head in "}]":
             if stack:
@@ -309,7 +312,10 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
             else:
                 path = frame[1] + ((frame[2],) if frame[0] and frame[2] else ()) if frame else ()
                 token = '"' + on_value(path, raw) + ('"' if closed else "")
+                if frame and frame[0]:
+                    stack[-1] = (True, frame[1], None, False)  # the key has had its value
         out.append(token)
+        previous_end = copied
     out.append(text[copied:])
     return "".join(out)
 

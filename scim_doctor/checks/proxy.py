@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.resolution import ResolveError, errno_text, lookup, ms_since, seconds_text
@@ -31,7 +31,9 @@ from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyServer, Route
-from scim_doctor.net.tunnel import ProxyAnswer, TunnelBroken, request_tunnel
+
+if TYPE_CHECKING:
+    from scim_doctor.net.tunnel import ProxyAnswer
 
 
 @dataclass
@@ -146,6 +148,8 @@ async def _tunnel(
         # speaks no plain CONNECT: only reaching it is tested here
         facts["tunnel_tested"] = False
         return Passage(facts, ms=ms_since(started))
+    from scim_doctor.net.tunnel import TunnelBroken, request_tunnel  # an http:// proxy only
+
     authority = f"{_bracketed(target.host)}:{target.port}"
     auth = proxy.authorization()
     facts["connect_request"] = f"CONNECT {authority}"

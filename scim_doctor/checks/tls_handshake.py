@@ -21,7 +21,6 @@ from typing import Any
 from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import OpenSocket
 from scim_doctor.net.proxy import ProxyServer
-from scim_doctor.net.tunnel import TunnelBroken, request_tunnel
 
 _STATUS_LINE_MAX = 200
 
@@ -135,6 +134,8 @@ async def open_socket(endpoint: Endpoint) -> socket.socket:
     proxy = endpoint.via
     if proxy is None:
         return await connect(endpoint.address, endpoint.port)
+    from scim_doctor.net.tunnel import TunnelBroken, request_tunnel  # through a proxy only
+
     sock = await connect(proxy.host, proxy.port)
     host = endpoint.server_hostname
     authority = f"[{host}]:{endpoint.port}" if ":" in host else f"{host}:{endpoint.port}"

@@ -282,13 +282,13 @@ def test_targets_run_concurrently_up_to_the_limit_and_results_keep_config_order(
     in_flight = peak = 0
     original = fleet_module.diagnose_one
 
-    async def counting(spec: fleet_module.FleetTarget) -> TargetOutcome:
+    async def counting(spec: fleet_module.FleetTarget, *, early: bool = False) -> TargetOutcome:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         try:
             await asyncio.sleep(0.01 * (8 - int(spec.name[1:])))  # later targets finish first
-            return await original(spec)
+            return await original(spec, early=early)
         finally:
             in_flight -= 1
 

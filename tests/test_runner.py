@@ -229,3 +229,15 @@ def test_a_prerequisite_that_never_lets_dependents_start_early_is_waited_for() -
     )
     assert results["auth"][0] is Status.PASS
     assert events == ["tls verdict", "auth started", "auth sent"]
+
+
+def test_without_early_starts_a_check_ahead_of_its_prerequisite_waits_for_it() -> None:
+    """As a fleet runs its targets side by side (runs/fleet.py): early=False."""
+    events: list[str] = []
+    probes = [
+        Probe("tls", "t", (), signals_then(passing(), events)),
+        Probe("auth", "a", ("tls",), recording(events, "auth"), ahead_of=("tls",)),
+    ]
+    results = asyncio.run(run_checks(context(), probes, early=False))
+    assert [r.status for r in results] == [Status.PASS, Status.PASS]
+    assert events == ["tls verdict", "auth started", "auth sent"]

@@ -58,12 +58,17 @@ def outcome_of(spec: FleetTarget, report: Report | None, error: str | None = Non
     )
 
 
-async def diagnose_one(spec: FleetTarget) -> TargetOutcome:
-    """One target, as `check` would run it; a crash becomes an `error` outcome, not the end."""
+async def diagnose_one(spec: FleetTarget, *, early: bool = False) -> TargetOutcome:
+    """One target, as `check` would run it; a crash becomes an `error` outcome, not the end.
+
+    `early` (runner.run_checks): off unless the target runs alone. Many targets at once are
+    bound by CPU, not round trips, and every target's requests and connections all in flight
+    together raised a fleet's peak memory (52 targets at concurrency 20, two of them hostile:
+    75 -> 173 MiB)."""
     from scim_doctor.runs.runner import BUG_REPORT_HINT, diagnose
 
     try:
-        report = await diagnose(spec.target, spec.options, spec.token, spec.trust)
+        report = await diagnose(spec.target, spec.options, spec.token, spec.trust, early=early)
     except Exception as exc:  # one broken target must not take the fleet down
         message = redact(f"internal error ({type(exc).__name__}: {exc}). {BUG_REPORT_HINT}")
         return outcome_of(spec, None, message)
@@ -82,7 +87,7 @@ async def diagnose_fleet(
 
     async def gated(spec: FleetTarget) -> TargetOutcome:
         async with gate:
-            outcome = await diagnose_one(spec)
+            outcome = await diagnose_one(spec, early=concurrency <= 1)
         if on_done is not None:
             on_done(outcome)
         return outcome

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from scim_doctor import __version__
 from scim_doctor.checks import REGISTRY
@@ -121,7 +122,11 @@ def _crashed(
 
 
 async def run_checks(
-    ctx: ProbeContext, probes: Sequence[Probe] = REGISTRY, on_check: CheckWatcher | None = None
+    ctx: ProbeContext,
+    probes: Sequence[Probe] = REGISTRY,
+    on_check: CheckWatcher | None = None,
+    *,
+    early: bool = True,
 ) -> list[CheckResult]:
     """Run every probe once its prerequisites are settled; return results in registry order.
 
@@ -130,8 +135,11 @@ async def run_checks(
     own requests): its requests go out in the same round trip as the prerequisite's. Its result
     still waits for the prerequisite's: if that one blocks it, the early run is cancelled and
     the probe is skipped with the very reason it would have had waiting, so the report is the
-    same whichever way the requests were scheduled.
+    same whichever way the requests were scheduled. `early=False` runs every probe after its
+    prerequisites and opens no connection ahead (a fleet's targets run side by side instead).
     """
+    if not early:
+        probes = [replace(p, ahead_of=(), warms_pool=False) for p in probes]
     by_id = {probe.id: probe for probe in probes}
     tasks: dict[str, asyncio.Task[tuple[CheckResult, Unblocks]]] = {}
     loop = asyncio.get_running_loop()
@@ -260,8 +268,10 @@ async def diagnose(
     token: Secret | None,
     trust: Trust,
     on_check: CheckWatcher | None = None,
+    *,
+    early: bool = True,
 ) -> Report:
-    """Run every check against one target and build its report."""
+    """Run every check against one target and build its report (`early`: see run_checks)."""
     only_idp = idp.resolve_idp_name(options.idp) if options.idp else None  # before any traffic
     started_wall = dt.datetime.now(dt.timezone.utc)
     started = time.monotonic()
@@ -272,7 +282,7 @@ async def diagnose(
         trust=trust,
         deadline_at=started + options.deadline,
     )
-    checks = await run_checks(ctx, on_check=on_check)
+    checks = await run_checks(ctx, on_check=on_check, early=early)
     verdicts = idp.verdicts(checks, only=only_idp)
     report = Report(
         tool_version=__version__,

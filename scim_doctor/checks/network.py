@@ -83,9 +83,12 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
 
     addresses = found.addresses
     ctx.shared.addresses = list(addresses)
+    split = by_family(addresses)
     facts.update(
         addresses=addresses,
         families=list(dict.fromkeys(family(a) for a in addresses)),
+        ipv4=split["IPv4"],
+        ipv6=split["IPv6"],
         pinned=found.source == "pin",
         literal=found.source == "literal",
         resolver=_RESOLVER_FACT[found.source],
@@ -99,7 +102,8 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
     elif found.source == "literal":
         outcome.summary = f"{host} is an IP address (no lookup)"
     else:
-        outcome.summary = f"{host} resolved to {', '.join(addresses)} in {found.ms:.0f} ms"
+        facts["family_note"] = _family_note(split)
+        outcome.summary = f"{host} resolved to {_families_text(split)}"
 
     not_public = [(a, kind) for a in addresses if (kind := non_public_kind(a)) is not None]
     facts["not_public"] = [{"address": a, "kind": kind} for a, kind in not_public]
@@ -124,6 +128,38 @@ async def run_dns(ctx: ProbeContext) -> Outcome:
             )
         )
     return outcome
+
+
+_RECORD = {"IPv4": "A", "IPv6": "AAAA"}
+
+
+def by_family(addresses: list[str]) -> dict[str, list[str]]:
+    """The addresses apart by family, each in the resolver's order: A (IPv4), AAAA (IPv6)."""
+    split: dict[str, list[str]] = {"IPv4": [], "IPv6": []}
+    for address in addresses:
+        split[family(address)].append(address)
+    return split
+
+
+def _family_note(split: dict[str, list[str]]) -> str | None:
+    """A name with one family says so: a fact, not a finding (no provider requires IPv6, and
+    an IPv6-only name is reached by clients with IPv6; the connect check tells whether this
+    machine is one)."""
+    missing = [name for name, found in split.items() if not found]
+    if not missing:
+        return None
+    (absent,) = missing
+    (present,) = (name for name in split if name != absent)
+    return f"{present} only: no {_RECORD[absent]} ({absent}) address"
+
+
+def _families_text(split: dict[str, list[str]]) -> str:
+    """`IPv4 (A) 192.0.2.1; IPv6 (AAAA) 2001:db8::1`, or `...; no AAAA (IPv6) address`."""
+    parts = [
+        f"{name} ({_RECORD[name]}) {', '.join(found)}" for name, found in split.items() if found
+    ]
+    parts += [f"no {_RECORD[name]} ({name}) address" for name, found in split.items() if not found]
+    return "; ".join(parts)
 
 
 # --- connect -------------------------------------------------------------------------------------

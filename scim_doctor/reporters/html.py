@@ -187,9 +187,17 @@ def scalar(value: Any) -> Scalar:
     return Scalar(text, "string") if text else Scalar("(empty)", "empty")
 
 
+_LABELS = {"ipv4": "IPv4 (A)", "ipv6": "IPv6 (AAAA)"}
+"""Fact keys whose words are not the key's: the dns check's addresses by family."""
+
+_ADDRESS_LISTS = frozenset({"addresses", "ipv4", "ipv6"})
+
+
 def _label(key: object) -> str:
     """A fact key in words: `days_to_expiry` -> "days to expiry", `timeout_s` -> "timeout (s)"."""
     text = str(key)
+    if text in _LABELS:
+        return _LABELS[text]
     for suffix, unit in (("_ms", "ms"), ("_s", "s")):
         if text.endswith(suffix) and len(text) > len(suffix):
             return f"{text[: -len(suffix)].replace('_', ' ')} ({unit})"
@@ -205,7 +213,7 @@ def _all_mappings(value: Any) -> bool:
 
 
 def fact_node(value: Any, key: str = "") -> Node:
-    """A fact value as a display node; `chain`, `hops` and `addresses` get their own shape."""
+    """A fact value as a display node; `chain`, `hops` and address lists get their own shape."""
     if key == "chain" and _all_mappings(value):
         return Certificates(tuple(_certificate(i, c) for i, c in enumerate(value)))
     if key == "hops" and _all_mappings(value):
@@ -217,7 +225,7 @@ def fact_node(value: Any, key: str = "") -> Node:
     if isinstance(value, list | tuple):
         if not value:
             return Scalar("none", "none")
-        if key == "addresses" and all(isinstance(v, str) for v in value):
+        if key in _ADDRESS_LISTS and all(isinstance(v, str) for v in value):
             return Addresses(tuple(value))
         if _all_mappings(value):
             columns = tuple(dict.fromkeys(str(k) for item in value for k in item))

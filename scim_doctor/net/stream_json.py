@@ -23,7 +23,15 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal, NamedTuple
 
-__all__ = ["DEFAULT_MAX_ITEM", "ListStream", "StreamError", "WholeList", "read_typed", "read_whole"]
+__all__ = [
+    "DEFAULT_MAX_ITEM",
+    "ListStream",
+    "StreamError",
+    "WholeList",
+    "first_item",
+    "read_typed",
+    "read_whole",
+]
 
 DEFAULT_MAX_ITEM: Final = 16 * 1024 * 1024
 """Characters one element (or other top-level value) may span: the parser's memory bound."""
@@ -108,6 +116,23 @@ def read_typed(body: bytes | bytearray, resources: Any) -> WholeList | None:
     except (msgspec.DecodeError, RecursionError):
         return None
     return WholeList(items, head, "object")
+
+
+def first_item(body: bytes | bytearray) -> Any:
+    """The first element of Resources as a Python value, parsed alone (None when the body is
+    not a ListResponse msgspec reads, or Resources is empty): what a typed decoder for the
+    rest of the page can be built from without every element as a dict first."""
+    import msgspec
+
+    try:
+        top = _top_decoder().decode(body)
+        names = [key for key in top if key.lower() == "resources"]
+        if len(names) != 1:
+            return None
+        items = msgspec.json.decode(top[names[0]], type=list[msgspec.Raw])
+        return msgspec.json.decode(items[0]) if items else None
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _utf8(body: bytes | bytearray) -> bool:

@@ -40,7 +40,7 @@ from scim_doctor.net.stream_json import ListStream, first_item, read_typed, read
 from scim_doctor.net.target import ResolvePin, parse_base_url
 from scim_doctor.net.trust import load_trust
 from scim_doctor.scim import validators as scim
-from scim_doctor.scim.deep_tally import HashSet64, Tally, UserValidator, user_shape
+from scim_doctor.scim.deep_tally import HashSet64, IdPairs, Tally, UserValidator, user_shape
 from tests.conftest import assert_one_verdict, assert_valid_report, catalogue_severity
 from tests.demo import conftest as demo_conftest
 
@@ -475,6 +475,28 @@ def test_hashset64_agrees_with_a_set(values: list[int]) -> None:
         assert compact.add(value) == (stored in reference)
         reference.add(stored)
     assert compact.size == len(reference)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 3)), max_size=400
+    ),  # few ids and names: many repeats
+    st.integers(1, 5),
+)
+def test_id_pairs_agree_with_a_table_of_ids_and_one_of_pairs(
+    users: list[tuple[int, int]], batches: int
+) -> None:
+    """Ids with their first pair beside them say what two tables said: id seen, pair seen."""
+    compact, ids, pairs = IdPairs(capacity=16), HashSet64(), HashSet64()
+    step = max(1, len(users) // batches)
+    for start in range(0, len(users), step):
+        batch = users[start : start + step]
+        id_hashes = [hash(("id", i)) for i, _ in batch]
+        pair_hashes = [hash((f"id{i}", n)) for i, n in batch]
+        assert compact.add_many(id_hashes, pair_hashes) == (
+            ids.add_many(id_hashes), pairs.add_many(pair_hashes)
+        )  # fmt: skip
 
 
 BASE = "https://scim.example.test/scim/v2"

@@ -2,12 +2,13 @@
 of the directory.
 
 Duplicates are found with 64-bit hashes kept in flat arrays (`HashSet64`, at most 16 bytes a
-member: 100,000 users cost under 5 MB for ids, userNames and the pairs of both, where sets of
-Python ints would cost 25). Users are validated with `scim.validate_user`; as the users of one
-server mostly share one shape, its verdict is remembered per *shape*: the user with every value
-the validator reads only for its type replaced by that type (`user_shape`). Two users of one
-shape get the same problems, word for word (tests/test_deep.py holds the validator to that),
-so each shape is validated once and a directory of 100,000 alike users costs one validation.
+member; `IdPairs` keeps each id's first (id, userName) pair beside it): 100,000 users cost 6 MiB
+for ids, pairs and userNames, where sets of Python ints would cost 25. Users are validated
+with `scim.validate_user`; as the users of one server mostly share one shape, its verdict is
+remembered per *shape*: the user with every value the validator reads only for its type
+replaced by that type (`user_shape`). Two users of one shape get the same problems, word for
+word (tests/test_deep.py holds the validator to that), so each shape is validated once and a
+directory of 100,000 alike users costs one validation.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_EXAMPLES",
     "AlikePage",
     "HashSet64",
+    "IdPairs",
     "Seen",
     "Tally",
     "Typed",
@@ -174,6 +176,74 @@ class UserValidator:
         return found
 
 
+class IdPairs:
+    """Ids (64-bit hashes, as `HashSet64`), each with the hash of the (id, userName) pair of its
+    first user beside it: whether a later user's pair was seen before needs no table of its own
+    (the `pairs` of every user), only the few pairs of ids seen twice (`later`). One probe a
+    user where an id table and a pair table took two."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._ids = HashSet64(capacity)
+        self._pairs = _zeros(len(self._ids._slots))
+        self.later: set[int] = set()
+        """Pairs of users whose id an earlier user had, when not that user's pair."""
+
+    def add_many(self, ids: Iterable[int], pairs: Iterable[int]) -> tuple[set[int], set[int]]:
+        """Add each (id, pair) in order; the positions whose id was seen before, and those
+        whose pair was (as `HashSet64.add_many` on each would say)."""
+        seen_ids: set[int] = set()
+        seen_pairs: set[int] = set()
+        table = self._ids
+        keys, values, mask, size = table._slots, self._pairs, table._mask, table.size
+        later = self.later
+        for index, (raw, pair) in enumerate(zip(ids, pairs, strict=True)):
+            value = (raw & _MASK64) or 1
+            pair &= _MASK64
+            at = value & mask
+            while True:
+                held = keys[at]
+                if held == value:
+                    seen_ids.add(index)
+                    if values[at] == pair or pair in later:
+                        seen_pairs.add(index)
+                    else:
+                        later.add(pair)
+                    break
+                if held == 0:
+                    keys[at] = value
+                    values[at] = pair
+                    size += 1
+                    if size * 2 > mask:
+                        table.size = size
+                        self._grow()
+                        keys, values, mask = table._slots, self._pairs, table._mask
+                    break
+                at = (at + 1) & mask
+        table.size = size
+        return seen_ids, seen_pairs
+
+    def reserve(self, members: int) -> None:
+        if members * 2 > self._ids._mask:
+            self._grow(1 << (members * 2).bit_length())
+
+    def _grow(self, size: int = 0) -> None:
+        table, old_keys, old_values = self._ids, self._ids._slots, self._pairs
+        keys = table._slots = _zeros(size or 2 * len(old_keys))
+        values = self._pairs = _zeros(len(keys))
+        mask = table._mask = len(keys) - 1
+        for value, pair in zip(old_keys, old_values, strict=True):
+            if value:
+                at = value & mask
+                while keys[at]:
+                    at = (at + 1) & mask
+                keys[at] = value
+                values[at] = pair
+
+    @property
+    def nbytes(self) -> int:
+        return self._ids.nbytes + 8 * len(self._pairs) + 32 * len(self.later)
+
+
 # --- the tally ------------------------------------------------------------------------------
 
 
@@ -196,9 +266,9 @@ class Tally:
 
     validator: UserValidator
     users: int = 0
-    ids: HashSet64 = field(default_factory=HashSet64)
+    ids: IdPairs = field(default_factory=IdPairs)
+    """Ids, with whether an (id, userName) pair was seen before."""
     names: HashSet64 = field(default_factory=HashSet64)
-    pairs: HashSet64 = field(default_factory=HashSet64)
     duplicate_ids: Seen = field(default_factory=Seen)
     """Users whose id an earlier user (with another userName) had."""
     duplicate_names: Seen = field(default_factory=Seen)
@@ -219,7 +289,7 @@ class Tally:
         """Room for `users` (totalResults) in the duplicate tracking, made once instead of by
         doubling as they come; at most RESERVE_MAX, so a totalResults no page bears out
         costs at most 2 MiB a table."""
-        for hashes in (self.ids, self.names, self.pairs):
+        for hashes in (self.ids, self.names):
             hashes.reserve(min(users, RESERVE_MAX))
 
     def add(self, user: Any, where: str) -> None:
@@ -229,9 +299,11 @@ class Tally:
         name = scim.get_ci(user, "userName")
         has_id = type(user_id) is str and bool(user_id)
         folded = name.casefold() if type(name) is str and name.strip() else None
-        seen_id = has_id and self.ids.add(hash(user_id))
+        seen_id = seen_pair = False
+        if has_id:
+            found_ids, found_pairs = self.ids.add_many((hash(user_id),), (hash((user_id, folded)),))
+            seen_id, seen_pair = bool(found_ids), bool(found_pairs)
         seen_name = folded is not None and self.names.add(hash(folded))
-        seen_pair = has_id and self.pairs.add(hash((user_id, folded)))
         problems = self.validator.problems(user)
         if not (seen_id or seen_name or problems):
             return
@@ -286,9 +358,10 @@ class Tally:
     ) -> None:
         """Users with the same `problems`, each with an id and a non-blank userName."""
         self.users += len(ids)
-        seen_ids = self.ids.add_many(map(hash, ids))
+        seen_ids, seen_pairs = self.ids.add_many(
+            map(hash, ids), map(hash, zip(ids, folded, strict=True))
+        )
         seen_names = self.names.add_many(map(hash, folded))
-        seen_pairs = self.pairs.add_many(map(hash, zip(ids, folded, strict=True)))
         flagged = seen_ids | seen_names
         for index in range(len(ids)) if problems else sorted(flagged):
             user_id = ids[index]
@@ -325,7 +398,7 @@ class Tally:
     @property
     def nbytes(self) -> int:
         """Memory of the duplicate tracking (the arrays), for the report's facts."""
-        return self.ids.nbytes + self.names.nbytes + self.pairs.nbytes
+        return self.ids.nbytes + self.names.nbytes
 
 
 def problem_code(problem: scim.Problem) -> str | None:

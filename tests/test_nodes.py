@@ -9,14 +9,17 @@ differs by its address, with code, severity, check, provider verdicts and exit c
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import ssl
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from scim_doctor.demo.fault_kit import Certificates, Fault
+from scim_doctor.demo.pki import Issued
 from scim_doctor.demo.server import DemoServer
 from tests.conftest import assert_one_verdict
-from tests.test_client_certs import TOKEN, check
+from tests.test_client_certs import TOKEN, Run, check
 
 
 def _loopback_alias_works() -> bool:
@@ -188,5 +191,97 @@ def test_two_nodes_with_different_valid_certificates_are_an_info(tmp_path: Path)
     assert "127.0.0.2 ('CN=demo.scim-doctor.test'" in message
     assert "days_to_expiry_address" not in run.check("tls")["facts"]
     assert run.report["summary"]["status"] == "pass"
+    assert_one_verdict(run.report)
+    assert run.code == 0
+
+
+# --- protocol differences between nodes (issue 20, part 3) -------------------------------------
+
+
+def _two_nodes(name: str, second: Callable[[Issued], ssl.SSLContext]) -> Fault:
+    """A fault whose two nodes serve one certificate, the second with the context `second`
+    builds from it: they differ in protocol only."""
+    issued: dict[str, Issued] = {}
+
+    def one(certs: Certificates) -> Issued:
+        return issued.setdefault("cert", certs.ca.issue(certs.names))
+
+    return Fault(
+        name,
+        "two nodes, one certificate, another protocol on the second",
+        "tls",
+        (),
+        tls=lambda certs: one(certs).server_context(minimum=ssl.TLSVersion.TLSv1_2),
+        node=lambda certs: second(one(certs)),
+    )
+
+
+def _nodes_run(fault: str | Fault, tmp_path: Path) -> Run:
+    if not _loopback_alias_works():
+        pytest.skip("127.0.0.2 cannot be bound here")
+    with DemoServer(TOKEN, fault=fault) as server:
+        return check(server, tmp_path, resolve=_pin(server, "127.0.0.1", "127.0.0.2"))
+
+
+def test_a_node_capped_at_tls12_beside_one_on_tls13_is_an_info_naming_its_address(
+    tmp_path: Path,
+) -> None:
+    """Given two ssl listeners on 127.0.0.1 and 127.0.0.2 at one port serving one certificate,
+    the second capped at TLS 1.2 (maximum_version; the demo fault node_tls12_only), When
+    checked through --resolve HOST:PORT:127.0.0.1,127.0.0.2, Then tls.node_protocol_differs
+    (info) names 127.0.0.2 and its TLSv1.2, no provider fails and the run passes."""
+    run = _nodes_run("node_tls12_only", tmp_path)
+    assert run.findings() == {"tls.node_protocol_differs": ("info", "tls")}
+    message = run.check("tls")["findings"][0]["message"]
+    assert "than 127.0.0.1 (TLSv1.3, " in message
+    assert "127.0.0.2 (TLSv1.2, " in message
+    nodes = run.check("tls")["facts"]["nodes"]
+    assert [(n["address"], n["protocol"]) for n in nodes] == [
+        ("127.0.0.1", "TLSv1.3"),
+        ("127.0.0.2", "TLSv1.2"),
+    ]
+    assert len({n["sha256"] for n in nodes}) == 1  # the protocol differs, not the certificate
+    assert "will_fail" not in run.verdicts().values()
+    assert run.report["summary"]["status"] == "pass"
+    assert_one_verdict(run.report)
+    assert run.code == 0
+
+
+def test_a_node_speaking_only_tls10_fails_every_provider_naming_its_address(
+    tmp_path: Path,
+) -> None:
+    """Given the same two listeners, the second speaking TLS 1.0 at most, Then the handshake
+    with it fails (every provider needs TLS 1.2), tls.node_differs (fail) names 127.0.0.2 and
+    what it speaks, every provider will fail and the exit code is 1."""
+    fault = _two_nodes(
+        "node_tls10_only", lambda cert: cert.server_context(maximum=ssl.TLSVersion.TLSv1)
+    )
+    run = _nodes_run(fault, tmp_path)
+    assert run.findings() == {"tls.node_differs": ("fail", "tls")}
+    message = run.check("tls")["findings"][0]["message"]
+    assert "127.0.0.2 (refused TLS 1.2 and 1.3 (" in message
+    assert "speaks only TLSv1)" in message
+    node = run.check("tls")["facts"]["nodes"][1]
+    assert (node["address"], node["verified"], node["protocol"]) == ("127.0.0.2", False, "TLSv1")
+    assert set(run.verdicts().values()) == {"will_fail"}
+    assert_one_verdict(run.report)
+    assert run.code == 1
+
+
+def test_a_node_negotiating_another_alpn_protocol_is_an_info_naming_it(tmp_path: Path) -> None:
+    """Given two nodes on one certificate and TLS 1.3, the second answering ALPN with http/1.1
+    where the first answers none, Then tls.node_protocol_differs (info) names 127.0.0.2's
+    ALPN, and the run passes."""
+
+    def http11(cert: Issued) -> ssl.SSLContext:
+        context = cert.server_context(minimum=ssl.TLSVersion.TLSv1_2)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+    run = _nodes_run(_two_nodes("node_alpn", http11), tmp_path)
+    assert run.findings() == {"tls.node_protocol_differs": ("info", "tls")}
+    message = run.check("tls")["findings"][0]["message"]
+    assert "127.0.0.1 (TLSv1.3, " in message and "ALPN none)" in message
+    assert "127.0.0.2 (TLSv1.3, " in message and "ALPN http/1.1)" in message
     assert_one_verdict(run.report)
     assert run.code == 0

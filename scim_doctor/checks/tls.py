@@ -41,10 +41,13 @@ from scim_doctor.checks.tls_client import (
     presented_problems,
 )
 from scim_doctor.checks.tls_handshake import (
+    OLD_PROTOCOLS,
+    PROTOCOL_REFUSED,
     ConnectFailed,
     Endpoint,
     Session,
     handshake,
+    legacy_context,
     status_line,
 )
 from scim_doctor.core import findings
@@ -55,15 +58,6 @@ from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyServer
 from scim_doctor.net.trust import alternative, unverified_context
 
-_PROTOCOL_REFUSED = frozenset(
-    {
-        "UNSUPPORTED_PROTOCOL",
-        "TLSV1_ALERT_PROTOCOL_VERSION",
-        "NO_PROTOCOLS_AVAILABLE",
-        "VERSION_TOO_LOW",
-        "TLSV1_ALERT_INSUFFICIENT_SECURITY",
-    }
-)
 _NOT_A_TLS_RECORD = frozenset(
     {
         "WRONG_VERSION_NUMBER",
@@ -75,7 +69,6 @@ _NOT_A_TLS_RECORD = frozenset(
         "HTTPS_PROXY_REQUEST",
     }
 )
-_OLD_PROTOCOLS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
 
 
 def parse_chain(ders: Sequence[bytes]) -> list[x509.Certificate]:
@@ -305,12 +298,12 @@ async def _protocol_failed(
         ctx, endpoint, reason, outcome, after=False
     ):
         return
-    if reason in _PROTOCOL_REFUSED:
+    if reason in PROTOCOL_REFUSED:
         try:
-            old = await handshake(endpoint, _legacy_context(), ctx.step_timeout())
+            old = await handshake(endpoint, legacy_context(), ctx.step_timeout())
         except (OSError, asyncio.TimeoutError):
             old = None
-        if old is not None and old.protocol in _OLD_PROTOCOLS:
+        if old is not None and old.protocol in OLD_PROTOCOLS:
             outcome.facts.update(protocol=old.protocol, cipher=old.cipher)
             outcome.add(
                 findings.make(
@@ -342,11 +335,6 @@ async def _protocol_failed(
         )
     )
     outcome.summary = f"handshake failed: {reason}"
-
-
-def _legacy_context() -> ssl.SSLContext:
-    """A context that still speaks TLS 1.0/1.1, only to name an outdated server."""
-    return unverified_context(ssl.TLSVersion.TLSv1)
 
 
 def _timed_out(endpoint: Endpoint, timeout: float, outcome: Outcome) -> None:

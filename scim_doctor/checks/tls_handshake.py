@@ -21,8 +21,26 @@ from typing import Any
 from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import OpenSocket
 from scim_doctor.net.proxy import ProxyServer
+from scim_doctor.net.trust import unverified_context
 
 _STATUS_LINE_MAX = 200
+
+PROTOCOL_REFUSED = frozenset(
+    {
+        "UNSUPPORTED_PROTOCOL",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "NO_PROTOCOLS_AVAILABLE",
+        "VERSION_TOO_LOW",
+        "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+    }
+)
+"""OpenSSL's reasons when the server and a TLS 1.2+ client share no protocol version."""
+OLD_PROTOCOLS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
+
+
+def legacy_context() -> ssl.SSLContext:
+    """A context that still speaks TLS 1.0/1.1, only to name an outdated server."""
+    return unverified_context(ssl.TLSVersion.TLSv1)
 
 
 @dataclass

@@ -5,7 +5,9 @@ HOST:PORT:ADDR,ADDR`) is judged by the first address that connects; a client pic
 so one node with an expired certificate or a broken TLS setup fails a share of the identity
 provider's calls. The addresses the `connect` check reached are handshaken at once (bounded),
 with the run's trust store and the target's name, and compared with the main handshake:
-certificate (SHA-256), protocol, and whether it verifies. No token is sent here.
+certificate (SHA-256), protocol version and ALPN, and whether it verifies. A node that refuses
+TLS 1.2 and 1.3 is asked once more with TLS 1.0 allowed, to name what it speaks. No token is
+sent here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import ssl
 from typing import Any
 
 from scim_doctor.checks.base import Outcome
-from scim_doctor.checks.tls_handshake import Endpoint, Session, handshake
+from scim_doctor.checks.tls_handshake import (
+    OLD_PROTOCOLS,
+    PROTOCOL_REFUSED,
+    Endpoint,
+    Session,
+    handshake,
+    legacy_context,
+)
 from scim_doctor.core import findings
 from scim_doctor.net import certinfo
 from scim_doctor.net.context import ProbeContext
@@ -24,7 +33,11 @@ NODE_CONCURRENCY = 8
 
 
 def _leaf_facts(session: Session) -> dict[str, Any]:
-    facts: dict[str, Any] = {"protocol": session.protocol}
+    facts: dict[str, Any] = {
+        "protocol": session.protocol,
+        "cipher": session.cipher,
+        "alpn": session.alpn,
+    }
     if session.chain:
         try:
             leaf = certinfo.load(session.chain[0])
@@ -51,11 +64,30 @@ async def _node(ctx: ProbeContext, address: str, gate: asyncio.Semaphore) -> dic
                 "error": exc.verify_message or exc.reason or str(exc),
             }
         except ssl.SSLError as exc:
-            return {"address": address, "verified": False, "error": str(exc.reason or exc)}
+            reason = str(exc.reason or exc)
+            if reason in PROTOCOL_REFUSED:
+                return await _old_protocol(ctx, endpoint, reason)
+            return {"address": address, "verified": False, "error": reason}
         except (OSError, asyncio.TimeoutError) as exc:
             why = "no handshake in time" if isinstance(exc, asyncio.TimeoutError) else str(exc)
             return {"address": address, "verified": False, "error": why}
     return {"address": address, "verified": True, **_leaf_facts(session)}
+
+
+async def _old_protocol(ctx: ProbeContext, endpoint: Endpoint, reason: str) -> dict[str, Any]:
+    """A node that shares no version with a TLS 1.2+ client: what it speaks, when older."""
+    node: dict[str, Any] = {"address": endpoint.address, "verified": False, "error": reason}
+    try:
+        old = await handshake(endpoint, legacy_context(), ctx.step_timeout())
+    except (OSError, asyncio.TimeoutError):
+        return node
+    if old.protocol in OLD_PROTOCOLS:
+        node.update(
+            protocol=old.protocol,
+            cipher=old.cipher,
+            error=f"refused TLS 1.2 and 1.3 ({reason}); speaks only {old.protocol}",
+        )
+    return node
 
 
 async def compare(ctx: ProbeContext, main: Session, address: str, outcome: Outcome) -> None:
@@ -69,6 +101,7 @@ async def compare(ctx: ProbeContext, main: Session, address: str, outcome: Outco
     outcome.facts["nodes"] = [reference, *nodes]
     verified = [n for n in nodes if n["verified"] and n.get("sha256")]
     _other_certificates(ctx.target.host, reference, verified, outcome)
+    _other_protocols(ctx.target.host, reference, [n for n in nodes if n["verified"]], outcome)
     _earliest_expiry(ctx, reference, verified, outcome)
     broken = [n for n in nodes if not n["verified"]]
     if not broken:
@@ -109,6 +142,33 @@ def _other_certificates(
             f"certificate than {_served(reference)}: "
             + "; ".join(_served(n) for n in others)
             + ". Every one verifies, so no client fails today; the nodes are renewed apart",
+        )
+    )
+
+
+def _negotiated(node: dict[str, Any]) -> str:
+    alpn = node.get("alpn") or "none"
+    return f"{node['address']} ({node.get('protocol')}, {node.get('cipher')}, ALPN {alpn})"
+
+
+def _other_protocols(
+    host: str, reference: dict[str, Any], verified: list[dict[str, Any]], outcome: Outcome
+) -> None:
+    """Nodes that complete the handshake with another TLS version or ALPN protocol than
+    `address`: hygiene (info). Each verified with this run's TLS 1.2+ client, so every
+    provider connects to each; a node below TLS 1.2 fails the handshake (tls.node_differs)."""
+    shape = (reference.get("protocol"), reference.get("alpn"))
+    others = [n for n in verified if (n.get("protocol"), n.get("alpn")) != shape]
+    if not others:
+        return
+    outcome.add(
+        findings.make(
+            "tls.node_protocol_differs",
+            f"{len(others)} of {len(verified) + 1} addresses of {host} negotiate another TLS "
+            f"version or ALPN protocol than {_negotiated(reference)}: "
+            + "; ".join(_negotiated(n) for n in others)
+            + ". Each is TLS 1.2 or later, which every provider speaks, so no call fails "
+            "today; the nodes are configured apart",
         )
     )
 

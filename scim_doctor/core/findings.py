@@ -615,8 +615,9 @@ _SPECS: tuple[FindingSpec, ...] = (
         "A node behind the host name fails the TLS handshake the others complete",
         "The host name has several addresses (DNS round robin or a load balancer's nodes) and "
         "not all of them serve the same working TLS: one has an expired or different "
-        "certificate, or fails the handshake. Each client connection picks one address, so a "
-        "share of the identity provider's calls fail, intermittently.",
+        "certificate, speaks only TLS older than 1.2, or fails the handshake. Each client "
+        "connection picks one address, so a share of the identity provider's calls fail, "
+        "intermittently.",
         "Deploy the same certificate and TLS settings on every node (the message names the "
         "address that differs), or take that node out of DNS or the pool.",
         "RFC 5280 §6.1.3 (path validation); field experience with DNS round robin and load "
@@ -639,6 +640,24 @@ _SPECS: tuple[FindingSpec, ...] = (
         "secret store, one ACME client), so that they are renewed together.",
         "Field experience with DNS round robin and load-balancer pools; RFC 5280 §4.1.2.5 "
         "(validity)",
+        ADVICE,
+        ADVICE_LEVEL,
+    ),
+    FindingSpec(
+        "tls.node_protocol_differs",
+        INFO,
+        "Nodes behind the host name negotiate different TLS versions or ALPN protocols",
+        "The host name has several addresses and they do not all complete the handshake alike: "
+        "one negotiates TLS 1.2 where the others negotiate TLS 1.3, or another ALPN protocol "
+        "(HTTP/2 on some, HTTP/1.1 on others). Each is TLS 1.2 or later, which every identity "
+        "provider speaks, so nothing fails today; but the nodes are configured apart, so a "
+        "setting tested on one node (protocol versions, cipher suites, HTTP/2) may be missing "
+        "on another, and a connection behaves as the node it lands on.",
+        "Apply the same TLS settings (protocol versions, cipher suites, ALPN) to every node from "
+        "one place: the load balancer's listener or one shared configuration. The message names "
+        "the address that differs.",
+        "RFC 8446 §4.2.1 (supported_versions); RFC 7301 §3 (ALPN); field experience with "
+        "load-balancer pools",
         ADVICE,
         ADVICE_LEVEL,
     ),

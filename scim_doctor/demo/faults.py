@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+import weakref
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ from scim_doctor.demo.fault_kit import (
     on_route,
 )
 from scim_doctor.demo.http_faults import HTTP_FAULTS
-from scim_doctor.demo.pki import CertificateAuthority, self_signed
+from scim_doctor.demo.pki import CertificateAuthority, Issued, self_signed
 
 __all__ = [
     "AIA_URL",
@@ -136,6 +137,29 @@ def _intermediate_dated(not_before: int, not_after: int) -> TlsSetup:
 def _renewed(certs: Certificates) -> ssl.SSLContext:
     """A valid certificate for the same names, but another one (a renewal on this node only)."""
     return certs.ca.issue(certs.names, not_after=_days(365)).server_context()
+
+
+_ONE_CERTIFICATE: weakref.WeakKeyDictionary[CertificateAuthority, Issued] = (
+    weakref.WeakKeyDictionary()
+)
+"""One certificate per CA for the faults whose two nodes differ in protocol only."""
+
+
+def _same_certificate(certs: Certificates) -> Issued:
+    issued = _ONE_CERTIFICATE.get(certs.ca)
+    if issued is None:
+        issued = _ONE_CERTIFICATE[certs.ca] = certs.ca.issue(certs.names)
+    return issued
+
+
+def _tls13_node(certs: Certificates) -> ssl.SSLContext:
+    """The first node of node_tls12_only: TLS 1.2 and 1.3, the certificate the second serves."""
+    return _same_certificate(certs).server_context(minimum=ssl.TLSVersion.TLSv1_2)
+
+
+def _tls12_node(certs: Certificates) -> ssl.SSLContext:
+    """The same certificate, TLS 1.2 at most (a node whose TLS settings were not updated)."""
+    return _same_certificate(certs).server_context(maximum=ssl.TLSVersion.TLSv1_2)
 
 
 def _silent(bind: str) -> sockets.SocketServer:
@@ -292,6 +316,15 @@ _CATALOGUE = (
         "tls",
         ("tls.node_cert_differs",),
         node=_renewed,
+    ),
+    Fault(
+        "node_tls12_only",
+        "The name has two nodes serving the same certificate; the second speaks TLS 1.2 at most "
+        "while the first negotiates TLS 1.3 (its TLS settings were not updated).",
+        "tls",
+        ("tls.node_protocol_differs",),
+        tls=_tls13_node,
+        node=_tls12_node,
     ),
     Fault(
         "closed_port",

@@ -8,6 +8,7 @@ differs by its address, with code, severity, check, provider verdicts and exit c
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from scim_doctor.demo.fault_kit import Certificates, Fault
 from scim_doctor.demo.pki import Issued
 from scim_doctor.demo.server import DemoServer
 from tests.conftest import assert_one_verdict
+from tests.support import netns
 from tests.test_client_certs import TOKEN, Run, check
 
 
@@ -283,5 +285,62 @@ def test_a_node_negotiating_another_alpn_protocol_is_an_info_naming_it(tmp_path:
     message = run.check("tls")["findings"][0]["message"]
     assert "127.0.0.1 (TLSv1.3, " in message and "ALPN none)" in message
     assert "127.0.0.2 (TLSv1.3, " in message and "ALPN http/1.1)" in message
+    assert_one_verdict(run.report)
+    assert run.code == 0
+
+
+# --- an IPv6-only name through the system resolver (issue 20, part 3) ---------------------------
+
+_IPV6_ONLY = """
+import json, os, subprocess, sys, tempfile
+from pathlib import Path
+
+from scim_doctor.demo.server import DemoServer
+
+token = sys.argv[1]
+try:
+    server = DemoServer(token, bind="::1").start()
+except OSError as exc:
+    print(json.dumps({"skip": f"no IPv6 loopback in the namespace: {exc}"}))
+    sys.exit(0)
+try:
+    with tempfile.TemporaryDirectory() as tmp:
+        ca = server.write_ca(Path(tmp))
+        argv = [sys.executable, "-m", "scim_doctor", "check", server.base_url, "--cacert", str(ca)]
+        argv += ["--reach", "private", "--timeout", "3", "--format", "json"]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "SCIM_TOKEN": token},
+        )
+finally:
+    server.stop()
+print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}))
+"""
+
+
+@pytest.mark.netns
+def test_an_ipv6_only_name_resolved_by_the_system_resolver_passes() -> None:
+    """Given a private network and mount namespace whose /etc/hosts gives the demo's name only
+    ::1 (no A record) and a server listening on ::1 only, When `scim-doctor check` runs without
+    --resolve (the system resolver answers, as on a host with an AAAA record only), Then it
+    connects to [::1], the dns facts say IPv6 only, and nothing is a warning or a failure."""
+    netns.require()
+    hosts = f"{netns.HOSTS}::1 demo.scim-doctor.test\n"
+    done = netns.run_python(_IPV6_ONLY, TOKEN, hosts=hosts, timeout=90)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in result:
+        pytest.skip(result["skip"])
+    assert "Traceback" not in result["stderr"], result["stderr"]
+    assert TOKEN not in result["stdout"] + result["stderr"]
+    report = json.loads(result["stdout"])
+    run = Run(result["code"], report, result["stderr"])
+    dns = run.check("dns")["facts"]
+    assert dns["resolver"] == "system (getaddrinfo)" and dns["pinned"] is False
+    assert (dns["addresses"], dns["ipv4"], dns["ipv6"]) == (["::1"], [], ["::1"])
+    assert dns["family_note"] == "IPv6 only: no A (IPv4) address"
+    assert run.check("connect")["facts"]["connected_address"] == "::1"
+    assert run.check("connect")["summary"].startswith("connected to [::1]:")
+    assert not any(severity in ("warn", "fail") for severity, _ in run.findings().values())
+    assert run.report["summary"]["status"] == "pass"
     assert_one_verdict(run.report)
     assert run.code == 0

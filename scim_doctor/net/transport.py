@@ -85,6 +85,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         self._pins = {(host.lower(), port): address for (host, port), address in pins.items()}
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
         self._warm: dict[Origin, list[asyncio.Task[_Stream]]] = {}
+        self._closing: list[asyncio.Future[None]] = []
 
     def warm(self, origin: Origin, count: int, ssl_context: ssl.SSLContext, timeout: float) -> None:
         """Open `count` connections to `origin` now, for requests that will want them: TCP,
@@ -125,7 +126,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         while tasks:
             task = tasks.pop(0)
             try:
-                return await asyncio.wait_for(asyncio.shield(task), timeout)
+                stream = await asyncio.wait_for(asyncio.shield(task), timeout)
             except asyncio.TimeoutError:
                 tasks.append(task)  # still opening: closed with the transport
                 raise httpcore.ConnectTimeout("timed out waiting for a connection") from None
@@ -135,17 +136,20 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                 raise
             except Exception:  # noqa: S112 - the request connects on its own and reports why
                 continue
+            if stream.alpn() == "h2":
+                # httpcore sends every later request to this origin over this one connection:
+                # the others would idle until the run ends, holding a server's connection slots.
+                self._closing.append(asyncio.ensure_future(_close_all(tasks[:])))
+                tasks.clear()
+            return stream
         return None
 
     async def aclose(self) -> None:
         """Close the warmed connections no request took (and stop those still opening)."""
         tasks = [task for waiting in self._warm.values() for task in waiting]
         self._warm.clear()
-        for task in tasks:
-            task.cancel()
-        for result in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(result, _Stream):
-                await result.aclose()
+        await _close_all(tasks)
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     def address_for(self, host: str, port: int) -> str:
         """The pin for HOST:PORT, else a pin for HOST on another port (as
@@ -186,6 +190,16 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:  # pragma: no cover - only httpcore retries
         await self._inner.sleep(seconds)
+
+
+async def _close_all(tasks: list[asyncio.Task[_Stream]]) -> None:
+    """Stop warmed connections still opening and close those open."""
+    for task in tasks:
+        task.cancel()
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, _Stream):
+            with contextlib.suppress(Exception):
+                await result.aclose()
 
 
 class _Stream(httpcore.AsyncNetworkStream):
@@ -230,6 +244,11 @@ class _Stream(httpcore.AsyncNetworkStream):
             return self  # the very handshake httpcore asks for, already made
         wrapped = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         return _Stream(wrapped, self._socket)
+
+    def alpn(self) -> str | None:
+        """The protocol the TLS handshake agreed on (None over plain TCP or without ALPN)."""
+        tls = self._inner.get_extra_info("ssl_object")
+        return tls.selected_alpn_protocol() if tls is not None else None
 
     def get_extra_info(self, info: str) -> Any:
         if info == "socket":

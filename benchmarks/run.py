@@ -208,7 +208,72 @@ def main() -> None:
             f" verified SSL context) + the run {floor['run_s']} s: {floor['ratio']}x"
             f" (target <= {floor['target_ratio']}x)"
         )
+    print("\n".join(target_table(results)))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def target_table(results: dict[str, Any]) -> list[str]:
+    """Issue 21's table, each row from this run: what was measured, its target, met or not
+    (a row whose benchmark could not run says why)."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def row(name: str, figures: Any, measure: Any, target: str, met: Any) -> None:
+        if not isinstance(figures, dict) or "skipped" in figures or "error" in figures:
+            given = figures if isinstance(figures, dict) else {}
+            why = given.get("skipped") or given.get("error") or "no figures"
+            rows.append((name, f"not measured: {why}", target, None))
+            return
+        rows.append((name, measure(figures), target, bool(met(figures))))
+
+    row(
+        "whole check at 100 ms RTT",
+        results.get("latency"),
+        lambda r: (
+            f"{r['doctor_wall_s']} s = {r['doctor_wall_rtt']} RTT"
+            f" (critical path {r['critical_path_rtt']} RTT)"
+        ),
+        "<= 4 RTT + 0.25 s",
+        lambda r: r["meets_target"],
+    )
+    row(
+        "whole check vs floor + run (loopback)",
+        results.get("startup_vs_floor"),
+        lambda r: f"{r['ratio']} x ({r['check_s']} s vs {r['floor_s']} + {r['run_s']} s)",
+        "<= 1.25 x",
+        lambda r: r["ratio"] <= r["target_ratio"],
+    )
+    memory = results.get("memory")
+    row(
+        "peak RSS, 200 MB body / gzip bomb",
+        memory.get("single_target")
+        if isinstance(memory, dict) and "single_target" in memory
+        else memory,
+        lambda r: f"{r['huge_peak_mib']} / {r['bomb_peak_mib']} MiB",
+        "<= 60 MiB",
+        lambda r: r["met"],
+    )
+    row(
+        "peak RSS, fleet of 52 (two hostile)",
+        memory.get("fleet") if isinstance(memory, dict) and "fleet" in memory else memory,
+        lambda r: f"{r['hostile_peak_mib']} MiB",
+        "<= 80 MiB",
+        lambda r: r["met"],
+    )
+    row(
+        "--deep 100,000 users, pages of 1,000",
+        results.get("deep"),
+        lambda r: f"{r['ratio']} x the naive client, {r['pages']['peak_rss_mib']} MiB",
+        ">= 1.0 x, RSS < 60 MiB",
+        lambda r: r["ratio_ok"] and r["peak_rss_ok"] and r["ceiling_ok"],
+    )
+    verdict = {True: "met", False: "MISSED", None: "not measured"}
+    width = max(len(name) for name, *_ in rows)
+    lines = ["issue 21 targets (this run):"]
+    lines += [
+        f"  {name:<{width}}  {now}  target {target}: {verdict[met]}"
+        for name, now, target, met in rows
+    ]
+    return lines
 
 
 if __name__ == "__main__":

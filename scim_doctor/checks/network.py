@@ -24,6 +24,7 @@ from scim_doctor.checks.tls_handshake import connect as open_tcp
 from scim_doctor.core import findings
 from scim_doctor.core.secrets import redact
 from scim_doctor.core.timeouts import within
+from scim_doctor.net import head_start
 from scim_doctor.net.context import OpenSocket, ProbeContext
 from scim_doctor.net.failures import ProxyConfigError
 
@@ -218,8 +219,23 @@ class Attempt:
 
 
 async def _attempt(address: str, port: int, timeout: float, *, keep: bool = False) -> Attempt:
-    """One TCP connection; closed at once unless `keep` (then it is the attempt's `sock`)."""
+    """One TCP connection; closed at once unless `keep` (then it is the attempt's `sock`).
+    The first kept one may have been made at start-up (net.head_start): if it reached this
+    address, it is this attempt; if it failed, the attempt is made again here, to name why."""
     started = time.monotonic()
+    early = head_start.take_connection(port) if keep else None
+    if early is not None:
+        try:
+            made = await within(asyncio.wrap_future(early), timeout)
+        except asyncio.TimeoutError:
+            no_answer = f"no answer within {seconds_text(timeout)}"
+            return Attempt(address, port, "timeout", ms_since(started), no_answer)
+        if made is not None and made.address == address:
+            return Attempt(address, port, "connected", made.ms, sock=made.sock)
+        if made is not None:
+            made.sock.close()
+        timeout = max(0.001, timeout - (time.monotonic() - started))
+        started = time.monotonic()
     try:
         sock = await within(open_tcp(address, port), timeout)
     except asyncio.TimeoutError:

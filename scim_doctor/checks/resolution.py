@@ -19,10 +19,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scim_doctor.core.timeouts import within
+from scim_doctor.net import head_start
 from scim_doctor.net.context import ProbeContext
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _EAI_NAMES = {
     value: name
@@ -138,11 +142,14 @@ def _system_error(host: str, exc: OSError) -> ResolveError:
     return ResolveError("dns.resolution_failed", message, words, "EAI_SYSTEM")
 
 
-async def resolve(host: str, port: int, timeout: float) -> list[str]:
+async def resolve(
+    host: str, port: int, timeout: float, early: Future[list[Any]] | None = None
+) -> list[str]:
     """Every A/AAAA address of `host` from the system resolver, de-duplicated, in its order.
 
     Raises ResolveError. The lookup thread is a daemon, abandoned on timeout: getaddrinfo
-    cannot be interrupted, and a daemon thread does not keep the process alive.
+    cannot be interrupted, and a daemon thread does not keep the process alive. `early`: the
+    same getaddrinfo call, begun at start-up (net.head_start), whose answer is judged here.
     """
     if host.rstrip(".").endswith(".invalid") or host == "invalid":
         # RFC 6761 §6.4: resolvers and libraries SHOULD answer "invalid" names negatively at
@@ -174,7 +181,10 @@ async def resolve(host: str, port: int, timeout: float) -> list[str]:
             loop.call_soon_threadsafe(settle, infos, error)
 
     try:
-        threading.Thread(target=lookup, name=f"getaddrinfo {host}", daemon=True).start()
+        if early is not None:
+            answer = asyncio.wrap_future(early)
+        else:
+            threading.Thread(target=lookup, name=f"getaddrinfo {host}", daemon=True).start()
     except RuntimeError as exc:  # "can't start new thread": out of threads or memory
         raise ResolveError(
             "dns.resolution_failed",
@@ -233,8 +243,10 @@ async def lookup(ctx: ProbeContext, host: str, port: int, timeout: float) -> Loo
         pass
     else:
         return Lookup([host], "literal", 0.0)
-    addresses = await resolve(host, port, timeout)
-    return Lookup(addresses, "resolver", ms_since(started))
+    early = head_start.take_lookup(host, port)
+    addresses = await resolve(host, port, timeout, early.lookup if early else None)
+    took = early.lookup_ms if early is not None else None
+    return Lookup(addresses, "resolver", took if took is not None else ms_since(started))
 
 
 def family(address: str) -> str:

@@ -42,7 +42,7 @@ from scim_doctor.core.errors import InputError
 if TYPE_CHECKING:
     from scim_doctor.core.secrets import Secret
     from scim_doctor.net.context import Options
-    from scim_doctor.net.target import Target
+    from scim_doctor.net.target import ResolvePin, Target
 
 
 @click.command()
@@ -76,9 +76,7 @@ def check(
     from pathlib import Path
 
     from scim_doctor.net.target import parse_base_url, parse_resolve
-    from scim_doctor.net.trust import load_in_background
 
-    client_cert = client_cert_from(run)
     many = {name: run.pop(name) for name in FLEET_OPTIONS}
     if base_url is None or many["config_path"] is not None:
         target_options = {
@@ -87,7 +85,7 @@ def check(
             "--token-stdin": token_stdin,
             "--no-token": no_token,
             "--cacert": cacert,
-            "--cert": client_cert,
+            "--cert": client_cert_from(run),
             "--resolve": resolve_specs,
             "--proxy": proxy,
             "--noproxy": noproxy,
@@ -97,9 +95,15 @@ def check(
         }
         _check_config(base_url, insecure, many, target_options, run)
     _refuse_fleet_options(many)
-    load_in_background(Path(cacert) if cacert is not None else None, trust_store, client_cert)
     target = parse_base_url(base_url)
     token = _token(no_token, token_env, token_file, token_stdin)
+    pins = [parse_resolve(spec) for spec in resolve_specs]
+    _head_start(target, pins, proxy or proxy_pac, run)
+    # What follows imports cryptography, httpx and the checks: the head start runs meanwhile.
+    client_cert = client_cert_from(run)
+    from scim_doctor.net.trust import load_in_background
+
+    load_in_background(Path(cacert) if cacert is not None else None, trust_store, client_cert)
     if proxy is not None:
         proxy = check_proxy(proxy)
     check_connection(proxy, noproxy, proxy_pac, cacert, trust_store)
@@ -107,7 +111,7 @@ def check(
         run,
         cacert=Path(cacert) if cacert is not None else None,
         insecure=insecure,
-        resolve=tuple(parse_resolve(spec) for spec in resolve_specs),
+        resolve=tuple(pins),
         proxy=proxy,
         noproxy=noproxy,
         proxy_pac=proxy_pac,
@@ -118,8 +122,42 @@ def check(
     how = report_options(run)
     if many["repeat_count"] > 1 or many["quiet"] or github_actions():
         _check_one_more_ways(target, options, token, how, many, run["deadline"])
-    report = run_target(target, options, token)
+    from scim_doctor.net import head_start
+
+    try:
+        report = run_target(target, options, token)
+    finally:
+        head_start.discard()
     raise SystemExit(deliver(report, how))
+
+
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _head_start(
+    target: Target, pins: list[ResolvePin], proxy_option: str | None, run: dict[str, Any]
+) -> None:
+    """Begin the name lookup and the first TCP connection now, before the run's modules
+    import (net.head_start): only for a direct https target whose connect check runs (a
+    proxy, set by option, PAC file or environment, decides the route later: nothing then)."""
+    import os
+
+    from scim_doctor.net import head_start
+    from scim_doctor.net.target import pins_for
+
+    if not target.is_https or proxy_option or any(os.environ.get(v) for v in _PROXY_VARIABLES):
+        return
+    # The ids as typed (checked later, with the checks' list, which takes the checks' import).
+    only, skip = ({i.strip() for v in run[k] for i in v.split(",")} for k in ("only", "skip"))
+    if "connect" in skip or (only and "connect" not in only):
+        return
+    timeout = run["timeout"]
+    if not timeout or timeout <= 0:
+        return  # refused with its reason when the options are read
+    warming = head_start.WARMING - skip if not only else head_start.WARMING & only
+    spares = head_start.SPARES if warming else 0  # --only dns,connect,tls: no HTTP request
+    head_start.begin(target.host, target.port, pins_for(tuple(pins), target.host, target.port),
+                     timeout, spares)  # fmt: skip
 
 
 def _refuse_fleet_options(many: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from scim_doctor.core.secrets import Secret
 from scim_doctor.net.client_cert import ClientCertSource
 from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyRules
-from scim_doctor.net.target import ResolvePin, Target
+from scim_doctor.net.target import ResolvePin, Target, pins_for
 from scim_doctor.net.trust import Trust
 
 __all__ = [
@@ -209,10 +209,4 @@ class ProbeContext:
     def pinned_addresses(self, host: str | None = None, port: int | None = None) -> list[str]:
         """Every --resolve address for host:port (several stand for the nodes behind the
         name), chosen as `pinned_address` chooses; empty when not pinned."""
-        host = host or self.target.host
-        port = port or self.target.port
-        same_host = [pin for pin in self.options.resolve if pin.host == host]
-        for pin in same_host:
-            if pin.port == port:
-                return list(pin.addresses)
-        return list(same_host[0].addresses) if same_host else []
+        return pins_for(self.options.resolve, host or self.target.host, port or self.target.port)

@@ -242,3 +242,13 @@ def parse_resolve(spec: str) -> ResolvePin:
     return ResolvePin(
         host=_ascii_host(host), port=port, address=addresses[0], more=tuple(addresses[1:])
     )
+
+
+def pins_for(resolve: tuple[ResolvePin, ...], host: str, port: int) -> list[str]:
+    """The --resolve addresses for host:port, or for host on another port when this port has
+    none (see `ProbeContext.pinned_address`); empty when the host is not pinned."""
+    same_host = [pin for pin in resolve if pin.host == host]
+    for pin in same_host:
+        if pin.port == port:
+            return list(pin.addresses)
+    return list(same_host[0].addresses) if same_host else []

@@ -33,10 +33,14 @@ import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
+import anyio.abc
 import httpcore
 import httpx
+from httpcore._backends.anyio import AnyIOStream  # the stream httpcore's own backend returns
 
 from scim_doctor.core.secrets import redact
+from scim_doctor.core.timeouts import within
+from scim_doctor.net import head_start
 from scim_doctor.net.failures import ProxyConfigError
 from scim_doctor.net.proxy import ProxyRules
 
@@ -101,9 +105,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     async def _open(
         self, host: str, port: int, tls: tuple[ssl.SSLContext, str] | None, timeout: float
     ) -> _Stream:
-        stream = _Stream(
-            await self._inner.connect_tcp(self.address_for(host, port), port, timeout=timeout)
-        )
+        stream = _Stream(await self._connect_early(host, port, timeout))
         if tls is None:
             return stream
         context, server_hostname = tls
@@ -114,6 +116,25 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                 await asyncio.shield(stream.aclose())
             raise
         return _Stream(secured, stream.get_extra_info("socket"), warmed=tls)
+
+    async def _connect_early(
+        self, host: str, port: int, timeout: float
+    ) -> httpcore.AsyncNetworkStream:
+        """TCP for a warmed connection: one the head start opened while the run's modules
+        imported (net.head_start), else a connection made now."""
+        address = self.address_for(host, port)
+        spare = head_start.take_spare(address, port)
+        try:
+            sock = await within(asyncio.wrap_future(spare), timeout) if spare else None
+        except asyncio.TimeoutError:
+            raise httpcore.ConnectTimeout("timed out waiting for a connection") from None
+        if sock is None:
+            return await self._inner.connect_tcp(address, port, timeout=timeout)
+        try:
+            return AnyIOStream(await anyio.abc.SocketStream.from_socket(sock))
+        except BaseException:
+            sock.close()
+            raise
 
     async def _take_warm(self, host: str, port: int, timeout: float | None) -> _Stream | None:
         """A warmed connection for the request being sent, if it goes directly to this host

@@ -71,15 +71,18 @@ PROFILE = settings.get_profile("ci" if os.environ.get("CI") else "dev")
 
 @contextlib.contextmanager
 def isolated_secrets() -> Iterator[None]:
-    """Let an example register secrets, then put the process-wide registry back as it was."""
+    """Let an example register secrets in an empty registry, then put the process-wide one back
+    as it was. Empty, not a copy: each registration compiles one pattern of every form known,
+    and by this point of the suite the process knows thousands (every earlier test's tokens),
+    which made 500 examples of one property take minutes."""
     with secrets._registry_lock:
-        saved = (set(secrets._registered), secrets._pattern)
+        saved = (secrets._registered, secrets._pattern, secrets._registered_forms)
+        secrets._registered, secrets._pattern, secrets._registered_forms = set(), None, ()
     try:
         yield
     finally:
         with secrets._registry_lock:
-            secrets._registered = saved[0]
-            secrets._pattern = saved[1]
+            secrets._registered, secrets._pattern, secrets._registered_forms = saved
 
 
 # --- strategies shared by several properties ---------------------------------------------------

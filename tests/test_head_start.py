@@ -4,9 +4,7 @@ pool's warmed connections. Real sockets on loopback and a real demo server."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,57 +18,9 @@ from scim_doctor.net import head_start
 from scim_doctor.net.context import Options, ProbeContext
 from scim_doctor.net.target import parse_base_url
 from scim_doctor.net.trust import load_trust
+from tests.support.counting_listener import CountingListener
 
 TOKEN = "head-start-token-0123456789abcdef"
-
-
-class CountingListener:
-    """A TCP listener on 127.0.0.1 that counts the connections it accepted and saw closed."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self.accepted = 0
-        self.closed = 0
-        self._threads: list[threading.Thread] = []
-
-    def __enter__(self) -> CountingListener:
-        self._spawn(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(2.0)
-
-    def _spawn(self, target: Any, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self._spawn(self._drain, conn)
-
-    def _drain(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        with contextlib.suppress(OSError), conn:
-            while conn.recv(1024):
-                pass
-        self.closed += 1
-
-    def wait(self, attribute: str, count: int) -> int:
-        end = time.monotonic() + 5
-        while time.monotonic() < end and getattr(self, attribute) < count:
-            time.sleep(0.01)
-        return int(getattr(self, attribute))
 
 
 @pytest.fixture

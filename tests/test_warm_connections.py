@@ -5,11 +5,7 @@ others are closed at once instead of idling on the server until the run ends."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,61 +13,9 @@ import pytest
 
 from scim_doctor.demo import pki
 from scim_doctor.net import transport
+from tests.support.counting_listener import CountingListener
 
 HOST = "warm.scim-doctor.test"
-
-
-class CountingTlsListener:
-    """Accepts TLS connections offering `alpn`, and counts those the client closed."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self.accepted = 0
-        self.closed = 0
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-
-    def __enter__(self) -> CountingTlsListener:
-        self._spawn(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(2.0)
-
-    def _spawn(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-            self._spawn(self._serve, conn)
-
-    def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        with contextlib.suppress(OSError), self._context.wrap_socket(conn, server_side=True) as tls:
-            while tls.recv(1024):
-                pass
-        with self._lock:
-            self.closed += 1
-
-    def wait_closed(self, count: int) -> int:
-        end = time.monotonic() + 5
-        while time.monotonic() < end and self.closed < count:
-            time.sleep(0.01)
-        return self.closed
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +26,10 @@ def ca() -> pki.CertificateAuthority:
 @pytest.fixture
 def listener(
     ca: pki.CertificateAuthority, request: pytest.FixtureRequest
-) -> Iterator[CountingTlsListener]:
+) -> Iterator[CountingListener]:
     context = ca.issue([HOST]).server_context()
     context.set_alpn_protocols([request.param])
-    with CountingTlsListener(context) as server:
+    with CountingListener(tls=context) as server:
         yield server
 
 
@@ -102,13 +46,13 @@ async def _take(backend: transport.PinnedBackend, port: int, takes: int) -> list
 
 @pytest.mark.parametrize("listener", ["h2"], indirect=True)
 def test_over_http2_the_warmed_connections_not_taken_are_closed_once_one_is_taken(
-    listener: CountingTlsListener, ca: pki.CertificateAuthority, tmp_path: Path
+    listener: CountingListener, ca: pki.CertificateAuthority, tmp_path: Path
 ) -> None:
     async def scenario() -> tuple[int, int]:
         backend = transport.PinnedBackend({(HOST, listener.port): "127.0.0.1"})
         backend.warm(("https", HOST, listener.port), 4, _client_context(ca, tmp_path), 5)
         (taken,) = await _take(backend, listener.port, 1)
-        closed_while_open = await asyncio.to_thread(listener.wait_closed, 3)
+        closed_while_open = await asyncio.to_thread(listener.wait, "closed", 3)
         await taken.aclose()  # type: ignore[attr-defined]
         await backend.aclose()
         return closed_while_open, listener.accepted
@@ -120,7 +64,7 @@ def test_over_http2_the_warmed_connections_not_taken_are_closed_once_one_is_take
 
 @pytest.mark.parametrize("listener", ["http/1.1"], indirect=True)
 def test_over_http11_every_warmed_connection_serves_a_request_of_its_own(
-    listener: CountingTlsListener, ca: pki.CertificateAuthority, tmp_path: Path
+    listener: CountingListener, ca: pki.CertificateAuthority, tmp_path: Path
 ) -> None:
     async def scenario() -> tuple[int, int]:
         backend = transport.PinnedBackend({(HOST, listener.port): "127.0.0.1"})

@@ -346,10 +346,10 @@ def test_rsa_1024_certificate_is_a_weak_key(ca, cacert, serve) -> None:
     assert "is RSA 1024" in message(outcome, "tls.weak_key")
 
 
-def test_weak_key_is_reported_even_when_a_lax_trust_store_verifies_it(ca, cacert, serve) -> None:
-    """An OpenSSL policy below security level 2 accepts RSA-1024; Entra ID does not."""
-    issued = ca.issue(["localhost"], key_type="rsa", key_bits=1024)
-    port = serve(issued.server_context())
+def _check_with_a_lax_store(ca: pki.CertificateAuthority, port: int) -> Outcome:
+    """The tls check through a trust store at OpenSSL security level 0, which accepts what
+    the default level refuses (RSA-1024, SHA-1): what is reported then comes from the
+    certificate itself."""
     lax = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     lax.set_ciphers("DEFAULT:@SECLEVEL=0")
     lax.load_verify_locations(cadata=ca.cert_pem.decode())
@@ -361,8 +361,14 @@ def test_weak_key_is_reported_even_when_a_lax_trust_store_verifies_it(ca, cacert
         deadline_at=time.monotonic() + 30,
     )
     ctx.shared.connected_address = "127.0.0.1"
+    return asyncio.run(tls.run(ctx))
 
-    outcome = asyncio.run(tls.run(ctx))
+
+def test_weak_key_is_reported_even_when_a_lax_trust_store_verifies_it(ca, cacert, serve) -> None:
+    """An OpenSSL policy below security level 2 accepts RSA-1024; Entra ID does not."""
+    issued = ca.issue(["localhost"], key_type="rsa", key_bits=1024)
+    port = serve(issued.server_context())
+    outcome = _check_with_a_lax_store(ca, port)
 
     assert outcome.facts["verified"] is True
     assert codes(outcome) == ["tls.weak_key"]
@@ -377,19 +383,7 @@ def test_a_sha1_leaf_is_reported_even_when_a_lax_trust_store_verifies_it(ca, ser
 
     issued = sha1_leaf(Certificates(ca=ca, names=("localhost",)))
     port = serve(issued.server_context())
-    lax = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    lax.set_ciphers("DEFAULT:@SECLEVEL=0")
-    lax.load_verify_locations(cadata=ca.cert_pem.decode())
-    ctx = ProbeContext(
-        target=parse_base_url(f"https://localhost:{port}/scim/v2"),
-        options=Options(timeout=3.0),
-        token=None,
-        trust=Trust(context=lax, description="lax test store"),
-        deadline_at=time.monotonic() + 30,
-    )
-    ctx.shared.connected_address = "127.0.0.1"
-
-    outcome = asyncio.run(tls.run(ctx))
+    outcome = _check_with_a_lax_store(ca, port)
 
     assert outcome.facts["verified"] is True
     assert codes(outcome) == ["tls.sha1_signature"]

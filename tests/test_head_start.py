@@ -72,7 +72,7 @@ def test_each_early_connection_is_made_at_once_and_handed_out_once(
 def test_the_spares_no_check_took_are_closed_when_the_run_ends(
     listener: CountingListener,
 ) -> None:
-    head_start.begin("127.0.0.1", listener.port, [], 5.0, spares=2)
+    head_start.begin("127.0.0.1", listener.port, ["127.0.0.1"], 5.0, spares=2)
     connection = head_start.take_connection(listener.port)
     assert connection is not None
     made = connection.result(timeout=5)
@@ -99,7 +99,7 @@ def test_a_name_is_looked_up_once_and_its_answer_is_the_resolvers(
 def test_a_refused_early_connection_is_left_for_the_connect_check_to_make_and_name() -> None:
     with socket.create_server(("127.0.0.1", 0)) as closed:
         port = closed.getsockname()[1]
-    head_start.begin("127.0.0.1", port, [], 5.0, spares=1)
+    head_start.begin("127.0.0.1", port, ["127.0.0.1"], 5.0, spares=1)
     connection = head_start.take_connection(port)
     assert connection is not None
     assert connection.result(timeout=5) is None

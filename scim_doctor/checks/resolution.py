@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from scim_doctor.core.timeouts import within
 from scim_doctor.net import head_start
 from scim_doctor.net.context import ProbeContext
+from scim_doctor.net.target import never_exists
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -151,9 +152,7 @@ async def resolve(
     cannot be interrupted, and a daemon thread does not keep the process alive. `early`: the
     same getaddrinfo call, begun at start-up (net.head_start), whose answer is judged here.
     """
-    if host.rstrip(".").endswith(".invalid") or host == "invalid":
-        # RFC 6761 §6.4: resolvers and libraries SHOULD answer "invalid" names negatively at
-        # once; glibc still sends the query, so we answer it ourselves and send nothing.
+    if never_exists(host):
         raise ResolveError(
             "dns.nxdomain",
             f"{host} is under .invalid, a name reserved never to exist (RFC 6761 §6.4)",

@@ -33,6 +33,7 @@ from scim_doctor.cli.settings import (
     check_proxy,
     client_cert_from,
     idp_key,
+    listed_ids,
     options_from,
     positive_seconds,
     report_options,
@@ -147,8 +148,7 @@ def _head_start(
 
     if not target.is_https or proxy_option or any(os.environ.get(v) for v in _PROXY_VARIABLES):
         return
-    # The ids as typed (checked later, with the checks' list, which takes the checks' import).
-    only, skip = ({i.strip() for v in run[k] for i in v.split(",")} for k in ("only", "skip"))
+    only, skip = (frozenset(listed_ids(run[name])) for name in ("only", "skip"))
     if "connect" in skip or (only and "connect" not in only):
         return
     timeout = run["timeout"]
@@ -156,8 +156,11 @@ def _head_start(
         return  # refused with its reason when the options are read
     warming = head_start.WARMING - skip if not only else head_start.WARMING & only
     spares = head_start.SPARES if warming else 0  # --only dns,connect,tls: no HTTP request
-    head_start.begin(target.host, target.port, pins_for(tuple(pins), target.host, target.port),
-                     timeout, spares)  # fmt: skip
+    # Addresses known without a lookup: the --resolve pins, or the host when it is an address.
+    known = pins_for(tuple(pins), target.host, target.port) or (
+        [target.host] if target.host_is_ip else []
+    )
+    head_start.begin(target.host, target.port, known, timeout, spares)
 
 
 def _refuse_fleet_options(many: dict[str, Any]) -> None:

@@ -8,14 +8,14 @@ sent on the connection: it is the connect check's first attempt, made early, and
 handshakes on it as before. The dns and connect checks take the answers from here
 (`take_lookup`, `take_connection`) and judge them exactly as if they had waited themselves; an
 attempt that failed here is made again by the check, so every failure is diagnosed the usual
-way. Standard library only: this module loads before everything it saves time for.
+way. Standard library only, besides net.target (loaded already to read the URL): this module
+loads before everything it saves time for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import selectors
 import socket
 import threading
@@ -23,6 +23,8 @@ import time
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
+
+from scim_doctor.net.target import never_exists
 
 SPARES = 16
 """Connections the pool warms to the base URL's origin in a default run (the first requests of
@@ -49,12 +51,12 @@ class HeadStart:
     """One target's early lookup (or its pinned addresses) and first connection."""
 
     def __init__(
-        self, name: str, port: int, pinned: list[str], timeout: float, spares: int = SPARES
+        self, name: str, port: int, known: list[str], timeout: float, spares: int = SPARES
     ) -> None:
         self.host = name.lower()
         self.port = port
         self.lookup: Future[list[Any]] | None = None
-        """getaddrinfo's answer (None when pinned or a literal address: nothing to look up)."""
+        """getaddrinfo's answer (None when the addresses are known: nothing to look up)."""
         self.lookup_ms: float | None = None
         self.connection: Future[Connected | None] = Future()
         self.spares: list[Future[socket.socket | None]] = [Future() for _ in range(spares)]
@@ -63,9 +65,9 @@ class HeadStart:
         self.lookup_taken = False
         self.connection_taken = False
         self._timeout = timeout
-        self._pinned = pinned
+        self._known = known
         self._name = name
-        if not pinned and not _literal(name):
+        if not known:
             self.lookup = Future()
 
     def run(self) -> None:
@@ -124,7 +126,7 @@ class HeadStart:
 
     def _first_address(self) -> str | None:
         if self.lookup is None:
-            return self._pinned[0] if self._pinned else self._name.strip("[]")
+            return self._known[0]
         started = time.monotonic()
         try:
             infos = socket.getaddrinfo(self._name, self.port, type=socket.SOCK_STREAM)
@@ -141,15 +143,17 @@ class HeadStart:
         return None
 
 
-def begin(host: str, port: int, pinned: list[str], timeout: float, spares: int = SPARES) -> None:
-    """Start the lookup and the connections for host:port (once; a second call is ignored)."""
+def begin(host: str, port: int, known: list[str], timeout: float, spares: int = SPARES) -> None:
+    """Start the lookup and the connections for host:port (once; a second call is ignored).
+    `known`: the addresses the client connects to without a lookup (--resolve pins, or the
+    host itself when it is an IP address); empty: the name is looked up."""
     key = (host.lower(), port)
-    if host.rstrip(".").lower().endswith(".invalid") or host.lower() == "invalid":
-        return  # resolution.resolve answers these itself, asking no resolver (RFC 6761)
+    if not known and never_exists(host):
+        return  # resolution.resolve answers these itself, asking no resolver
     with _lock:
         if key in _started:
             return
-        head = _started[key] = HeadStart(host, port, pinned, timeout, spares)
+        head = _started[key] = HeadStart(host, port, known, timeout, spares)
     threading.Thread(target=head.run, name=f"head start {host}:{port}", daemon=True).start()
 
 
@@ -228,14 +232,6 @@ def _settle(future: Future[Any], value: object) -> bool:
     try:
         future.set_result(value)
     except InvalidStateError:
-        return False
-    return True
-
-
-def _literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
         return False
     return True
 

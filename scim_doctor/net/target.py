@@ -252,3 +252,11 @@ def pins_for(resolve: tuple[ResolvePin, ...], host: str, port: int) -> list[str]
         if pin.port == port:
             return list(pin.addresses)
     return list(same_host[0].addresses) if same_host else []
+
+
+def never_exists(host: str) -> bool:
+    """A name under .invalid: reserved never to exist (RFC 6761 §6.4), so resolvers and
+    libraries SHOULD answer it negatively at once; glibc still sends the query, so nothing
+    here asks."""
+    name = host.rstrip(".").lower()
+    return name == "invalid" or name.endswith(".invalid")

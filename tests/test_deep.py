@@ -15,13 +15,13 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from scim_doctor.checks import deep_sweep as deep
 from scim_doctor.checks import users

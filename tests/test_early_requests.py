@@ -10,7 +10,6 @@ the one the checks give when each waits for its prerequisites.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import re
 import socket
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec.structs
 import pytest
 
 from scim_doctor.checks import REGISTRY
@@ -33,7 +33,7 @@ from tests.http.helpers import TOKEN
 from tests.support.probe_harness import connect_directly
 
 WAITING = tuple(
-    dataclasses.replace(probe, ahead_of=(), connections=None, warms_pool=False)
+    msgspec.structs.replace(probe, ahead_of=(), connections=None, warms_pool=False)
     for probe in REGISTRY
 )
 """The registry as it was: every check waits for its prerequisites, nothing opened ahead."""

@@ -4,7 +4,6 @@ JSON report (schema version 2) validates against docs/report-schema-v2.json."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import msgspec.structs
 import pytest
 
 from scim_doctor.checks import CHECK_IDS
@@ -301,7 +301,7 @@ def test_targets_run_concurrently_up_to_the_limit_and_results_keep_config_order(
 
 def _transport(spec: Any) -> Any:
     only = frozenset({"url", "dns", "connect", "tls"})
-    return dataclasses.replace(spec, options=dataclasses.replace(spec.options, only=only))
+    return msgspec.structs.replace(spec, options=msgspec.structs.replace(spec.options, only=only))
 
 
 def test_a_target_scim_doctor_breaks_on_is_an_error_and_the_exit_code_is_3(
@@ -313,7 +313,7 @@ def test_a_target_scim_doctor_breaks_on_is_an_error_and_the_exit_code_is_3(
     config = load_config(fleet.config([("acme", "healthy-1"), ("globex", "healthy-2")]))
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     good, bad = (_transport(spec) for spec in fleet_module.prepare(config.targets))
-    bad = dataclasses.replace(bad, options=None)  # the runner cannot work with no options
+    bad = msgspec.structs.replace(bad, options=None)  # the runner cannot work with no options
     report = fleet_module.run_fleet([good, bad], concurrency=2)
     assert [t.status for t in report.targets] == ["pass", "error"]
     assert report.targets[1].error is not None and "internal error" in report.targets[1].error
@@ -485,12 +485,12 @@ def test_the_text_summary_marks_each_identity_provider_per_target_blank_where_no
 def test_the_text_summary_has_no_identity_provider_block_when_no_target_has_verdicts() -> None:
     fleet = _mixed_fleet()
     bare = tuple(
-        dataclasses.replace(t, report=dataclasses.replace(t.report, idp_verdicts=()))
+        msgspec.structs.replace(t, report=msgspec.structs.replace(t.report, idp_verdicts=()))
         if t.report
         else t
         for t in fleet.targets
     )
-    text = fleet_reporter.render_text(dataclasses.replace(fleet, targets=bare))
+    text = fleet_reporter.render_text(msgspec.structs.replace(fleet, targets=bare))
     assert "Entra ID" not in text[text.index("\nSummary: ") :]
 
 
@@ -521,7 +521,7 @@ def test_the_json_report_comes_in_one_piece_per_target_equal_to_one_document() -
 def test_a_fleet_without_targets_is_dumped_in_one_piece() -> None:
     # Never produced by the CLI (a config selects at least one target), but the renderer
     # must still give whole JSON rather than an unclosed list.
-    empty = dataclasses.replace(_mixed_fleet(), targets=())
+    empty = msgspec.structs.replace(_mixed_fleet(), targets=())
     (piece,) = fleet_reporter.json_chunks(empty)
     assert json.loads(piece)["targets"] == []
 

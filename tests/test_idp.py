@@ -7,11 +7,11 @@ import asyncio
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from scim_doctor.checks import tls
 from scim_doctor.core import findings

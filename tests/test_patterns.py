@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from types import ModuleType
 
 import pytest
+from msgspec import Struct
 
 from scim_doctor.checks import redirect_walk
 from scim_doctor.core.patterns import LazyPattern
@@ -40,9 +40,9 @@ def _patterns(value: object, seen: set[int]) -> list[LazyPattern[str] | LazyPatt
         return [p for item in value for p in _patterns(item, seen)]
     if isinstance(value, dict):
         return [p for item in value.values() for p in _patterns(item, seen)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Struct):
         return [
-            p for f in dataclasses.fields(value) for p in _patterns(getattr(value, f.name), seen)
+            p for name in value.__struct_fields__ for p in _patterns(getattr(value, name), seen)
         ]
     return []
 

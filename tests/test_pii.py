@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
 from collections.abc import Iterator
 
+import msgspec.structs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -260,7 +260,7 @@ def test_identity_provider_verdicts_are_masked_like_any_free_text() -> None:
         ReferenceKind.IDP,
     )
     verdict = IdpVerdict("okta", "Okta", Verdict.WILL_FAIL, (rule.reason,), (), (rule,))
-    report = dataclasses.replace(report_with(list_response(user())), idp_verdicts=(verdict,))
+    report = msgspec.structs.replace(report_with(list_response(user())), idp_verdicts=(verdict,))
     (masked,) = mask_report(report).idp_verdicts
     assert masked.reasons == ("the filter for b***@e***.com returned 2 users",)
     assert masked.rules[0].reason == masked.reasons[0]

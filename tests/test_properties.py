@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import datetime as dt
 import html
 import inspect
@@ -30,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import msgspec.structs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -179,7 +179,7 @@ def check_results(check_id: str) -> st.SearchStrategy[CheckResult]:
         timings_ms=TIMINGS,
         exchanges=st.lists(EXCHANGES, max_size=1).map(tuple),
         skip_reason=NON_EMPTY,
-    ).map(lambda c: c if c.status is Status.SKIP else dataclasses.replace(c, skip_reason=None))
+    ).map(lambda c: c if c.status is Status.SKIP else msgspec.structs.replace(c, skip_reason=None))
 
 
 CHECKS_BY_ID = {check_id: check_results(check_id) for check_id in CHECK_IDS}
@@ -202,7 +202,7 @@ IDP_VERDICTS = st.builds(
     reasons=st.lists(NON_EMPTY, min_size=1, max_size=2).map(tuple),
     sources=st.lists(st.tuples(NON_EMPTY, HTTPS_URLS), max_size=2).map(tuple),
     rules=st.lists(RULES, max_size=2).map(tuple),
-).map(lambda v: dataclasses.replace(v, reasons=()) if v.verdict is Verdict.WILL_WORK else v)
+).map(lambda v: msgspec.structs.replace(v, reasons=()) if v.verdict is Verdict.WILL_WORK else v)
 ENVIRONMENTS = st.fixed_dictionaries(
     {},
     optional={
@@ -710,7 +710,7 @@ BASE_EXCHANGE = Exchange(
 def _plant(report: Report, index: int, where: str, planted: str) -> Report:
     """`report` with `planted` in one place a server's or a probe's text can end up."""
     if where == "environment":
-        return dataclasses.replace(report, environment={**report.environment, "proxy": planted})
+        return msgspec.structs.replace(report, environment={**report.environment, "proxy": planted})
     checks = list(report.checks)
     check = checks[index]
     exchange = BASE_EXCHANGE
@@ -732,7 +732,7 @@ def _plant(report: Report, index: int, where: str, planted: str) -> Report:
         "error": {"exchanges": (_replace(exchange, error=planted),)},
     }
     checks[index] = _replace(check, **changes[where])
-    return dataclasses.replace(report, checks=tuple(checks))
+    return msgspec.structs.replace(report, checks=tuple(checks))
 
 
 @PROFILE
@@ -770,7 +770,7 @@ def test_a_token_planted_anywhere_in_a_report_is_in_no_format_as_written(
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)
+    return msgspec.structs.replace(obj, **changes)
 
 
 def test_the_registry_is_left_as_it_was_by_these_properties() -> None:

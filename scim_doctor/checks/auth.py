@@ -23,13 +23,14 @@ off, so they are skipped with a reason instead of running without credentials.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec.structs
+from msgspec import Struct
 
 from scim_doctor.checks import auth_nodes, base_path
 from scim_doctor.checks.auth_answers import (
@@ -61,8 +62,7 @@ _LOGIN_HINT = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(Struct, frozen=True):
     """One of the four requests: who it pretends to be, and how the report names it."""
 
     role: str
@@ -179,8 +179,7 @@ def _problems(outcome: Outcome) -> bool:
 # --- the authenticated request ----------------------------------------------------------------
 
 
-@dataclass
-class _Judged:
+class _Judged(Struct):
     """The authenticated request judged: its summary and findings, and the token lint."""
 
     summary: str
@@ -551,7 +550,7 @@ def _merged_common_findings(answers: list[tuple[Ask, HttpResult]]) -> list[Findi
             own = f"{hit.method} {hit.url}"
             rest = finding.message.removeprefix(own).lstrip(": ")
             parts.append(f"{ask.label}: {rest}")
-        merged.append(dataclasses.replace(first, message=f"{prefix} {'; '.join(parts)}"))
+        merged.append(msgspec.structs.replace(first, message=f"{prefix} {'; '.join(parts)}"))
     return merged
 
 

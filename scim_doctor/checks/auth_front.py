@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding
@@ -56,8 +57,7 @@ _LOOK_UP = {
 }
 
 
-@dataclass(frozen=True)
-class Refused:
+class Refused(Struct, frozen=True):
     """How the auth check reads an authenticated request refused in front of the API."""
 
     summary: str

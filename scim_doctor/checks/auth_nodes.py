@@ -11,7 +11,8 @@ name resolves to (or that --resolve pins), over https, with the target's name fo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+
+import msgspec.structs
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
@@ -25,8 +26,8 @@ NODE_CONCURRENCY = 8
 
 async def _ask(ctx: ProbeContext, address: str, gate: asyncio.Semaphore) -> HttpResult:
     pin = ResolvePin(host=ctx.target.host, port=ctx.target.port, address=address)
-    options = dataclasses.replace(ctx.options, resolve=(pin,))
-    pinned = dataclasses.replace(ctx, options=options, shared=Shared(), http=None)
+    options = msgspec.structs.replace(ctx.options, resolve=(pin,))
+    pinned = msgspec.structs.replace(ctx, options=options, shared=Shared(), http=None)
     client = HttpClient(pinned)
     try:
         async with gate:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from scim_doctor.core.model import Exchange, Finding, Severity, Status
 from scim_doctor.net.context import ProbeContext
 
 
-@dataclass
-class Outcome:
+class Outcome(Struct):
     """What one probe observed; the runner turns it into a frozen CheckResult."""
 
     summary: str = ""
@@ -52,8 +52,7 @@ def on_base_url(count: int) -> ConnectionsFn:
     return lambda ctx: [(ctx.target.url(), count)]
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(Struct, frozen=True):
     """A check, declared once: the registry in scim_doctor.probes lists them in run order."""
 
     id: str

@@ -26,8 +26,9 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
+
+from msgspec import Struct, field
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
@@ -79,8 +80,7 @@ SHOWN_EXCHANGES: Final = 4
 MAX_SHOWN: Final = 4
 
 
-@dataclass
-class Page:
+class Page(Struct):
     """One GET /Users page of the sweep, as far as it was read."""
 
     start: int
@@ -110,8 +110,7 @@ class Page:
         return f"/Users?startIndex={self.start}{count}"
 
 
-@dataclass
-class _Pages:
+class _Pages(Struct):
     """What the sweep keeps of its pages: counts and the few worth naming, never all of them
     (a sweep may read 100,000 pages)."""
 
@@ -146,8 +145,7 @@ class _Pages:
             self.odd.append(page)
 
 
-@dataclass
-class _Sweep:
+class _Sweep(Struct):
     ctx: ProbeContext
     client: HttpClient
     tally: Tally

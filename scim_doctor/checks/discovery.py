@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, Protocol, TypeVar
+
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
@@ -44,8 +45,7 @@ C = TypeVar("C", bound=ListCheck)
 C_co = TypeVar("C_co", bound=ListCheck, covariant=True)
 
 
-@dataclass(frozen=True)
-class _Read:
+class _Read(Struct, frozen=True):
     """One discovery response, reduced to a document or the reason there is none."""
 
     state: State
@@ -158,8 +158,7 @@ class _Check(Protocol[C_co]):
     def __call__(self, document: Any, *, strict: bool = ...) -> C_co: ...
 
 
-@dataclass(frozen=True)
-class _ListEndpoint(Generic[C]):
+class _ListEndpoint(Struct, Generic[C], frozen=True):
     """What /ResourceTypes and /Schemas differ in; `_judge_list` does the rest for both."""
 
     path: str

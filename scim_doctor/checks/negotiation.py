@@ -17,8 +17,9 @@ import asyncio
 import codecs
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
@@ -42,8 +43,7 @@ _SHOWN = 60
 _JSON_ERROR_AT = re.compile(r"at byte (\d+)")
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(Struct, frozen=True):
     """One way of asking: the Accept header sent, and the code for refusing it."""
 
     accept: str | None
@@ -63,8 +63,7 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class _Issue:
+class _Issue(Struct, frozen=True):
     """One problem with one answer; identical issues of several variants become one finding."""
 
     code: str

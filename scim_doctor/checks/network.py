@@ -12,8 +12,9 @@ import asyncio
 import errno
 import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.resolution import ResolveError as ResolveError
@@ -166,8 +167,7 @@ def _families_text(split: dict[str, list[str]]) -> str:
 # --- connect -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proxy:
+class Proxy(Struct, frozen=True):
     """The proxy the client would go through for the target."""
 
     url: str
@@ -188,8 +188,7 @@ def proxy_for(ctx: ProbeContext) -> Proxy | None:
     return Proxy(proxy.shown, proxy.host, proxy.port, route.source)
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One TCP connection attempt to one address."""
 
     address: str
@@ -198,7 +197,7 @@ class Attempt:
     """connected, refused, timeout, unreachable, failed, or not_tried."""
     ms: float
     error: str | None = None
-    sock: socket.socket | None = field(default=None, repr=False, compare=False)
+    sock: socket.socket | None = None
     """The open connection, when the caller asked to keep it (`keep`)."""
 
     def fact(self) -> dict[str, Any]:
@@ -266,8 +265,7 @@ _FAILURE_MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class _Destination:
+class _Destination(Struct, frozen=True):
     """Where the TCP connection goes: the target itself, or the proxy the client would use."""
 
     host: str

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.resolution import ResolveError, errno_text, lookup, ms_since, seconds_text
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
     from scim_doctor.net.tunnel import ProxyAnswer
 
 
-@dataclass
-class Passage:
+class Passage(Struct):
     """What trying one proxy showed: a tunnel (or a forward connection), or the finding why not."""
 
     facts: dict[str, Any]

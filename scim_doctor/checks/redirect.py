@@ -22,9 +22,9 @@ This module judges the walks; `redirect_walk` walks them and recognises sign-in 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import httpx
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.redirect_walk import (
@@ -181,8 +181,7 @@ def _method_changing(
     ]
 
 
-@dataclass(frozen=True)
-class PlainVerdict:
+class PlainVerdict(Struct, frozen=True):
     """What the plain-HTTP walk showed."""
 
     result: str

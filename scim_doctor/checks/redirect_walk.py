@@ -10,10 +10,10 @@ whose address says enough without fetching it. Judging the walks is the `redirec
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
+from msgspec import Struct
 
 from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
@@ -128,8 +128,7 @@ def _known_sign_in(url: httpx.URL, ctx: ProbeContext) -> str | None:
     return next((name for pattern, name in _SIGN_IN_PATHS if pattern.search(path)), None)
 
 
-@dataclass(frozen=True)
-class SignIn:
+class SignIn(Struct, frozen=True):
     """A page that asks a human to sign in."""
 
     service: str | None
@@ -165,8 +164,7 @@ def _sign_in_page(result: HttpResult, url: httpx.URL, ctx: ProbeContext) -> Sign
     return SignIn(service, title)
 
 
-@dataclass(frozen=True)
-class Hop:
+class Hop(Struct, frozen=True):
     """One request of a walk and where it pointed next."""
 
     url: httpx.URL
@@ -201,8 +199,7 @@ class Hop:
         return fact
 
 
-@dataclass(frozen=True)
-class Walk:
+class Walk(Struct, frozen=True):
     """One chain of redirects, from its first request to where it stopped and why."""
 
     name: WalkName

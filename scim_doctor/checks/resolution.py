@@ -17,9 +17,10 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from scim_doctor.core.timeouts import within
 from scim_doctor.net import head_start
@@ -220,8 +221,7 @@ async def resolve(
     return addresses
 
 
-@dataclass(frozen=True)
-class Lookup:
+class Lookup(Struct, frozen=True):
     """Where the addresses to connect to came from."""
 
     addresses: list[str]

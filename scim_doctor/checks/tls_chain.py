@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cryptography import x509
+from msgspec import Struct
 
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding
@@ -135,8 +135,7 @@ def _untrusted(
     return findings.make("tls.untrusted_ca", message)
 
 
-@dataclass(frozen=True)
-class OtherStore:
+class OtherStore(Struct, frozen=True):
     """Whether the store this run did not use (the system store, or the default one) trusts
     the chain the server presented."""
 

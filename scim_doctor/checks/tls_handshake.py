@@ -15,8 +15,9 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.core.timeouts import within
 from scim_doctor.net.context import OpenSocket
@@ -43,8 +44,7 @@ def legacy_context() -> ssl.SSLContext:
     return unverified_context(ssl.TLSVersion.TLSv1)
 
 
-@dataclass
-class Session:
+class Session(Struct):
     """What one completed handshake showed."""
 
     protocol: str | None
@@ -59,8 +59,7 @@ class Session:
     reason for an alert (TLSV13_ALERT_CERTIFICATE_REQUIRED), or 'closed' when it hung up."""
 
 
-@dataclass
-class Endpoint:
+class Endpoint(Struct):
     """Where a handshake goes: the address the connect check reached, and the name to ask for;
     or, through a proxy, the tunnel to the name."""
 

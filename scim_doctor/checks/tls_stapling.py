@@ -17,9 +17,9 @@ import asyncio
 import ipaddress
 import os
 import struct
-from dataclasses import dataclass
 
 from cryptography import x509
+from msgspec import Struct
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.checks.tls_handshake import RECORD_READ, Endpoint, drop, open_socket
@@ -75,8 +75,7 @@ def client_hello(server_name: str | None) -> bytes:
     return b"\x16\x03\x01" + struct.pack("!H", len(message)) + message
 
 
-@dataclass(frozen=True)
-class Flight:
+class Flight(Struct, frozen=True):
     """What the server's first TLS 1.2 flight showed."""
 
     tls12: bool

@@ -19,8 +19,9 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
@@ -51,8 +52,7 @@ SUBCHECKS = (
 """Every question the check asks, in report order (facts name them)."""
 
 
-@dataclass
-class _Listing:
+class _Listing(Struct):
     """One GET /Users answer, read as far as this check needs it."""
 
     label: str
@@ -71,8 +71,7 @@ class _Listing:
         return [scim.get_ci(r, "id") for r in self.resources or [] if isinstance(r, Mapping)]
 
 
-@dataclass
-class _Target:
+class _Target(Struct):
     """The real user the filter questions search for."""
 
     user_name: str
@@ -87,8 +86,7 @@ class _Target:
         return self.id is not None and scim.get_ci(resource, "id") == self.id
 
 
-@dataclass
-class _Audit:
+class _Audit(Struct):
     """What the check has seen so far; turns into the Outcome."""
 
     ctx: ProbeContext

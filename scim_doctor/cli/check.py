@@ -259,8 +259,9 @@ def _check_config(
     run: dict[str, Any],
 ) -> NoReturn:
     """`check --config FILE`: options given here override the file's for every target."""
-    import dataclasses
     from pathlib import Path
+
+    import msgspec.structs
 
     from scim_doctor.cli import fleet_output
     from scim_doctor.runs import fleet
@@ -314,7 +315,7 @@ def _check_config(
             from scim_doctor.core.output import say
 
             say(f"shard {shard} of {config.path} holds no target: nothing to check")
-    specs = fleet.prepare([dataclasses.replace(t, **overrides) for t in selected])
+    specs = fleet.prepare([msgspec.structs.replace(t, **overrides) for t in selected])
     raise SystemExit(
         fleet_output.check_many(
             specs,

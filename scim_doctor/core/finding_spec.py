@@ -6,13 +6,12 @@ building findings from it live here, the codes and their texts live there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from scim_doctor.core.model import Finding, ReferenceKind, RequirementLevel, Scope, Severity
 
 
-@dataclass(frozen=True)
-class FindingSpec:
+class FindingSpec(Struct, frozen=True):
     """One catalogue entry."""
 
     code: str

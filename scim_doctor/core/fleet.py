@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from scim_doctor.core.model import Report, Severity, Status
 
@@ -27,8 +28,7 @@ TARGET_STATUSES = ("pass", "warn", "fail", "error")
 """A target's verdict: its report's status, or `error` when scim-doctor broke on it."""
 
 
-@dataclass(frozen=True)
-class TargetOutcome:
+class TargetOutcome(Struct, frozen=True):
     """What one target's run gave: a report, or why scim-doctor could not produce one."""
 
     name: str
@@ -76,8 +76,7 @@ class TargetOutcome:
         return self.exit_code != EXIT_OK
 
 
-@dataclass(frozen=True)
-class FleetReport:
+class FleetReport(Struct, frozen=True):
     """Every selected target's outcome, in config order."""
 
     tool_version: str

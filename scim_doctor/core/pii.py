@@ -28,8 +28,9 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from typing import Any, TypeVar
+
+from msgspec.structs import replace
 
 from scim_doctor.core.model import CheckResult, Exchange, Finding, IdpVerdict, Report, TargetInfo
 
@@ -471,7 +472,7 @@ _Record = TypeVar("_Record")
 
 def _replaced(record: _Record, **fields: Any) -> _Record:
     """`record` itself when masking changed none of these fields, else a copy with them: most
-    findings and exchanges hold no personal data, and copying each (dataclasses.replace) cost
+    findings and exchanges hold no personal data, and copying each (structs.replace) cost
     more than masking it."""
     if all(getattr(record, name) == value for name, value in fields.items()):
         return record

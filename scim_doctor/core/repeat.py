@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.core.model import Report, Severity, Status
 
@@ -33,8 +34,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-@dataclass(frozen=True)
-class PhaseStats:
+class PhaseStats(Struct, frozen=True):
     """The spread of one timing phase of one check over the runs that measured it."""
 
     phase: str
@@ -44,8 +44,7 @@ class PhaseStats:
     max_ms: float
 
 
-@dataclass(frozen=True)
-class CheckStats:
+class CheckStats(Struct, frozen=True):
     """How one check fared over the series."""
 
     id: str
@@ -76,8 +75,7 @@ class CheckStats:
         return self.warned / self.runs if self.runs else 0.0
 
 
-@dataclass(frozen=True)
-class AddressStats:
+class AddressStats(Struct, frozen=True):
     """One address the runs connected to (or tried to)."""
 
     address: str
@@ -90,8 +88,7 @@ class AddressStats:
     failed_attempts: int
 
 
-@dataclass(frozen=True)
-class RepeatStats:
+class RepeatStats(Struct, frozen=True):
     """Everything the series showed; `reports` keeps each run for the exit code."""
 
     requested: int

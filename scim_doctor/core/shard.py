@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypeVar
+
+from msgspec import Struct
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
@@ -25,8 +26,7 @@ T = TypeVar("T")
 MAX_SHARDS = 1000
 
 
-@dataclass(frozen=True)
-class Shard:
+class Shard(Struct, frozen=True):
     """One of N partitions, numbered 1..N as CI matrices count."""
 
     index: int

@@ -16,8 +16,9 @@ from __future__ import annotations
 import fnmatch
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from scim_doctor.demo import sockets
 from scim_doctor.demo.pki import CertificateAuthority
@@ -29,8 +30,7 @@ NODE_ADDRESS = "127.0.0.2"
 """Where a fault's second node listens (Linux routes all of 127/8 to loopback)."""
 
 
-@dataclass(frozen=True)
-class Certificates:
+class Certificates(Struct, frozen=True):
     """What a TLS fault builds its server context from."""
 
     ca: CertificateAuthority
@@ -44,8 +44,7 @@ SocketSetup = Callable[[str], "sockets.SocketServer | int"]
 """Given the bind address, a running raw server, or a port nothing listens on."""
 
 
-@dataclass(frozen=True)
-class Fault:
+class Fault(Struct, frozen=True):
     name: str
     summary: str
     """One line for `scim-doctor demo --list-faults` and the demo's banner."""

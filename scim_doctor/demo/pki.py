@@ -14,7 +14,6 @@ import ssl
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -26,6 +25,7 @@ from cryptography.x509.oid import (
     NameOID,
     SignatureAlgorithmOID,
 )
+from msgspec import Struct
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -73,8 +73,7 @@ def _key_pem(key: PrivateKey) -> bytes:
     )
 
 
-@dataclass(frozen=True)
-class Issued:
+class Issued(Struct, frozen=True):
     """A server certificate, its key, and the intermediates a correct server sends with it."""
 
     cert: x509.Certificate

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
+
+from msgspec import Struct
 
 from scim_doctor.demo.scim_wire import ScimError
 
@@ -18,8 +19,7 @@ _OPERATORS: Final = frozenset({"eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "
 _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[()\[\]]|[^\s()\[\]"]+)\s*')
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(Struct, frozen=True):
     """`attribute eq value`, attribute path lower-cased and without the core schema URN."""
 
     path: tuple[str, ...]

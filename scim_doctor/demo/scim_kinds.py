@@ -8,14 +8,14 @@ documents read one description instead of branching on the endpoint.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
+
+from msgspec import Struct
 
 from scim_doctor.demo.scim_wire import ENTERPRISE_USER, GROUP, USER, ScimError
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(Struct, frozen=True):
     """One SCIM resource type as this server serves it."""
 
     name: str

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any, Final
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 BASE_PATH: Final = "/scim/v2"
 SCIM_MEDIA_TYPE: Final = "application/scim+json"
@@ -33,8 +35,7 @@ Json = dict[str, Any]
 Headers = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Struct, frozen=True):
     """One HTTP request as the app sees it, independent of the socket it came on."""
 
     method: str
@@ -73,12 +74,11 @@ class Request:
         return None
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Struct, frozen=True):
     status: int
     headers: Headers = ()
     body: bytes = b""
-    chunks: Callable[[], Iterator[bytes]] | None = field(default=None, repr=False, compare=False)
+    chunks: Callable[[], Iterator[bytes]] | None = None
     """A body made while it is sent (chunked), instead of `body`: a page of 100,000 users is
     sent as it is encoded, never held whole. Each call gives the whole body afresh."""
 

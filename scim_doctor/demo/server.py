@@ -19,11 +19,12 @@ import socketserver
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
+
+from msgspec import Struct
 
 from scim_doctor.demo import faults as fault_catalogue
 from scim_doctor.demo import sockets
@@ -47,8 +48,7 @@ MAX_BODY_BYTES = 1024 * 1024
 _JOIN_TIMEOUT_S = 1.0
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
+class RecordedRequest(Struct, frozen=True):
     """One request as the server received it (tests and the demo's transcript read these)."""
 
     scheme: str

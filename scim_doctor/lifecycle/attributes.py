@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from scim_doctor.scim.validators import LIST_RESPONSE, USER, describe, get_ci, has_schema
 
@@ -35,8 +36,7 @@ WHY_ALLOWED: Final = (
 )
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """What the lifecycle changes and judges, and why it leaves the rest alone."""
 
     source: str

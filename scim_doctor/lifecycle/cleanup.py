@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import json
 import re
 import secrets
@@ -25,8 +24,10 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec.structs
+from msgspec import Struct, field
 
 from scim_doctor.core.model import Exchange
 from scim_doctor.core.pii import TEST_NAME
@@ -98,8 +99,7 @@ def answer(result: HttpResult) -> str:
 State = Literal["pending", "created", "not_created", "deleted", "still_readable"]
 
 
-@dataclass
-class Written:
+class Written(Struct):
     """One resource the lifecycle asked the server to create, from before the POST was sent."""
 
     kind: Kind
@@ -117,8 +117,7 @@ class Written:
     """Why it is still there, if it is."""
 
 
-@dataclass
-class Ledger:
+class Ledger(Struct):
     """Every create the lifecycle attempted, in the order it attempted them."""
 
     entries: list[Written] = field(default_factory=list)
@@ -142,8 +141,7 @@ class Ledger:
         return [e for e in self.entries if e.state in ("pending", "created", "still_readable")]
 
 
-@dataclass
-class CleanupRun:
+class CleanupRun(Struct):
     """What the guaranteed clean-up did."""
 
     seconds: float = 0.0
@@ -156,8 +154,7 @@ class CleanupRun:
 # --- deleting and finding, shared by the lifecycle and the sweep -----------------------------
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(Struct, frozen=True):
     kind: Kind
     id: str
     name: str
@@ -175,8 +172,7 @@ async def delete(client: HttpClient, kind: Kind, resource_id: str, name: str) ->
     return Removal(kind, resource_id, name, status, gone, answer(result))
 
 
-@dataclass
-class Listing:
+class Listing(Struct):
     """Test resources found on the server, and how they were looked for."""
 
     found: list[tuple[str, str]] = field(default_factory=list)
@@ -342,7 +338,7 @@ async def _clean_up_with_own_client(ctx: ProbeContext, ledger: Ledger, run: Clea
     from scim_doctor.net.http import HttpClient
 
     deadline = max(ctx.deadline_at, time.monotonic()) + run.budget_s
-    own = dataclasses.replace(ctx, deadline_at=deadline, http=None, shared=Shared())
+    own = msgspec.structs.replace(ctx, deadline_at=deadline, http=None, shared=Shared())
     client = HttpClient(own)
     try:
         await _clean_up(client, ledger)
@@ -398,15 +394,13 @@ async def guaranteed_clean_up(ctx: ProbeContext, ledger: Ledger) -> tuple[Cleanu
 # --- `scim-doctor cleanup` -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Leftover:
+class Leftover(Struct, frozen=True):
     kind: Kind
     id: str
     name: str
 
 
-@dataclass(frozen=True)
-class SweepResult:
+class SweepResult(Struct, frozen=True):
     """What `scim-doctor cleanup` found and did."""
 
     base_url: str

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct, field
 
 from scim_doctor.lifecycle.cleanup import answer, new_tag, resource_path, test_names
 from scim_doctor.lifecycle.session import (
@@ -94,8 +95,7 @@ async def create_member(session: Session) -> str | None:
     return member_id
 
 
-@dataclass
-class Members:
+class Members(Struct):
     """The test group as the member steps see it."""
 
     session: Session

@@ -10,8 +10,9 @@ the step as failed. The steps themselves are in `lifecycle.steps` (users) and
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from msgspec import Struct, field
 
 from scim_doctor.core import findings
 from scim_doctor.core.findings import CATALOGUE
@@ -56,8 +57,7 @@ class DeadlineReached(Exception):
     """The run's deadline came while the lifecycle was at `step`."""
 
 
-@dataclass
-class Session:
+class Session(Struct):
     """One lifecycle run: the names it uses, what it wrote, and what it found."""
 
     ctx: ProbeContext

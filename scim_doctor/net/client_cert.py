@@ -13,19 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from msgspec import Struct
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
 from scim_doctor.net import certinfo
 
 
-@dataclass(frozen=True)
-class ClientCertSource:
+class ClientCertSource(Struct, frozen=True):
     """Where the client certificate, its key and the key's passphrase come from."""
 
     cert: Path
@@ -50,8 +49,7 @@ class ClientCertSource:
         return "|".join([*parts, self.passphrase_env or ""])
 
 
-@dataclass(frozen=True)
-class ClientCert:
+class ClientCert(Struct, frozen=True):
     """The certificate this run presents, as the report shows it, and what is wrong with it."""
 
     facts: dict[str, Any]

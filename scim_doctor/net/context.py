@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from scim_doctor.core.defaults import (
     DEFAULT_DEADLINE,
@@ -38,8 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(Struct, frozen=True):
     """Everything the user chose that changes how checks run."""
 
     timeout: float = DEFAULT_TIMEOUT
@@ -104,8 +104,7 @@ def proxy_rules(options: Options) -> ProxyRules:
     return ProxyRules(proxy=options.proxy, noproxy=options.noproxy, pac=pac, pac_source=source)
 
 
-@dataclass
-class OpenSocket:
+class OpenSocket(Struct):
     """A TCP connection `connect` made and left open for the `tls` handshake: handshaking on
     it instead of a new one saves that check a round trip."""
 
@@ -116,8 +115,7 @@ class OpenSocket:
     """How long the TCP handshake took (the `tls` check reports it as its own)."""
 
 
-@dataclass
-class Shared:
+class Shared(Struct):
     """Facts one probe leaves for later ones (only through declared prerequisites)."""
 
     addresses: list[str] = field(default_factory=list)
@@ -148,8 +146,7 @@ class Shared:
             held.sock.close()
 
 
-@dataclass
-class ProbeContext:
+class ProbeContext(Struct):
     """The run as seen by one probe."""
 
     target: Target
@@ -161,8 +158,8 @@ class ProbeContext:
     shared: Shared = field(default_factory=Shared)
     http: Any = None
     """The run's HTTP client (scim_doctor.http), built by the runner when an HTTP probe runs."""
-    _proxies: ProxyRules | None = field(default=None, repr=False)
-    early: dict[str, asyncio.Future[bool]] = field(default_factory=dict, repr=False)
+    _proxies: ProxyRules | None = None
+    early: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
     """Per check id, set by the runner: resolved True when that check lets the checks that
     may run ahead of it start (`let_dependents_start`), False when it ended without doing so."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import httpx
+from msgspec import Struct, field
 
 from scim_doctor.core.model import Exchange
 from scim_doctor.core.secrets import redact, redact_headers
@@ -28,8 +28,7 @@ EXCERPT_CHARS = 2048
 REDACT_WINDOW = 64 * 1024
 
 
-@dataclass
-class Progress:
+class Progress(Struct):
     """How far one request got: filled in as it goes, so a timeout still has a transcript."""
 
     started: float

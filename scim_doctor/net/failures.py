@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from dataclasses import dataclass
 from enum import Enum
 
 import httpcore
 import httpx
+from msgspec import Struct
 
 from scim_doctor.core.secrets import redact
 
@@ -46,8 +46,7 @@ class ErrorKind(str, Enum):
     """scim-doctor itself broke; the message asks for a bug report."""
 
 
-@dataclass(frozen=True)
-class HttpError:
+class HttpError(Struct, frozen=True):
     """Why a request has no answer to judge: the kind of failure and what happened."""
 
     kind: ErrorKind

@@ -21,8 +21,9 @@ import socket
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.net.target import never_exists
 
@@ -37,8 +38,7 @@ _lock = threading.Lock()
 _started: dict[tuple[str, int], HeadStart] = {}
 
 
-@dataclass(frozen=True)
-class Connected:
+class Connected(Struct, frozen=True):
     """The early TCP connection: its socket and how long its handshake took."""
 
     sock: socket.socket

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json as jsonlib
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from msgspec import Struct
 
 from scim_doctor.core.secrets import SENSITIVE_HEADERS, Secret, redact
 from scim_doctor.net.body import SCIM_JSON
@@ -21,8 +21,7 @@ from scim_doctor.net.exchange import Progress
 from scim_doctor.net.target import Target
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Struct, frozen=True):
     """A request that may be sent, with its clock and time budget."""
 
     request: httpx.Request

@@ -13,7 +13,6 @@ is used.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,14 @@ _cache: dict[str, Pac] = {}
 _lock = threading.Lock()
 
 
-@dataclass
 class Pac:
     """A loaded PAC file: `lookup(url, host)` gives its choices, in order."""
 
-    source: str
-    """'--proxy-pac FILE' or '--proxy-pac URL' (redacted), as reports name it."""
-    script: Any
-    """pypac's PACFile."""
-
-    def __post_init__(self) -> None:
+    def __init__(self, source: str, script: Any) -> None:
+        self.source = source
+        """'--proxy-pac FILE' or '--proxy-pac URL' (redacted), as reports name it."""
+        self.script = script
+        """pypac's PACFile."""
         self._answers: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
 

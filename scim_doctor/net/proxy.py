@@ -27,7 +27,8 @@ import ipaddress
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.failures import ProxyConfigError
@@ -42,8 +43,7 @@ ProxySettingError = ProxyConfigError
 message is redacted."""
 
 
-@dataclass(frozen=True)
-class ProxyServer:
+class ProxyServer(Struct, frozen=True):
     """One proxy, parsed from its URL."""
 
     url: str
@@ -96,8 +96,7 @@ def parse_proxy(raw: str, source: str) -> ProxyServer:
     return ProxyServer(text, scheme, parts.hostname, port or DEFAULT_PORTS[scheme], user, password)
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     """How a connection to one URL leaves this machine."""
 
     proxy: ProxyServer | None

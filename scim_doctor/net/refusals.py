@@ -17,7 +17,8 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
@@ -31,8 +32,7 @@ AUTHORIZATION_PREFIX = len("Authorization: Bearer ")
 """What the header line adds to the token's own length."""
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(Struct, frozen=True):
     """What refused a request, in the words and ids a reader can take to its owner."""
 
     vendor: str | None

@@ -9,10 +9,10 @@ bodies) into the same `http.*` findings wherever they happen.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from msgspec import Struct
 
 from scim_doctor.core import findings
 from scim_doctor.core.model import Exchange, Finding
@@ -30,8 +30,7 @@ from scim_doctor.net.failures import ErrorKind, HttpError
 _NOT_SENT = (ErrorKind.UNSAFE, ErrorKind.NO_TOKEN, ErrorKind.INVALID_REQUEST)
 
 
-@dataclass(frozen=True)
-class TlsInfo:
+class TlsInfo(Struct, frozen=True):
     """The TLS session that carried a response: later probes need no extra handshake."""
 
     version: str | None
@@ -39,7 +38,7 @@ class TlsInfo:
     cipher: str | None
     cipher_bits: int | None
     alpn: str | None
-    peer_certificate_der: bytes | None = field(default=None, repr=False)
+    peer_certificate_der: bytes | None = None
     """The server's leaf certificate (DER), as presented on this connection."""
 
     def facts(self) -> dict[str, Any]:
@@ -71,8 +70,7 @@ def connection_facts(response: httpx.Response) -> tuple[TlsInfo | None, str | No
     return tls, remote
 
 
-@dataclass(frozen=True)
-class HttpResult:
+class HttpResult(Struct, frozen=True):
     """One request's outcome. `error` is None when a complete response arrived."""
 
     method: str
@@ -83,7 +81,7 @@ class HttpResult:
     http_version: str | None
     headers: httpx.Headers
     """Response headers as received (not redacted: for probes to inspect, not to print)."""
-    body: bytes = field(repr=False)
+    body: bytes
     """The decoded body, at most --max-body bytes (kept out of repr: it can be 10 MiB)."""
     too_large: bool
     """The body went past --max-body; `body` holds its first --max-body bytes."""
@@ -101,6 +99,10 @@ class HttpResult:
     connect and tls are missing when a pooled connection was reused."""
     exchange: Exchange
     """The redacted transcript entry of this request."""
+
+    def __repr__(self) -> str:
+        """Without the body, which can be 10 MiB."""
+        return f"HttpResult({self.method} {self.url} -> {self.status}, {len(self.body)} bytes)"
 
     @property
     def sent(self) -> bool:

@@ -13,8 +13,9 @@ import codecs
 import html
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
@@ -40,8 +41,7 @@ _TITLE = LazyPattern(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _CONTROL = LazyPattern("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     """What an HTML body looks like, and the markers that say so."""
 
     kind: PageKind
@@ -73,8 +73,7 @@ class Page:
         return f"{text} ({', '.join(details)})" if details else text
 
 
-@dataclass(frozen=True)
-class Sniffed:
+class Sniffed(Struct, frozen=True):
     """The kind of a body, and for HTML what page it is."""
 
     kind: BodyKind
@@ -191,8 +190,7 @@ def _header(name: str, contains: str = "") -> HeaderTest:
     return test
 
 
-@dataclass(frozen=True)
-class _Signature:
+class _Signature(Struct, frozen=True):
     """How one product's page is recognised: its vendor, what the page is, the markers."""
 
     vendor: str | None

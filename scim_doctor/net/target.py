@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import urllib.parse
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor.core import findings
 from scim_doctor.core.echo import hidden, may_echo, shown
@@ -38,8 +39,7 @@ ENTRA_FLAG = "aadOptscim062020"
 """Entra ID's Tenant URL query flag for RFC-compliant SCIM requests (kept on purpose)."""
 
 
-@dataclass(frozen=True)
-class ResolvePin:
+class ResolvePin(Struct, frozen=True):
     """`--resolve HOST:PORT:ADDR[,ADDR...]`: connect to ADDR for HOST:PORT, keep HOST for SNI
     and Host; several addresses stand for the nodes behind the name (curl takes them too)."""
 
@@ -55,8 +55,7 @@ class ResolvePin:
         return (self.address, *self.more)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Struct, frozen=True):
     """A SCIM base URL, normalised, with what the URL lint found."""
 
     given_url: str

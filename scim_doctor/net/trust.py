@@ -17,8 +17,9 @@ import ssl
 import sys
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
@@ -30,8 +31,7 @@ STORES = ("default", "system")
 _lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Trust:
+class Trust(Struct, frozen=True):
     """A verifying client context and a human description of where its roots come from."""
 
     context: ssl.SSLContext

@@ -18,7 +18,8 @@ import asyncio
 import html
 import re
 import socket
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor import __version__
 
@@ -34,8 +35,7 @@ class TunnelBroken(OSError):
     """The proxy closed the connection or sent something that is not an HTTP answer."""
 
 
-@dataclass(frozen=True)
-class ProxyAnswer:
+class ProxyAnswer(Struct, frozen=True):
     """What a proxy answered to CONNECT."""
 
     status: int

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.report_load import read_document
@@ -33,8 +35,7 @@ _RANK = {"pass": 0, "warn": 1, "fail": 2}
 _CERT_FIELDS = ("sha256", "not_after", "issuer")
 
 
-@dataclass(frozen=True)
-class RunRef:
+class RunRef(Struct, frozen=True):
     """Which run a side of the diff is."""
 
     base_url: str
@@ -43,8 +44,7 @@ class RunRef:
     status: str
 
 
-@dataclass(frozen=True)
-class StatusChange:
+class StatusChange(Struct, frozen=True):
     check: str
     title: str
     old: str | None
@@ -55,8 +55,7 @@ class StatusChange:
     """worse, better or inconclusive (to or from skip/error, or a check added or removed)."""
 
 
-@dataclass(frozen=True)
-class FindingChange:
+class FindingChange(Struct, frozen=True):
     check: str
     code: str
     severity: str
@@ -64,21 +63,18 @@ class FindingChange:
     """The message of the report the finding is in (the new one for new findings)."""
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Struct, frozen=True):
     field: str
     old: Any
     new: Any
 
 
-@dataclass(frozen=True)
-class AddressChange:
+class AddressChange(Struct, frozen=True):
     added: tuple[str, ...]
     removed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class TimingShift:
+class TimingShift(Struct, frozen=True):
     check: str
     old_ms: float
     new_ms: float
@@ -88,8 +84,7 @@ class TimingShift:
         return round((self.new_ms - self.old_ms) / self.old_ms * 100, 1) if self.old_ms else 0.0
 
 
-@dataclass(frozen=True)
-class ReportDiff:
+class ReportDiff(Struct, frozen=True):
     """Everything that differs between two reports, in check order."""
 
     old: RunRef

@@ -16,11 +16,11 @@ from __future__ import annotations
 import functools
 import importlib.resources
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import jinja2
+from msgspec import Struct
 
 from scim_doctor.core.findings import CATALOGUE
 from scim_doctor.core.model import (
@@ -94,32 +94,28 @@ def environment() -> jinja2.Environment:
 # --- facts as a tree of display nodes ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scalar:
+class Scalar(Struct, frozen=True):
     kind: ClassVar[str] = "scalar"
     text: str
     tone: str
     """none, bool, number, string or empty: lets the CSS mute 'none' without changing its text."""
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(Struct, frozen=True):
     """A mapping: one row per key."""
 
     kind: ClassVar[str] = "table"
     rows: tuple[tuple[str, Node], ...]
 
 
-@dataclass(frozen=True)
-class Items:
+class Items(Struct, frozen=True):
     """A list of plain values, shown inline."""
 
     kind: ClassVar[str] = "items"
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
-class Records:
+class Records(Struct, frozen=True):
     """A list of mappings: one row per item, one column per key."""
 
     kind: ClassVar[str] = "records"
@@ -127,8 +123,7 @@ class Records:
     rows: tuple[tuple[Node, ...], ...]
 
 
-@dataclass(frozen=True)
-class Certificate:
+class Certificate(Struct, frozen=True):
     position: str
     subject: str
     issuer: str
@@ -143,32 +138,28 @@ class Certificate:
     sha256: str
 
 
-@dataclass(frozen=True)
-class Certificates:
+class Certificates(Struct, frozen=True):
     """A TLS `chain`: one row per certificate, leaf first, with its expiry."""
 
     kind: ClassVar[str] = "certificates"
     certificates: tuple[Certificate, ...]
 
 
-@dataclass(frozen=True)
-class Hop:
+class Hop(Struct, frozen=True):
     url: str
     outcome: str
     """"308 → https://..." or "answered 200" or the error."""
     token: str
 
 
-@dataclass(frozen=True)
-class Hops:
+class Hops(Struct, frozen=True):
     """A redirect chain as a small diagram: each request and where it pointed next."""
 
     kind: ClassVar[str] = "hops"
     hops: tuple[Hop, ...]
 
 
-@dataclass(frozen=True)
-class Addresses:
+class Addresses(Struct, frozen=True):
     kind: ClassVar[str] = "addresses"
     addresses: tuple[str, ...]
 
@@ -290,8 +281,7 @@ def _hop(hop: Mapping[str, Any]) -> Hop:
 # --- checks, findings, exchanges --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FindingView:
+class FindingView(Struct, frozen=True):
     code: str
     severity: str
     mark: str
@@ -305,16 +295,14 @@ class FindingView:
     """Which identity providers it breaks, or why it is only a warning in this run."""
 
 
-@dataclass(frozen=True)
-class ExchangeView:
+class ExchangeView(Struct, frozen=True):
     summary: str
     transcript: str
     curl: str | None = None
     """The command that replays it, for the exchanges of a check that failed, warned or broke."""
 
 
-@dataclass(frozen=True)
-class CheckView:
+class CheckView(Struct, frozen=True):
     index: int
     id: str
     anchor: str
@@ -421,8 +409,7 @@ def check_view(
 # --- the run: where from, identity providers --------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """One document behind a provider's verdict, with every section of it the rules cite."""
 
     title: str
@@ -431,8 +418,7 @@ class Source:
     """As text: the page links nowhere (its CSP forbids navigation targets it cannot vouch for)."""
 
 
-@dataclass(frozen=True)
-class IdpRow:
+class IdpRow(Struct, frozen=True):
     key: str
     name: str
     status: str
@@ -497,8 +483,7 @@ def root_cause(report: Report) -> Finding | None:
     return found[1] if found is not None else None
 
 
-@dataclass(frozen=True)
-class RootCauseView:
+class RootCauseView(Struct, frozen=True):
     finding: FindingView
     check_title: str
     anchor: str

@@ -8,7 +8,8 @@ text; it only lays out the timings the probes recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scim_doctor.core.model import CheckResult, Exchange
 
@@ -39,16 +40,14 @@ EXCHANGE_MARKS = (
 """An exchange's timings: curl-style times since the request started, each ending a phase."""
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(Struct, frozen=True):
     phase: str
     title: str
     x: str
     width: str
 
 
-@dataclass(frozen=True)
-class TimingRow:
+class TimingRow(Struct, frozen=True):
     label: str
     full_label: str
     y: int
@@ -58,8 +57,7 @@ class TimingRow:
     end_text: str
 
 
-@dataclass(frozen=True)
-class Waterfall:
+class Waterfall(Struct, frozen=True):
     rows: tuple[TimingRow, ...]
     width: int
     height: int

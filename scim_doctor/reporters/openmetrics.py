@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
+from msgspec import Struct, field
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -82,8 +82,7 @@ _FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass
-class Families:
+class Families(Struct):
     """Metric families filled from one report or many (a fleet, each with its own labels)."""
 
     label_names: tuple[str, ...] = ()

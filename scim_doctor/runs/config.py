@@ -18,9 +18,10 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from scim_doctor.core.defaults import (
     DEFAULT_DEADLINE,
@@ -112,8 +113,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,99}$")
 
 
-@dataclass(frozen=True)
-class TokenSource:
+class TokenSource(Struct, frozen=True):
     """Where a target's token comes from (one of them, or none at all)."""
 
     env: str | None = None
@@ -131,8 +131,7 @@ class TokenSource:
         return f"token_env {self.env}"
 
 
-@dataclass(frozen=True)
-class TargetConfig:
+class TargetConfig(Struct, frozen=True):
     """One `[[targets]]` entry with `[defaults]` applied, checked and normalised."""
 
     name: str
@@ -230,8 +229,7 @@ class TargetConfig:
             raise InputError(f"{where}: {exc}") from None
 
 
-@dataclass(frozen=True)
-class FleetConfig:
+class FleetConfig(Struct, frozen=True):
     """A whole config file: its targets in file order and how many run at once."""
 
     path: Path

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.core.echo import looks_like_token
 from scim_doctor.core.errors import InputError
@@ -71,8 +72,7 @@ class _Lines:
         return None
 
 
-@dataclass(frozen=True)
-class _Where:
+class _Where(Struct, frozen=True):
     """Where a table is: used to prefix every message about it."""
 
     path: str

@@ -13,8 +13,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
+
+from msgspec import Struct
 
 from scim_doctor import __version__
 from scim_doctor.core.fleet import FleetReport, TargetOutcome, environment, now
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
     from scim_doctor.runs.config import TargetConfig
 
 
-@dataclass(frozen=True)
-class FleetTarget:
+class FleetTarget(Struct, frozen=True):
     """A target ready to run: parsed, with its options, token and trust store."""
 
     name: str

@@ -13,11 +13,12 @@ Everything here runs on one asyncio loop, so the bookkeeping needs no locks.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+
+import msgspec.structs
+from msgspec import Struct
 
 from scim_doctor.core.fleet import TargetOutcome, now
 from scim_doctor.runs.fleet import FleetTarget, diagnose_one
@@ -31,8 +32,7 @@ URLs must not grow the exporter's memory without bound."""
 Runner = Callable[[FleetTarget], Awaitable[TargetOutcome]]
 
 
-@dataclass(frozen=True)
-class Probed:
+class Probed(Struct, frozen=True):
     """One finished run of a target."""
 
     outcome: TargetOutcome
@@ -42,8 +42,7 @@ class Probed:
     """ISO 8601 UTC time it ended, for people (the exporter's / page)."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """What one request for a target gets."""
 
     probed: Probed
@@ -103,11 +102,11 @@ class ProbeCache:
 
     async def _run(self, key: str, spec: FleetTarget, budget: float) -> Probed:
         deadline = max(MIN_DEADLINE_S, min(spec.options.deadline, budget))
-        options = dataclasses.replace(
+        options = msgspec.structs.replace(
             spec.options, deadline=deadline, timeout=min(spec.options.timeout, deadline)
         )
         self.runs += 1
-        outcome = await self._runner(dataclasses.replace(spec, options=options))
+        outcome = await self._runner(msgspec.structs.replace(spec, options=options))
         probed = Probed(outcome=outcome, finished=time.monotonic(), finished_at=now())
         self._last[key] = probed
         self._last.move_to_end(key)

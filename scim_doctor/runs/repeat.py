@@ -4,9 +4,10 @@ are core.repeat's, their presentation reporters.repeat's."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import time
+
+import msgspec.structs
 
 from scim_doctor import __version__
 from scim_doctor.core.fleet import FleetReport, TargetOutcome, environment
@@ -30,8 +31,8 @@ async def repeat(
             break
         options = spec.options
         if left is not None and left < options.deadline:
-            options = dataclasses.replace(options, deadline=left)
-        outcome = await diagnose_one(dataclasses.replace(spec, options=options))
+            options = msgspec.structs.replace(options, deadline=left)
+        outcome = await diagnose_one(msgspec.structs.replace(spec, options=options))
         if outcome.report is None:
             return outcome  # scim-doctor broke: the series would only repeat the bug
         outcomes.append(outcome)
@@ -49,7 +50,7 @@ async def repeat(
         reports, requested=count, interval_s=interval_s, fail_on=spec.fail_on, stopped=stopped
     )
     shown = outcomes[stats.shown_index]
-    return dataclasses.replace(shown, repeat=stats)
+    return msgspec.structs.replace(shown, repeat=stats)
 
 
 def run_repeat(

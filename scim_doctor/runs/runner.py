@@ -15,7 +15,8 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from scim_doctor import __version__
 from scim_doctor.checks import REGISTRY

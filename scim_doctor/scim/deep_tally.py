@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
+
+from msgspec import Struct, field
 
 from scim_doctor.core.model import Severity
 from scim_doctor.scim import validators as scim
@@ -247,8 +248,7 @@ class IdPairs:
 # --- the tally ------------------------------------------------------------------------------
 
 
-@dataclass
-class Seen:
+class Seen(Struct):
     """How often one thing was seen, and where first."""
 
     count: int = 0
@@ -260,8 +260,7 @@ class Seen:
             self.examples.append(example)
 
 
-@dataclass
-class Tally:
+class Tally(Struct):
     """Every user of the sweep, counted, checked for duplicates and validated."""
 
     validator: UserValidator

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
+
+from msgspec import Struct
 
 from scim_doctor.core.model import Severity
 from scim_doctor.scim import validators as scim
@@ -117,8 +118,7 @@ def declaration(document: Any) -> dict[str, Any]:
     return declared
 
 
-@dataclass(frozen=True)
-class ServiceProviderConfigCheck:
+class ServiceProviderConfigCheck(Struct, frozen=True):
     """A /ServiceProviderConfig body judged: what violates the RFCs, what it declares."""
 
     problems: tuple[str, ...]
@@ -153,8 +153,7 @@ def check_service_provider_config(
 # --- ListResponse of discovery resources (RFC 7644 §3.4.2, §4) ----------------------------------
 
 
-@dataclass(frozen=True)
-class ItemsPerPageMismatch:
+class ItemsPerPageMismatch(Struct, frozen=True):
     """A ListResponse whose itemsPerPage is not the number of Resources it returned.
 
     SCIMMY sends its page size (20) whatever the page holds. A client that pages by itemsPerPage
@@ -209,15 +208,14 @@ def _entries(first: int, last: int) -> str:
     return f"entry {first}" if first == last else f"entries {first} to {last}"
 
 
-@dataclass(frozen=True)
-class DiscoveryList:
+class DiscoveryList(Struct, frozen=True):
     """The entries of a /ResourceTypes or /Schemas body, and the shape they came in."""
 
     shape: str
     """'ListResponse', 'bare array', 'single resource' or 'not a list'."""
     resources: tuple[Any, ...]
     """The entries found, whatever the shape (so later checks can still adapt)."""
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...] = ()
     items_per_page: ItemsPerPageMismatch | None = None
     """Set when itemsPerPage contradicts the entries returned (also listed in `problems`)."""
 
@@ -294,8 +292,7 @@ def _items(entries: Sequence[Any], validator: Callable[[Any], list[Problem]]) ->
 # --- ResourceTypes (RFC 7643 §6) ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListCheck:
+class ListCheck(Struct, frozen=True):
     """What a /ResourceTypes or /Schemas body was found to be, whichever it is."""
 
     shape: str
@@ -311,8 +308,7 @@ class ListCheck:
         return mismatch if mismatch is not None and self.problems == (mismatch.problem,) else None
 
 
-@dataclass(frozen=True)
-class ResourceTypesCheck(ListCheck):
+class ResourceTypesCheck(ListCheck, frozen=True):
     """A /ResourceTypes body judged: the names and endpoints it declares."""
 
     names: tuple[str, ...]
@@ -358,8 +354,7 @@ def check_resource_types(document: Any, *, strict: bool = False) -> ResourceType
 # --- Schemas (RFC 7643 §7) ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SchemasCheck(ListCheck):
+class SchemasCheck(ListCheck, frozen=True):
     """A /Schemas body judged: the schema URNs it declares."""
 
     ids: tuple[str, ...]
@@ -407,8 +402,7 @@ def _user_schema_problems(user: Any) -> list[str]:
 # --- Error responses (RFC 7644 §3.12) -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ErrorVerdict:
+class ErrorVerdict(Struct, frozen=True):
     """An error body's problems sorted by the finding they become."""
 
     not_scim: str | None

@@ -22,9 +22,10 @@ several providers share in `idp_common`, and the rule tables in `idp_entra`, `id
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Sequence
+
+import msgspec.structs
 
 from scim_doctor.core.echo import shown
 from scim_doctor.core.errors import InputError
@@ -127,7 +128,7 @@ def _judged_from_here(result: IdpRuleResult) -> IdpRuleResult:
         return result
     if not all(on_this_machine(code) for code in result.codes):
         return result
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         result,
         status=RuleStatus.NOT_JUDGED_HERE,
         reason=f"on this machine's path, which the provider does not take: {result.reason}",

@@ -9,8 +9,9 @@ judging (`idp`) are built on these types, which live apart so neither imports th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from scim_doctor.core.model import (
     CheckResult,
@@ -22,8 +23,7 @@ from scim_doctor.core.model import (
 )
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """The document a rule comes from."""
 
     title: str
@@ -32,8 +32,7 @@ class Source:
     """idp: the provider's own documentation; advice: a field report or third-party guide; rfc."""
 
 
-@dataclass(frozen=True)
-class RuleResult:
+class RuleResult(Struct, frozen=True):
     """What one rule makes of the observations."""
 
     status: RuleStatus
@@ -110,8 +109,7 @@ class Observed:
 Evaluate = Callable[[Observed], RuleResult]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Struct, frozen=True):
     """One documented requirement or behaviour of an identity provider."""
 
     id: str
@@ -129,8 +127,7 @@ class Rule:
         return self.evaluate(Observed(checks))
 
 
-@dataclass(frozen=True)
-class IdpProfile:
+class IdpProfile(Struct, frozen=True):
     """An identity provider, as its SCIM client behaves."""
 
     key: str

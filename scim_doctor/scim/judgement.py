@@ -26,8 +26,9 @@ verdict it turns to will_fail.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+
+import msgspec.structs
 
 from scim_doctor.core.model import (
     CheckResult,
@@ -62,12 +63,12 @@ def judged(finding: Finding, affects: tuple[str, ...], *, strict: bool) -> Findi
     """`finding` with the severity the rule gives it in this run."""
     if affects:
         raised = None if finding.severity is Severity.FAIL else finding.severity
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             finding, severity=Severity.FAIL, affects=affects, catalogue_severity=raised
         )
     unjudged = finding.code.startswith(UNJUDGED) or finding.scope is Scope.THIS_MACHINE
     if finding.severity is Severity.FAIL and not strict and not unjudged:
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             finding, severity=Severity.WARN, catalogue_severity=Severity.FAIL
         )
     return finding
@@ -84,7 +85,7 @@ def ordered(findings: Sequence[Finding], present: set[str]) -> tuple[Finding, ..
     """Each finding linked to its cause (scim/causes.py) and placed right after it, causes by
     severity: the first finding a reader meets is the one to fix, its consequences next."""
     linked = [
-        dataclasses.replace(f, caused_by=cause) if (cause := cause_of(f.code, present)) else f
+        msgspec.structs.replace(f, caused_by=cause) if (cause := cause_of(f.code, present)) else f
         for f in findings
     ]
     by_severity = sorted(linked, key=lambda f: -f.severity.rank)
@@ -121,7 +122,7 @@ def apply(
             judged_checks.append(check)
             continue
         judged_checks.append(
-            dataclasses.replace(
+            msgspec.structs.replace(
                 check, findings=findings, status=_status(check, findings), summary=summary
             )
         )

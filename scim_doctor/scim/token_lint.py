@@ -11,8 +11,9 @@ import base64
 import binascii
 import datetime as dt
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding
@@ -21,8 +22,7 @@ from scim_doctor.core.secrets import Secret
 _QUOTES = "\"'`“”‘’"
 
 
-@dataclass(frozen=True)
-class TokenReport:
+class TokenReport(Struct, frozen=True):
     """What the linter found: findings plus facts safe to show (no value)."""
 
     findings: tuple[Finding, ...]

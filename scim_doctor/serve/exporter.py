@@ -23,8 +23,8 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 
+from msgspec import Struct
 from prometheus_client.exposition import choose_encoder
 
 from scim_doctor.core.echo import shown
@@ -44,8 +44,7 @@ same default offset as blackbox_exporter's)."""
 PARAMETERS = ("target",)
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(Struct, frozen=True):
     """An HTTP answer: status, content type and body."""
 
     status: int
@@ -57,8 +56,7 @@ class Reply:
         return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode())
 
 
-@dataclass(frozen=True)
-class AdHoc:
+class AdHoc(Struct, frozen=True):
     """How `--allow-any-target` URLs are probed: never with a token."""
 
     allowed: bool = False

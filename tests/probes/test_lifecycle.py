@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 import pytest
+from msgspec.structs import replace
 
 from scim_doctor.checks import lifecycle
 from scim_doctor.checks.base import Outcome

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import msgspec.structs
 
 from scim_doctor.core import findings
 from scim_doctor.core.model import (
@@ -245,7 +245,7 @@ def healthy() -> Report:
 
 
 def failing() -> Report:
-    expired = dataclasses.replace(
+    expired = msgspec.structs.replace(
         findings.make(
             "tls.cert_expired",
             "the certificate for scim.example.com expired on 2026-11-01T00:00:00Z (26 days ago)",
@@ -333,7 +333,7 @@ def warning() -> Report:
         "the certificate for scim.example.com expires on 2026-12-05T00:00:00Z (7 days)",
     )
     checks = tuple(
-        dataclasses.replace(
+        msgspec.structs.replace(
             check,
             status=Status.WARN,
             summary="TLSv1.3, certificate expires in 7 days",
@@ -351,12 +351,12 @@ def warning() -> Report:
         else check
         for check in report.checks
     )
-    return dataclasses.replace(report, checks=checks)
+    return msgspec.structs.replace(report, checks=checks)
 
 
 def unreachable() -> Report:
     """Nothing listens on the port: every provider fails, the later checks are skipped."""
-    refused = dataclasses.replace(
+    refused = msgspec.structs.replace(
         findings.make("connect.refused", "203.0.113.10:443 refused the connection"),
         affects=("entra",),
     )

@@ -3,10 +3,11 @@ run's pins, CA file, proxy and --insecure carried over."""
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import subprocess
 from typing import Any
+
+import msgspec.structs
 
 from scim_doctor.core.model import CheckResult, Exchange, Report, Status
 from scim_doctor.core.secrets import Secret, redact
@@ -128,9 +129,9 @@ def _canary_report() -> Report:
     Secret(CANARY)
     planted = exchange(("Authorization", f"Bearer {CANARY}"), url=URL + f"&token={CANARY}")
     check = CheckResult("auth", "Token authentication", Status.FAIL, 1.0, "refused")
-    check = dataclasses.replace(check, exchanges=(planted, WITH_TOKEN))
+    check = msgspec.structs.replace(check, exchanges=(planted, WITH_TOKEN))
     base = sample_reports.failing()
-    return dataclasses.replace(base, checks=(*base.checks, check))
+    return msgspec.structs.replace(base, checks=(*base.checks, check))
 
 
 def test_the_canary_token_is_in_no_output_that_carries_curl_commands() -> None:

@@ -6,7 +6,6 @@ look at; `make golden` rewrites the .html golden files after an intended change.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import msgspec.structs
 import pytest
 
 from scim_doctor.core import findings
@@ -44,7 +44,7 @@ TOKEN = "canary-html-5f1d2c9a7b3e4086"
 
 
 def with_check(report: Report, check: CheckResult) -> Report:
-    return dataclasses.replace(report, checks=(*report.checks, check))
+    return msgspec.structs.replace(report, checks=(*report.checks, check))
 
 
 def planted_report() -> Report:
@@ -120,7 +120,7 @@ def test_a_report_without_environment_or_checks_still_renders() -> None:
 
 
 def test_per_identity_provider_verdicts_appear_only_when_the_run_recorded_them() -> None:
-    bare = dataclasses.replace(sample_reports.healthy(), idp_verdicts=())
+    bare = msgspec.structs.replace(sample_reports.healthy(), idp_verdicts=())
     assert "Identity providers" not in html.render(bare)
 
     page = html.render(sample_reports.failing())
@@ -388,7 +388,9 @@ def test_printing_shows_the_exchanges_on_a_white_page(chromium: Chromium, tmp_pa
 
 
 def finding_at(code: str, severity: Severity, affects: tuple[str, ...] = ()) -> Finding:
-    return dataclasses.replace(findings.make(code, "observed"), severity=severity, affects=affects)
+    return msgspec.structs.replace(
+        findings.make(code, "observed"), severity=severity, affects=affects
+    )
 
 
 def test_the_root_cause_is_the_first_finding_at_the_worst_severity_in_check_order() -> None:
@@ -396,7 +398,7 @@ def test_the_root_cause_is_the_first_finding_at_the_worst_severity_in_check_orde
     warning = finding_at("url.endpoint_suffix", Severity.WARN)
     first = finding_at("tls.cert_expired", Severity.FAIL, ("okta",))
     later = finding_at("auth.rejected", Severity.FAIL, ("okta",))
-    report = dataclasses.replace(
+    report = msgspec.structs.replace(
         sample_reports.healthy(),
         checks=(
             CheckResult("url", "Base URL", Status.WARN, 1.0, "", findings=(warning,)),
@@ -410,7 +412,7 @@ def test_the_root_cause_is_the_first_finding_at_the_worst_severity_in_check_orde
 def test_a_run_with_only_notes_has_no_root_cause_and_no_section() -> None:
     note = finding_at("url.endpoint_suffix", Severity.INFO)
     check = CheckResult("url", "Base URL", Status.PASS, 1.0, "ok", findings=(note,))
-    report = dataclasses.replace(sample_reports.healthy(), checks=(check,))
+    report = msgspec.structs.replace(sample_reports.healthy(), checks=(check,))
     assert html.root_cause(report) is None
     assert 'id="root-cause"' not in html.render(report)
 
@@ -506,7 +508,7 @@ def test_the_proxy_row_names_the_proxy_the_run_went_through_and_where_it_was_set
         "proxy", "Proxy", Status.PASS, 3.0, "through proxy.corp.example:3128",
         facts={"via_proxy": "http://proxy.corp.example:3128", "proxy_source": "HTTPS_PROXY"},
     )  # fmt: skip
-    report = dataclasses.replace(report, checks=(through, *report.checks))
+    report = msgspec.structs.replace(report, checks=(through, *report.checks))
 
     rows = dict(html.origin_rows(report))
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import msgspec.structs
 import pytest
 import xmlschema
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +44,7 @@ def case_of(root: ET.Element, check_id: str) -> ET.Element:
 
 
 def only(check: CheckResult) -> Report:
-    return dataclasses.replace(sample_reports.healthy(), checks=(check,))
+    return msgspec.structs.replace(sample_reports.healthy(), checks=(check,))
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_any_text_in_a_report_gives_schema_valid_xml(
         CheckResult("auth", title, Status.SKIP, 0.0, reason, skip_reason=reason),
         CheckResult("url", title, Status.WARN, 0.1, summary, findings=(finding,)),
     )
-    report = dataclasses.replace(sample_reports.healthy(), checks=checks)
+    report = msgspec.structs.replace(sample_reports.healthy(), checks=checks)
     document = junit.render_with(report, Severity.WARN if warn else Severity.FAIL)
     root = assert_valid(schema, document)
     failure = case_of(root, "tls").findtext("failure") or ""

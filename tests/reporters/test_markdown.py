@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
+import msgspec.structs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,7 +50,7 @@ def table_rows(document: str) -> list[list[str]]:
 
 
 def only(check: CheckResult) -> Report:
-    return dataclasses.replace(sample_reports.healthy(), checks=(check,), environment={})
+    return msgspec.structs.replace(sample_reports.healthy(), checks=(check,), environment={})
 
 
 @pytest.mark.parametrize(
@@ -132,16 +132,16 @@ def test_an_idp_that_will_work_has_no_reasons_and_an_unknown_one_says_what_is_mi
 
 
 def test_a_run_without_idp_verdicts_has_no_idp_section() -> None:
-    report = dataclasses.replace(sample_reports.failing(), idp_verdicts=())
+    report = msgspec.structs.replace(sample_reports.failing(), idp_verdicts=())
     assert "Identity providers" not in markdown.render(report)
 
 
 def test_an_idp_reason_cannot_break_its_table_or_inject_markup() -> None:
     """Given a reason quoting server text full of Markdown and HTML, then it stays one cell."""
-    verdict = dataclasses.replace(
+    verdict = msgspec.structs.replace(
         sample_reports.FAILING_IDPS[0], reasons=("a|b <img src=x> @octocat\n# heading",)
     )
-    report = dataclasses.replace(sample_reports.failing(), idp_verdicts=(verdict,))
+    report = msgspec.structs.replace(sample_reports.failing(), idp_verdicts=(verdict,))
     document = markdown.render(report)
     assert idp_rows(document) == [
         ["Entra ID", "❌ will fail", "a\\|b \\<img src=x\\> \\@octocat \\# heading"]

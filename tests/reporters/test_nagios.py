@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from scim_doctor.reporters import nagios
 from tests.reporters import sample_reports
@@ -55,13 +56,12 @@ def test_an_unknown_option_is_unknown_too(run_cli: Any) -> None:
 
 
 def test_only_scim_doctor_breaking_is_unknown_not_critical() -> None:
-    import dataclasses
 
     from scim_doctor.core.model import CheckResult, Status
 
     broken = CheckResult("users", "Users", Status.ERROR, 1.0, "internal error (KeyError)")
     report = sample_reports.healthy()
-    report = dataclasses.replace(report, checks=(*report.checks, broken))
+    report = replace(report, checks=(*report.checks, broken))
     assert nagios.state(report) is nagios.State.UNKNOWN
     assert "scim-doctor itself failed in users" in nagios.render(report)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from scim_doctor.reporters import openmetrics
@@ -85,7 +86,6 @@ def test_another_nodes_earlier_certificate_is_the_earliest_expiry() -> None:
     """Given a tls check whose other node serves a certificate expiring before the main chain,
     Then the expiry gauge is that node's notAfter (a client may land on it); an unverified node
     (no notAfter) is ignored."""
-    import dataclasses
 
     report = sample_reports.failing()
     checks = []
@@ -95,9 +95,9 @@ def test_another_nodes_earlier_certificate_is_the_earliest_expiry() -> None:
                 {"address": "203.0.113.11", "verified": True, "not_after": "2026-10-01T00:00:00Z"},
                 {"address": "203.0.113.12", "verified": False, "error": "certificate has expired"},
             ]
-            check = dataclasses.replace(check, facts={**check.facts, "nodes": nodes})
+            check = replace(check, facts={**check.facts, "nodes": nodes})
         checks.append(check)
-    report = dataclasses.replace(report, checks=tuple(checks))
+    report = replace(report, checks=tuple(checks))
     found = samples(openmetrics.render(report))
     target = ("target", sample_reports.TARGET.base_url)
     expiry = found[("scim_doctor_tls_cert_expiry_timestamp_seconds", (target,))]

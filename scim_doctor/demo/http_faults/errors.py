@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import urllib.parse
+
+import msgspec.structs
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.scim_wire import Handler, Request, Response
@@ -44,7 +45,7 @@ def _without_filter(request: Request) -> Request:
     path, _, query = request.target.partition("?")
     kept = [(k, v) for k, v in urllib.parse.parse_qsl(query) if k.lower() != "filter"]
     target = path + ("?" + urllib.parse.urlencode(kept) if kept else "")
-    return dataclasses.replace(request, target=target)
+    return msgspec.structs.replace(request, target=target)
 
 
 def _ignore_bad_filter(request: Request, call_next: Handler) -> Response:

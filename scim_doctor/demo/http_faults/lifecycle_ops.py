@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.scim_wire import (

@@ -9,7 +9,8 @@ fault does not concern them; `scim_json_406` breaks exactly those, as it does fo
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.http_faults import cloudflare

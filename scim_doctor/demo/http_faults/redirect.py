@@ -8,7 +8,8 @@ a request was sent to comes from its Host header, the only place a middleware le
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from scim_doctor.demo.fault_kit import Fault
 from scim_doctor.demo.scim_wire import BASE_PATH, Handler, Request, Response

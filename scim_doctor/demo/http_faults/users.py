@@ -8,8 +8,9 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from scim_doctor.demo.fault_kit import Fault, map_response, on_route
 from scim_doctor.demo.scim_directory import seeded_id

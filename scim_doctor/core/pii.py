@@ -357,13 +357,14 @@ class _Masker:
 
     def __init__(self, report: Report) -> None:
         self.found: set[str] = set()
+        # A report repeats its bodies (each check that reads a user keeps the same resource):
+        # each distinct JSON text is scanned once to collect, and masked once.
+        self._collected: set[str] = set()
+        self._json_done: dict[str, str] = {}
         for check in report.checks:
             self._collect_data(check.facts, ())
             for exchange in check.exchanges:
-                if _looks_like_json(exchange.body_excerpt) and _may_name_personal_data(
-                    exchange.body_excerpt
-                ):
-                    _scan_json(exchange.body_excerpt, self._collect_raw)
+                self._collect_json(exchange.body_excerpt)
         known = registered_personal_data() | self.found
         target = report.target
         try:
@@ -383,12 +384,19 @@ class _Masker:
             self._remember(path, _decode(raw))
         return raw
 
+    def _collect_json(self, text: str) -> None:
+        if text in self._collected:
+            return
+        self._collected.add(text)
+        if _looks_like_json(text) and _may_name_personal_data(text):
+            _scan_json(text, self._collect_raw)
+
     def _collect_data(self, value: Any, path: tuple[str, ...]) -> None:
         if isinstance(value, str):
             if _personal(path):
                 self._remember(path, value)
-            elif _looks_like_json(value) and _may_name_personal_data(value):
-                _scan_json(value, self._collect_raw)
+            else:
+                self._collect_json(value)
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 self._collect_data(item, (*path, str(key).lower()))
@@ -404,11 +412,16 @@ class _Masker:
         return self.text(raw)
 
     def json_text(self, text: str) -> str:
-        if _looks_like_json(text):
+        if not _looks_like_json(text):
+            return self.text(text)
+        masked = self._json_done.get(text)
+        if masked is None:
             if not _may_name_personal_data(text) and not self.text.may_change(text):
-                return text
-            return _scan_json(text, self._json_value)
-        return self.text(text)
+                masked = text
+            else:
+                masked = _scan_json(text, self._json_value)
+            self._json_done[text] = masked
+        return masked
 
     def data(self, value: Any, path: tuple[str, ...] = ()) -> Any:
         if isinstance(value, str):

@@ -24,6 +24,7 @@ import click
 import pytest
 
 from scim_doctor.cli import cli
+from scim_doctor.cli.app import every_command
 from scim_doctor.core.credentials import read_token
 from scim_doctor.core.echo import looks_like_token, may_echo, scrub, shown
 
@@ -77,7 +78,7 @@ def _base(command: str, param: str | None = None) -> list[str]:
     if command == "check" and param in ("target_names", "target_tags", "concurrency"):
         return ["--config", "{config}", *FAST]
     arguments = [
-        SAFE_ARGUMENT[p.name or ""] for p in cli.commands[command].params if _is_argument(p)
+        SAFE_ARGUMENT[p.name or ""] for p in every_command()[command].params if _is_argument(p)
     ]
     timing = FAST if command in ("check", "cleanup", "demo") else []
     if param in ("timeout", "deadline"):
@@ -102,7 +103,7 @@ def _cases() -> list[tuple[str, list[str]]]:
             cases.append(
                 (f"{_long_name(group_option)}=", [f"{_long_name(group_option)}={{canary}}"])
             )
-    for name, command in sorted(cli.commands.items()):
+    for name, command in sorted(every_command().items()):
         arguments = [p for p in command.params if _is_argument(p)]
         for index, argument in enumerate(arguments):
             argv = [name, *_base(name)]

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import click
 
-from scim_doctor.cli.app import cli
+from scim_doctor.cli.app import cli, every_command
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
@@ -26,7 +26,7 @@ def _readme_script() -> ModuleType:
 
 
 def _commands() -> list[tuple[str, click.Command]]:
-    return [("scim-doctor", cli), *((f"scim-doctor {n}", c) for n, c in cli.commands.items())]
+    return [("scim-doctor", cli), *((f"scim-doctor {n}", c) for n, c in every_command().items())]
 
 
 def _option_names(command: click.Command) -> set[str]:
@@ -56,8 +56,8 @@ def test_given_demo_and_cleanup_then_neither_offers_options_it_cannot_honour() -
     """Given `demo` (its own server, pinned to 127.0.0.1) and `cleanup` (deletes, so it needs a
     token, and writes no report), when their options are listed, then demo has no token,
     trust or reach options, and cleanup has no --no-token nor report options."""
-    demo = _option_names(cli.commands["demo"])
-    cleanup = _option_names(cli.commands["cleanup"])
+    demo = _option_names(every_command()["demo"])
+    cleanup = _option_names(every_command()["cleanup"])
     connection = {"--token-env", "--token-file", "--token-stdin", "--no-token", "--cacert"}
     connection |= {"--insecure", "--resolve", "--proxy", "--http-port", "--reach"}
     assert not demo & connection
@@ -78,7 +78,7 @@ def _table_options() -> set[str]:
 def test_given_the_readme_option_table_then_it_lists_exactly_the_options_of_check() -> None:
     """Given README's option table, when its first column is read, then it names every option
     `check` has (by any of its names) and none it does not have."""
-    check = cli.commands["check"]
+    check = every_command()["check"]
     by_name = {
         name: max(p.opts, key=len)
         for p in check.params

@@ -39,6 +39,12 @@ NOT_FOR_A_PLAIN_CHECK = (
     "scim_doctor.demo.server",  # `demo` only
     "scim_doctor.reporters.html",
     "httpx._main",  # httpx's own command line (rich, pygments)
+    "scim_doctor.cli.serve",  # the other commands: each imported when it is asked for
+    "scim_doctor.cli.demo",
+    "scim_doctor.cli.cleanup",
+    "scim_doctor.cli.diff",
+    "scim_doctor.cli.merge",
+    "scim_doctor.cli.catalogue",
     "rich",
 )
 

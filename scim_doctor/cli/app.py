@@ -13,6 +13,7 @@ own module and is registered here, so no command module imports this one.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import sys
 from collections.abc import Sequence
@@ -22,14 +23,8 @@ import click
 
 from scim_doctor import __version__
 from scim_doctor.cli import collector
-from scim_doctor.cli.catalogue import codes, explain
 from scim_doctor.cli.check import check
-from scim_doctor.cli.cleanup import cleanup
 from scim_doctor.cli.delivery import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from scim_doctor.cli.demo import demo
-from scim_doctor.cli.diff import diff
-from scim_doctor.cli.merge import merge
-from scim_doctor.cli.serve import serve
 from scim_doctor.core.errors import InputError
 
 # httpx's package imports its own command-line client (`httpx._main`: rich, pygments) whenever
@@ -39,7 +34,43 @@ from scim_doctor.core.errors import InputError
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+_ELSEWHERE = {
+    "cleanup": "scim_doctor.cli.cleanup:cleanup",
+    "codes": "scim_doctor.cli.catalogue:codes",
+    "demo": "scim_doctor.cli.demo:demo",
+    "diff": "scim_doctor.cli.diff:diff",
+    "explain": "scim_doctor.cli.catalogue:explain",
+    "merge": "scim_doctor.cli.merge:merge",
+    "serve": "scim_doctor.cli.serve:serve",
+}
+"""The commands other than `check`, each imported when it is asked for (run, or listed by
+--help): every module a `check` process imports is start-up it pays (issue 21)."""
+
+
+class _Commands(click.Group):
+    """`check` registered at import, the others (`_ELSEWHERE`) on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _ELSEWHERE:
+            module, _, name = _ELSEWHERE[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def every_command() -> dict[str, click.Command]:
+    """Each command by name, all of them imported (for tests and documentation)."""
+    ctx = click.Context(cli)
+    found = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="scim-doctor")
 def cli() -> None:
     """Diagnose why an identity provider cannot talk to a SCIM 2.0 endpoint, and how to fix it."""
@@ -47,8 +78,7 @@ def cli() -> None:
         collector.resume()  # `check` resumes when its run begins (scim_doctor.cli.collector)
 
 
-for _command in (check, serve, demo, cleanup, diff, merge, explain, codes):
-    cli.add_command(_command)
+cli.add_command(check)
 
 
 def _fail(message: str, code: int, typed: Sequence[str] = ()) -> NoReturn:

@@ -395,7 +395,9 @@ def test_the_two_pattern_masker_masks_exactly_like_one_alternation(
     assert masker(text) == reference.sub(masker._replace, text)
 
 
-_EVERY_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[{}\[\]:,]|[^\s{}\[\]:,"]+|\s+', re.DOTALL)
+_EVERY_TOKEN = re.compile(
+    r'("(?:[^"\\]|\\.)*(?:"|\\?\Z)|[{}\[\]:,]|[^\s{}\[\]:,"]+|\s+)', re.DOTALL
+)
 """The JSON tokenizer as it was: every token, whitespace and literals included."""
 
 _JSON_FRAGMENTS = [
@@ -427,6 +429,41 @@ def test_the_json_scan_sees_the_same_strings_and_key_paths_as_every_token_did(te
     finally:
         pii._JSON_TOKEN = kept
     assert fast == slow
+
+
+_KEYS = st.sampled_from(
+    ["userName", "name", "givenName", "emails", "value", "display", "members", "id", "Emails"]
+) | st.text(max_size=6)
+JSON_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+).map(lambda value: json.dumps(value, ensure_ascii=bool(len(str(value)) % 2)))
+"""Whole JSON documents with SCIM's personal keys (ASCII-escaped or not)."""
+
+
+def _collected(text: str, parsed: bool) -> set[str]:
+    masker = object.__new__(pii._Masker)
+    masker.found = set()
+    if parsed:
+        masker._collect_parsed(json.loads(text, object_pairs_hook=pii._Members), ())
+    else:
+        pii._scan_json(text, masker._collect_raw)
+    return masker.found
+
+
+@PROPERTY
+@example(text='{"emails": [{"value": "a@b.c"}], "emails": ["x@y.z"]}')
+@example(text='{"name": {"givenName": "Ada", "familyName": "Lov\\u00e9lace"}}')
+@given(text=st.one_of(JSON_DOCUMENTS, JSON_PIECES))
+def test_a_whole_document_parsed_gives_the_personal_values_the_scan_collects(text: str) -> None:
+    # Collecting from json.loads' tree replaced the token scan for documents that parse; the
+    # values found (repeated keys included) must be the scan's.
+    try:
+        json.loads(text)
+    except ValueError:
+        return  # cut or malformed: these are still scanned
+    assert _collected(text, parsed=True) == _collected(text, parsed=False)
 
 
 @PROPERTY

@@ -212,6 +212,8 @@ class _TextMasker:
             # Without known values only an e-mail or phone shape changes anything.
             if not _needs_shapes(text) or _MASKABLE.search(text) is None:
                 return text
+        elif not self.may_change(text):
+            return text  # most strings of a report hold no shape and no known value
         words = self._words()
         if words is None:
             return _SHAPES.sub(self._replace, text)
@@ -252,7 +254,7 @@ _shapes_only = _TextMasker((), ())
 
 # Strings (possibly cut, possibly ending in a lone backslash) and the punctuation that moves the
 # key path. Whitespace, numbers and literals change nothing and are copied between matches.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[{}\[\]:,]', re.DOTALL)
+_JSON_TOKEN = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[{}\[\]:,])', re.DOTALL)
 
 
 def _decode(raw: str) -> str:
@@ -272,23 +274,21 @@ def _encode(value: str) -> str:
 def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> str:
     """Rewrite every string value of a JSON text (which may be cut anywhere) through
     `on_value(key_path, raw_string)`, keeping all other bytes as they are."""
-    out: list[str] = []
+    # One split in C: the text before the first token, then each token and the text after it.
+    pieces = _JSON_TOKEN.split(text)
+    out = [pieces[0]]
+    last = len(pieces) - 2  # the last token's index
     # One frame per open container: (is_object, key path of the container, current key,
     # expecting a key).
     stack: list[tuple[bool, tuple[str, ...], str | None, bool]] = []
-    copied = previous_end = 0
-    for match in _JSON_TOKEN.finditer(text):
-        start = match.start()
-        if start > copied:
-            out.append(text[copied:start])
-        copied = match.end()
-        token = match.group()
+    for index in range(1, len(pieces), 2):
+        token = pieces[index]
         head = token[0]
         frame = stack[-1] if stack else None
         if head in "{[":
             # A key names the container only when nothing but blanks stands between them: in
             # `{"name": 1 {` (malformed) the braces open under no key, as the quick test reads it.
-            key = frame[2] if frame and frame[0] and not text[previous_end:start].strip() else None
+            key = frame[2] if frame and frame[0] and not pieces[index - 1].strip() else None
             path = frame[1] + ((key,) if key else ()) if frame else ()
             stack.append((head == "{", path, None, head == "{"))
         elif head in "}]":
@@ -305,7 +305,7 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
             closed = (
                 len(token) > 1
                 and token.endswith('"')
-                and (match.end() < len(text) or not _dangling_escape(token))
+                and (index < last or pieces[index + 1] != "" or not _dangling_escape(token))
             )
             raw = token[1:-1] if closed else token[1:]
             if frame and frame[0] and frame[3]:
@@ -316,8 +316,7 @@ def _scan_json(text: str, on_value: Callable[[tuple[str, ...], str], str]) -> st
                 if frame and frame[0]:
                     stack[-1] = (True, frame[1], None, False)  # the key has had its value
         out.append(token)
-        previous_end = copied
-    out.append(text[copied:])
+        out.append(pieces[index + 1])
     return "".join(out)
 
 
@@ -350,6 +349,10 @@ def _looks_like_json(text: str) -> bool:
 
 
 # --- the report ----------------------------------------------------------------------------------
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's (key, value) pairs in document order, repeated keys kept."""
 
 
 class _Masker:
@@ -388,8 +391,27 @@ class _Masker:
         if text in self._collected:
             return
         self._collected.add(text)
-        if _looks_like_json(text) and _may_name_personal_data(text):
+        if not _looks_like_json(text) or not _may_name_personal_data(text):
+            return
+        try:  # a whole document: the C parser, many times faster than the token scan
+            parsed = json.loads(text, object_pairs_hook=_Members)
+        except ValueError:  # cut or malformed: the scanner reads what is there
             _scan_json(text, self._collect_raw)
+        else:
+            self._collect_parsed(parsed, ())
+
+    def _collect_parsed(self, value: Any, path: tuple[str, ...]) -> None:
+        """What `_scan_json(text, self._collect_raw)` collects, from the parsed document (every
+        member of an object, a repeated key included, as the scanner sees them)."""
+        if isinstance(value, str):
+            if _personal(path):
+                self._remember(path, value)
+        elif isinstance(value, _Members):
+            for key, item in value:
+                self._collect_parsed(item, (*path, key.lower()))
+        elif isinstance(value, list):
+            for item in value:
+                self._collect_parsed(item, path)
 
     def _collect_data(self, value: Any, path: tuple[str, ...]) -> None:
         if isinstance(value, str):

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from scim_doctor.core.patterns import LazyPattern
+
 __all__ = [
     "JWT",
     "SCHEME_PREFIXES",
@@ -38,11 +40,11 @@ WHERE_TOKENS_GO = "SCIM_TOKEN (or --token-env NAME, --token-file PATH, --token-s
 """Where a token belongs, for the messages that find one where it does not."""
 _SHORT = 8
 """Values shorter than this are repeated: no working bearer token is this short."""
-_RUN = re.compile(r"[^\s'\"`(),;:<>\[\]{}|]+")
+_RUN = LazyPattern(r"[^\s'\"`(),;:<>\[\]{}|]+")
 """A run of characters between the separators a message puts around a value."""
 _HIDDEN_MARK = "characters that look like a token, not shown]"
 
-JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}")
+JWT = LazyPattern(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}")
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk-")
 SCHEME_PREFIXES = ("bearer ", "basic ", "ssws ", "token ")
 
@@ -57,11 +59,11 @@ def _class_changes(segment: str) -> float:
     return changes / max(1, len(segment) - 1)
 
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_BASE64ISH = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
-_WORD_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]{2,}(?![a-z])|\d{1,4}")
-_VOWEL = re.compile(r"[aeiouyAEIOUY]")
-_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5,}")
+_HEX = LazyPattern(r"[0-9a-fA-F]+")
+_BASE64ISH = LazyPattern(r"[A-Za-z0-9+/_=-]{20,}")
+_WORD_PIECE = LazyPattern(r"[A-Z]?[a-z]+|[A-Z]{2,}(?![a-z])|\d{1,4}")
+_VOWEL = LazyPattern(r"[aeiouyAEIOUY]")
+_CONSONANT_RUN = LazyPattern(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5,}")
 
 
 def _wordlike_share(joined: str) -> float:
@@ -131,7 +133,7 @@ def _unknown_part(value: str) -> str:
     return value
 
 
-_FILE_SUFFIX = re.compile(r"\.(?:html?|json|xml|txt|md|zip|pem|crt|toml|log|har|csv)$", re.I)
+_FILE_SUFFIX = LazyPattern(r"\.(?:html?|json|xml|txt|md|zip|pem|crt|toml|log|har|csv)$", re.I)
 """A report or certificate file's extension: a token never ends with one, and letters like
 "html" would otherwise make a plain name (users_zero_based_start.html) look unpronounceable."""
 

@@ -43,6 +43,11 @@ class LazyPattern(Generic[AnyStr]):
     ) -> re.Match[AnyStr] | None:
         return self.compiled.match(string, pos, endpos)
 
+    def fullmatch(
+        self, string: AnyStr, pos: int = 0, endpos: int = sys.maxsize
+    ) -> re.Match[AnyStr] | None:
+        return self.compiled.fullmatch(string, pos, endpos)
+
     def finditer(
         self, string: AnyStr, pos: int = 0, endpos: int = sys.maxsize
     ) -> Iterator[re.Match[AnyStr]]:

@@ -19,6 +19,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from scim_doctor.core.patterns import LazyPattern
+
 REDACTED = "[REDACTED]"
 
 # A secret shorter than this is not registered: scrubbing every "abc" from a report would make
@@ -61,26 +63,26 @@ _registry_lock = threading.Lock()
 _registered: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
-_HEADER_LINE = re.compile(
+_HEADER_LINE = LazyPattern(
     r"(?im)^([ \t]*(?:[<>][ \t]*)?(?:"
     + "|".join(sorted(SENSITIVE_HEADERS))
     + r")[ \t]*:[ \t]*)(?!\[REDACTED\])\S.*$"
 )
 # A credential after an auth scheme: 16+ token characters, or 8+ with a digit, so that prose
 # such as "Bearer authentication" or "basic settings" is left alone.
-_BEARER = re.compile(
+_BEARER = LazyPattern(
     r"(?i)\b(bearer|basic)(\s+)(?!\[REDACTED\])"
     r"(?:[A-Za-z0-9\-._~+/]{16,}|(?=[A-Za-z0-9\-._~+/]*\d)[A-Za-z0-9\-._~+/]{8,})=*"
 )
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_JWT = LazyPattern(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 # The value stops at a backslash too: in JSON text `\"` ends a URL, and eating the backslash
 # would leave a bare quote that breaks the document the writer redacts.
-_QUERY_PARAM = re.compile(
+_QUERY_PARAM = LazyPattern(
     r"(?i)([?&;](?:"
     + "|".join(sorted(SENSITIVE_QUERY_KEYS))
     + r")=)(?!%5BREDACTED%5D|\[REDACTED\])[^&#\s\"'<>\\]+"
 )
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
+_URL_USERINFO = LazyPattern(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
 
 
 # Cheap necessary conditions for the rules above: each regex runs only when its text holds the
@@ -115,7 +117,10 @@ def _occurrences(folded: str, needles: Iterable[str]) -> list[int]:
 
 
 def _sub_at(
-    pattern: re.Pattern[str], text: str, starts: Iterable[int], repl: Callable[[re.Match[str]], str]
+    pattern: LazyPattern[str],
+    text: str,
+    starts: Iterable[int],
+    repl: Callable[[re.Match[str]], str],
 ) -> str:
     """`pattern.sub(repl, text)` for a pattern that can only match at one of `starts`.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.json_text import indented
 
 
 @click.command()
@@ -49,8 +50,6 @@ def codes(output_format: str) -> None:
     from scim_doctor.core.findings import CATALOGUE
 
     if output_format == "json":
-        import json
-
         rows = [
             {
                 "code": s.code,
@@ -63,7 +62,7 @@ def codes(output_format: str) -> None:
             }
             for s in CATALOGUE.values()
         ]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(indented(rows))
         return
     width = max(len(code) for code in CATALOGUE)
     for spec in CATALOGUE.values():

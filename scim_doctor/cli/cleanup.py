@@ -15,6 +15,7 @@ from scim_doctor.cli.settings import (
     client_cert_from,
 )
 from scim_doctor.core.defaults import DEFAULT_EXPIRY_WARN_DAYS, DEFAULT_TIMEOUT
+from scim_doctor.core.json_text import indented
 
 
 @click.command()
@@ -98,9 +99,7 @@ def cleanup(
     trust = load_trust(options.cacert, options.trust_store, options.client_cert)
     result = leftovers.run(target, options, token, trust, dry_run=dry_run)
     if output_format == "json":
-        import json
-
-        emit(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        emit(indented(result.to_json()) + "\n")
     else:
         emit(result.render_text())
     raise SystemExit(result.exit_code)

@@ -12,7 +12,6 @@ still count.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from msgspec import Struct
 from msgspec.structs import asdict
 
 from scim_doctor.core.errors import InputError
+from scim_doctor.core.json_text import indented
 from scim_doctor.core.report_load import read_document
 
 DIFF_VERSION = "1"
@@ -359,4 +359,4 @@ def diff_to_dict(diff: ReportDiff) -> dict[str, Any]:
 
 
 def render_json(diff: ReportDiff) -> str:
-    return json.dumps(diff_to_dict(diff), indent=2, ensure_ascii=False, default=str) + "\n"
+    return indented(diff_to_dict(diff), default=str) + "\n"

@@ -8,12 +8,12 @@ the counts. docs/report-schema-v2.json is the JSON Schema; docs/report-schema.md
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from scim_doctor.core.errors import InputError
 from scim_doctor.core.fleet import FleetReport, TargetOutcome
+from scim_doctor.core.json_text import indented
 from scim_doctor.core.model import Severity, Status
 from scim_doctor.reporters import text as text_reporter
 from scim_doctor.reporters.json import check_to_dict, idp_verdict_to_dict, root_cause_to_dict
@@ -103,7 +103,7 @@ def json_chunks(fleet: FleetReport) -> Iterator[str]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return indented(value, default=str)
 
 
 # --- text -------------------------------------------------------------------------------------

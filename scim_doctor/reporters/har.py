@@ -10,12 +10,12 @@ request that got no answer has status 0 and the error, timings a phase did not r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from scim_doctor.core.json_text import indented
 from scim_doctor.core.model import CheckResult, Exchange, Report
 
 HAR_VERSION = "1.2"
@@ -159,7 +159,7 @@ def archive(pages: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]], versio
             ),
         }
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return indented(document) + "\n"
 
 
 def render(report: Report) -> str:

@@ -7,9 +7,9 @@ change the type of one without a new schema version.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from scim_doctor.core.json_text import indented
 from scim_doctor.core.model import (
     SCHEMA_VERSION,
     CheckResult,
@@ -123,4 +123,4 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    return indented(report_to_dict(report), default=str) + "\n"

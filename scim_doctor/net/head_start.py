@@ -8,8 +8,8 @@ sent on the connection: it is the connect check's first attempt, made early, and
 handshakes on it as before. The dns and connect checks take the answers from here
 (`take_lookup`, `take_connection`) and judge them exactly as if they had waited themselves; an
 attempt that failed here is made again by the check, so every failure is diagnosed the usual
-way. Standard library only, besides net.target (loaded already to read the URL): this module
-loads before everything it saves time for.
+way. Standard library only, besides net.target and msgspec (both loaded already to read the
+URL): this module loads before everything it saves time for.
 """
 
 from __future__ import annotations

@@ -72,9 +72,9 @@ PROFILE = settings.get_profile("ci" if os.environ.get("CI") else "dev")
 @contextlib.contextmanager
 def isolated_secrets() -> Iterator[None]:
     """Let an example register secrets in an empty registry, then put the process-wide one back
-    as it was. Empty, not a copy: each registration compiles one pattern of every form known,
-    and by this point of the suite the process knows thousands (every earlier test's tokens),
-    which made 500 examples of one property take minutes."""
+    as it was. Empty, not a copy: a redaction compiles one pattern of every form known, and by
+    this point of the suite the process knows thousands (every earlier test's tokens), which
+    made 500 examples of one property take minutes."""
     with secrets._registry_lock:
         saved = (secrets._registered, secrets._pattern, secrets._registered_forms)
         secrets._registered, secrets._pattern, secrets._registered_forms = set(), None, ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -125,8 +126,8 @@ FRAGMENTS = st.sampled_from(
 
 def _every_position(text: str) -> str:
     """`redact` as it was: each rule's regex tried at every position of the text."""
-    if secrets._pattern is not None:
-        text = secrets._pattern.sub(REDACTED, text)
+    if secrets._registered_forms:
+        text = secrets._pattern_for(secrets._registered_forms).sub(REDACTED, text)
     text = secrets._HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
     text = secrets._BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = secrets._JWT.sub(REDACTED, text)
@@ -158,3 +159,25 @@ def test_a_token_sent_as_the_first_word_of_authorization_is_redacted_too() -> No
     assert redact_headers([("Authorization", "Bearer AAAAAAAAtokenlike")]) == (
         ("Authorization", f"Bearer {REDACTED}"),
     )
+
+
+def test_tokens_registered_by_a_fleet_are_compiled_into_one_pattern_when_a_text_needs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given fifty targets' tokens registered one by one (a fleet, `serve`), then no pattern is
+    compiled at registration; the first text holding one compiles a pattern of all of them,
+    which every later text reuses, and every token is redacted."""
+    for name, empty in (("_registered", set()), ("_registered_forms", ()), ("_pattern", None)):
+        monkeypatch.setattr(secrets, name, empty)
+    monkeypatch.setattr(secrets, "_pattern_forms", ())
+    tokens = [f"fleet-token-{n:02d}-0123456789abcdef" for n in range(50)]
+    for token in tokens:
+        secrets.register_secret(token)
+    assert secrets._pattern is None
+
+    first = redact(f"Authorization token {tokens[0]} was refused")
+    compiled = secrets._pattern
+    last = redact(f"the last one: {tokens[-1]}")
+
+    assert tokens[0] not in first and tokens[-1] not in last
+    assert compiled is not None and secrets._pattern is compiled

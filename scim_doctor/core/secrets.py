@@ -96,6 +96,8 @@ _HEADER_NAMES = tuple(sorted(SENSITIVE_HEADERS))
 _QUERY_KEYS = tuple(f"{key}=" for key in sorted(SENSITIVE_QUERY_KEYS))
 _QUERY_KEY_REACH = max(map(len, _QUERY_KEYS))
 _registered_forms: tuple[str, ...] = ()
+_pattern_forms: tuple[str, ...] = ()
+"""The forms `_pattern` was compiled for (`_pattern_for`)."""
 
 
 def _folded(text: str) -> str:
@@ -210,16 +212,27 @@ def _variants(value: str) -> set[str]:
 
 def register_secret(value: str) -> None:
     """Make `redact()` scrub this value (and its encodings) from every output from now on."""
-    global _pattern, _registered_forms
+    global _registered_forms
     new = _variants(value)
     with _registry_lock:
         if new <= _registered:
             return
         _registered.update(new)
         # Longest first, so a value is not half-replaced by one of its own substrings.
-        alternatives = sorted(_registered, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(a) for a in alternatives))
-        _registered_forms = tuple(alternatives)
+        _registered_forms = tuple(sorted(_registered, key=len, reverse=True))
+
+
+def _pattern_for(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching any of `forms`, compiled when a text first holds one of them: a
+    fleet or `serve` registers a token per target, and compiling a pattern of every form known
+    at each registration made registering N tokens cost N compilations of up to N tokens' forms.
+    """
+    global _pattern, _pattern_forms
+    with _registry_lock:
+        if _pattern is None or _pattern_forms is not forms:
+            _pattern = re.compile("|".join(re.escape(form) for form in forms))
+            _pattern_forms = forms
+        return _pattern
 
 
 def redact(text: str) -> str:
@@ -229,9 +242,9 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    pattern, forms = _pattern, _registered_forms
-    if pattern is not None and any(form in text for form in forms):
-        text = pattern.sub(REDACTED, text)
+    forms = _registered_forms
+    if forms and any(form in text for form in forms):
+        text = _pattern_for(forms).sub(REDACTED, text)
     # The folded copy has the text's length (the one character whose lower case is longer, İ,
     # is folded first), so an index found in it is the same place in the text. The header rule
     # changes lengths, so the scheme rule, which needs indexes, gets a fresh copy after it.

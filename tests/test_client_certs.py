@@ -30,6 +30,18 @@ from tests.support import components
 TOKEN = "canary-mtls-5e1f0c9a7b3d2846"
 
 
+def encrypted_key(key: Path, passphrase: bytes) -> bytes:
+    """The PEM private key in `key`, encrypted with `passphrase` (PKCS #8)."""
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(key.read_bytes(), None)
+    return private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
 @dataclass
 class Run:
     code: int
@@ -114,18 +126,10 @@ def test_a_client_certificate_with_the_key_in_the_cert_file_and_a_passphrase_fro
 ) -> None:
     """Given the key encrypted in the --cert file, When its passphrase comes from
     --key-passphrase-file, Then the certificate is presented and accepted."""
-    from cryptography.hazmat.primitives import serialization
-
     with DemoServer(TOKEN, fault="client_cert_required") as server:
         cert, key = server.write_client_cert(tmp_path)
-        private = serialization.load_pem_private_key(key.read_bytes(), None)
-        encrypted = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"s3cret-phrase"),
-        )
         both = tmp_path / "both.pem"
-        both.write_bytes(cert.read_bytes() + encrypted)
+        both.write_bytes(cert.read_bytes() + encrypted_key(key, b"s3cret-phrase"))
         phrase = tmp_path / "phrase"
         phrase.write_text("s3cret-phrase\n")
         run = check(server, tmp_path, "--cert", str(both), "--key-passphrase-file", str(phrase))
@@ -144,18 +148,9 @@ def test_a_client_certificate_with_the_key_in_the_cert_file_and_a_passphrase_fro
 
 
 def test_a_wrong_passphrase_is_an_input_error(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-
     with DemoServer(TOKEN) as server:
         cert, key = server.write_client_cert(tmp_path)
-        private = serialization.load_pem_private_key(key.read_bytes(), None)
-        key.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.BestAvailableEncryption(b"right"),
-            )
-        )
+        key.write_bytes(encrypted_key(key, b"right"))
         run = check(
             server,
             tmp_path,

@@ -16,26 +16,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from scim_doctor.core.errors import InputError
 from scim_doctor.demo.server import DemoServer
 from scim_doctor.runs.config import load_config
-from tests.test_client_certs import TOKEN
+from tests.test_client_certs import TOKEN, encrypted_key
 
 PHRASE = "pp-canary-7Hq2Lx9Vb4"
 
 
 def _encrypted_pair(server: DemoServer, tmp_path: Path) -> tuple[Path, Path]:
     cert, key = server.write_client_cert(tmp_path)
-    private = serialization.load_pem_private_key(key.read_bytes(), None)
-    key.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(PHRASE.encode()),
-        )
-    )
+    key.write_bytes(encrypted_key(key, PHRASE.encode()))
     return cert, key
 
 

@@ -261,22 +261,15 @@ def test_the_console_scripts_package_pauses_the_collector_before_click_loads() -
 def test_the_help_lists_every_command_though_only_check_loads_with_the_cli() -> None:
     """Given a fresh interpreter, when `scim-doctor --help` runs, then every command is listed
     with its summary, each imported only to be listed, and `codes` runs from its own module."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "scim_doctor", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+
+    def run(*argv: str) -> str:
+        command = [sys.executable, "-m", "scim_doctor", *argv]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+        return done.stdout
+
+    listed = run("--help")
     commands = listed.split("Commands:", 1)[1].split()
     for name in ("check", "cleanup", "codes", "demo", "diff", "explain", "merge", "serve"):
         assert name in commands
     assert "List every finding code" in listed
-    codes = subprocess.run(
-        [sys.executable, "-m", "scim_doctor", "codes"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    assert "tls.cert_expired" in codes
+    assert "tls.cert_expired" in run("codes")

@@ -61,7 +61,11 @@ SENSITIVE_QUERY_KEYS = frozenset(
 
 _registry_lock = threading.Lock()
 _registered: set[str] = set()
+_registered_forms: tuple[str, ...] = ()
+"""`_registered`, longest first (a value is not half-replaced by one of its own substrings)."""
 _pattern: re.Pattern[str] | None = None
+_pattern_forms: tuple[str, ...] = ()
+"""The forms `_pattern` was compiled for (`_pattern_for`)."""
 
 _HEADER_LINE = LazyPattern(
     r"(?im)^([ \t]*(?:[<>][ \t]*)?(?:"
@@ -95,9 +99,6 @@ _IGNORECASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _HEADER_NAMES = tuple(sorted(SENSITIVE_HEADERS))
 _QUERY_KEYS = tuple(f"{key}=" for key in sorted(SENSITIVE_QUERY_KEYS))
 _QUERY_KEY_REACH = max(map(len, _QUERY_KEYS))
-_registered_forms: tuple[str, ...] = ()
-_pattern_forms: tuple[str, ...] = ()
-"""The forms `_pattern` was compiled for (`_pattern_for`)."""
 
 
 def _folded(text: str) -> str:

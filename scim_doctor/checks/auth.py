@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import secrets
 from typing import Any
 
@@ -45,6 +44,7 @@ from scim_doctor.checks.auth_front import clock_finding, refused_in_front
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding, Severity
+from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.context import ProbeContext
 from scim_doctor.net.http import ErrorKind, HttpClient, HttpResult, common_findings
@@ -57,7 +57,7 @@ LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 OKTA_NON_TOKEN = "non-token"  # noqa: S105 - Okta's spec-test Authorization value, not a secret
 NO_TOKEN_REASON = "no token given (--no-token)"  # noqa: S105 - a message, not a secret
 
-_LOGIN_HINT = re.compile(
+_LOGIN_HINT = LazyPattern(  # a redirect's Location only
     r"(?i)(log-?in|sign-?in|/sso\b|saml|oauth|openid|authorize|adfs|/idp/|/cas/|/auth\b)"
 )
 

@@ -4,14 +4,13 @@ words its answer the same way."""
 
 from __future__ import annotations
 
-import re
-
+from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.result import HttpResult
 from scim_doctor.net.sniff import body_kind, html_title
 
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-_AUTH_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
+_AUTH_PARAM = LazyPattern(r'([A-Za-z][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
 _QUOTE_CHARS = 160
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from msgspec import Struct
 from scim_doctor.checks.base import Outcome
 from scim_doctor.core import findings
 from scim_doctor.core.model import Finding
+from scim_doctor.core.patterns import LazyPattern
 from scim_doctor.core.secrets import redact
 from scim_doctor.net.body import (
     charset_of,
@@ -40,7 +40,7 @@ PATH = "/Users?startIndex=1&count=1"
 _JSON = "application/json"
 _SHOWN = 60
 """Characters of a body quoted in a finding."""
-_JSON_ERROR_AT = re.compile(r"at byte (\d+)")
+_JSON_ERROR_AT = LazyPattern(r"at byte (\d+)")  # a parse error message only
 
 
 class Variant(Struct, frozen=True):

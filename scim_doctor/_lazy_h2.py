@@ -14,52 +14,29 @@ from __future__ import annotations
 
 import sys
 
+from scim_doctor._wrapped_loader import DelegatingLoader, wrap_on_import
+
 TYPE_CHECKING = False  # the package root runs this: no `typing` import (~10 ms) at start-up
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
     from typing import Any
 
 
-class _DeferH2:
-    """A meta path finder that only wraps the loader of `httpcore`, once."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if name != "httpcore":
-            return None
-        sys.meta_path.remove(self)
-        if "h2" in sys.modules:
-            return None
-        import importlib.util
-
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = _WithoutH2(spec.loader)  # type: ignore[assignment]
-        return spec
-
-
-class _WithoutH2:
+class _WithoutH2(DelegatingLoader):
     """httpcore's own loader, run while `import h2` fails."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        module: ModuleType | None = self._inner.create_module(spec)
-        return module
 
     def exec_module(self, module: ModuleType) -> None:
         sys.modules["h2"] = None  # type: ignore[assignment]
         try:
-            self._inner.exec_module(module)
+            self.inner.exec_module(module)
         finally:
             if "h2" in sys.modules and sys.modules["h2"] is None:
                 del sys.modules["h2"]
 
 
+def _without_h2(loader: Any) -> DelegatingLoader | None:
+    return None if "h2" in sys.modules else _WithoutH2(loader)
+
+
 def install() -> None:
-    if "httpcore" not in sys.modules and not any(
-        isinstance(finder, _DeferH2) for finder in sys.meta_path
-    ):
-        sys.meta_path.insert(0, _DeferH2())
+    wrap_on_import("httpcore", _without_h2)

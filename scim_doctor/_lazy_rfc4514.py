@@ -14,47 +14,21 @@ Installed by the package root, before anything can import cryptography; it does 
 
 from __future__ import annotations
 
-import sys
+from scim_doctor._wrapped_loader import DelegatingLoader, wrap_on_import
 
 TYPE_CHECKING = False  # the package root runs this: no `typing` import at start-up
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
     from typing import Any
 
-_MODULE = "cryptography.x509.name"
 
-
-class _DeferNameRegexes:
-    """A meta path finder that only wraps the loader of `cryptography.x509.name`, once."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if name != _MODULE:
-            return None
-        sys.meta_path.remove(self)
-        import importlib.machinery
-
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or not hasattr(spec.loader, "get_code"):
-            return spec
-        spec.loader = _WithLazyRegexes(spec.loader)  # type: ignore[assignment]
-        return spec
-
-
-class _WithLazyRegexes:
+class _WithLazyRegexes(DelegatingLoader):
     """The module's own loader, its code run with `import re` giving the stand-in."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        module: ModuleType | None = self._inner.create_module(spec)
-        return module
 
     def exec_module(self, module: ModuleType) -> None:
         import builtins
 
-        code = self._inner.get_code(module.__name__)
+        code = self.inner.get_code(module.__name__)
         real_import = builtins.__import__
         stand_in = _lazy_re()
 
@@ -84,8 +58,9 @@ def _lazy_re() -> ModuleType:
     return stand_in
 
 
+def _with_lazy_regexes(loader: Any) -> DelegatingLoader | None:
+    return _WithLazyRegexes(loader) if hasattr(loader, "get_code") else None
+
+
 def install() -> None:
-    if _MODULE not in sys.modules and not any(
-        isinstance(finder, _DeferNameRegexes) for finder in sys.meta_path
-    ):
-        sys.meta_path.insert(0, _DeferNameRegexes())
+    wrap_on_import("cryptography.x509.name", _with_lazy_regexes)

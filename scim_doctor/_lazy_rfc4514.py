@@ -5,8 +5,9 @@
 (issue 21), though only `Name.from_rfc4514_string` uses them, and scim-doctor never calls it.
 So that one module runs with an `import re` of its own: the same module but for `compile`,
 which returns a `LazyPattern` (compiled on its first match or sub, the only two calls the
-parser makes). The stand-in is reached through the module's own builtins, so no other module,
-thread or later import sees anything but the real `re`.
+parser makes; any other use is answered by the compiled pattern). The stand-in is reached
+through the module's own builtins, so no other module, thread or later import sees anything
+but the real `re`.
 
 Installed by the package root, before anything can import cryptography; it does nothing once
 `cryptography.x509.name` is imported, or when its loader is not one that hands out the code.
@@ -52,9 +53,16 @@ def _lazy_re() -> ModuleType:
 
     from scim_doctor.core.patterns import LazyPattern
 
+    class DeferredPattern(LazyPattern[str]):
+        """A LazyPattern that also answers what it does not define (`split`, `groups`...)
+        from the compiled pattern: another cryptography may use its patterns otherwise."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.compiled, name)
+
     stand_in = ModuleType("re")
     stand_in.__dict__.update(vars(re))
-    stand_in.compile = LazyPattern  # type: ignore[attr-defined]
+    stand_in.compile = DeferredPattern  # type: ignore[attr-defined]
     return stand_in
 
 

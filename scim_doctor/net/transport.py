@@ -272,8 +272,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def alpn(self) -> str | None:
         """The protocol the TLS handshake agreed on (None over plain TCP or without ALPN)."""
-        tls = self._inner.get_extra_info("ssl_object")
-        return tls.selected_alpn_protocol() if tls is not None else None
+        return self._tls.selected_alpn_protocol() if self._tls is not None else None
 
     def get_extra_info(self, info: str) -> Any:
         if info == "socket":
